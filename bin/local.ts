@@ -1,0 +1,58 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npm start`: VideoCloud whole on one machine, against local stand-ins (PGlite or DATABASE_URL,
+ * s3rver, dynalite, an in-process SQS, a local token issuer). State lives in VIDEOCLOUD_DATA_DIR.
+ */
+// Node 20 is supported for local use; the SDK's notice about its future Node 22 floor is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+import { loadLocalConfig } from '../local/config.ts';
+import { startLocalRuntime } from '../local/runtime.ts';
+
+const startedAt = performance.now();
+
+async function main(): Promise<void> {
+  const localConfig = loadLocalConfig();
+  const runtime = await startLocalRuntime(localConfig);
+
+  const health = await fetch(`${runtime.url}/v1/health`);
+  if (!health.ok) {
+    console.error(`VideoCloud started but is not healthy: ${await health.text()}`);
+    await runtime.stop();
+    process.exit(1);
+  }
+  console.log(`VideoCloud local ready at ${runtime.url}`);
+  console.log(`  API docs     ${runtime.url}/docs`);
+  console.log(`  data dir     ${localConfig.VIDEOCLOUD_DATA_DIR} (delete it to start over)`);
+  console.log(`  started in   ${((performance.now() - startedAt) / 1000).toFixed(1)} s; Ctrl-C stops`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping VideoCloud…`);
+    runtime.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`Stopped with an error: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const err = error as NodeJS.ErrnoException & { port?: number };
+  if (err.code === 'EADDRINUSE') {
+    console.error(
+      `Port ${err.port ?? process.env.PORT ?? 3000} is already in use: set PORT to a free one, e.g. PORT=3001 npm start`,
+    );
+  } else if (err.name === 'ConfigError') {
+    console.error(err.message);
+  } else {
+    console.error(`VideoCloud could not start: ${err.message}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,16 @@
+import type { CatalogDeps, MediaCleanupQueue } from '#core/videos.ts';
+import { db } from './db/index.ts';
+import { PostgresVideoRepository } from './db/videos.ts';
+import { resolvePlayback } from './playback.ts';
+import { sendToQueue } from './queue.ts';
+
+/** The catalog's ports wired to their cloud-or-local implementations (chosen by config, not by code). */
+export async function catalog(): Promise<
+  CatalogDeps & { cleanup: MediaCleanupQueue; videos: PostgresVideoRepository }
+> {
+  return {
+    videos: new PostgresVideoRepository(await db()),
+    playback: resolvePlayback,
+    cleanup: (video) => sendToQueue('cleanup', { videoId: video.id }),
+  };
+}

@@ -1,0 +1,91 @@
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DatabaseSource } from '#shared/config.ts';
+import type { Database } from './schema.ts';
+
+// int8 (byte sizes) as JS numbers: every size we store is far below 2^53.
+const INT8_OID = 20;
+pg.types.setTypeParser(INT8_OID, (value) => Number(value));
+
+export interface DbOptions {
+  /** Connections per process. A Lambda container serves one request at a time: 2 is plenty. */
+  poolSize?: number;
+}
+
+/** An IAM auth token lives 15 minutes; we mint a new one well before that. */
+const IAM_TOKEN_TTL_MS = 10 * 60 * 1000;
+
+export async function createDb(source: DatabaseSource, options: DbOptions = {}): Promise<Kysely<Database>> {
+  const poolSize = options.poolSize ?? 2;
+  switch (source.kind) {
+    case 'url':
+      return new Kysely<Database>({
+        dialect: new PostgresDialect({
+          pool: new pg.Pool({ connectionString: source.url, max: poolSize, idleTimeoutMillis: 30_000 }),
+        }),
+      });
+    case 'rds-proxy': {
+      const password = await iamTokenSource(source);
+      return new Kysely<Database>({
+        dialect: new PostgresDialect({
+          pool: new pg.Pool({
+            host: source.host,
+            port: source.port,
+            database: source.database,
+            user: source.user,
+            password,
+            // RDS Proxy requires TLS; its certificate chains to Amazon's public roots, which Node trusts.
+            ssl: { rejectUnauthorized: true },
+            max: poolSize,
+            idleTimeoutMillis: 60_000,
+            connectionTimeoutMillis: 5_000,
+          }),
+        }),
+      });
+    }
+    case 'pglite': {
+      // Loaded only here, so Lambda bundles never carry the WASM build.
+      const { PGlite } = await import('@electric-sql/pglite');
+      const pglite = await PGlite.create(source.dataDir, {
+        parsers: { [INT8_OID]: (v: string) => Number(v) },
+      });
+      return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+    }
+  }
+}
+
+/** pg calls this for every new connection; the signer is a local SigV4 presign, no network. */
+async function iamTokenSource(source: Extract<DatabaseSource, { kind: 'rds-proxy' }>) {
+  const { Signer } = await import('@aws-sdk/rds-signer');
+  const signer = new Signer({
+    hostname: source.host,
+    port: source.port,
+    username: source.user,
+    region: source.region,
+  });
+  let token: { value: string; mintedAt: number } | undefined;
+  return async () => {
+    if (!token || Date.now() - token.mintedAt > IAM_TOKEN_TTL_MS) {
+      token = { value: await signer.getAuthToken(), mintedAt: Date.now() };
+    }
+    return token.value;
+  };
+}
+
+let shared: Promise<Kysely<Database>> | undefined;
+
+/** The process-wide database handle, created once per Lambda container or local process. */
+export function sharedDb(source: () => DatabaseSource): Promise<Kysely<Database>> {
+  shared ??= createDb(source()).catch((error) => {
+    shared = undefined;
+    throw error;
+  });
+  return shared;
+}
+
+/** Closes the process-wide handle (the local runtime on shutdown; Lambda containers never do). */
+export async function closeSharedDb(): Promise<void> {
+  const current = shared;
+  shared = undefined;
+  if (current) await (await current).destroy();
+}

@@ -1,0 +1,28 @@
+import type { Kysely } from 'kysely';
+import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
+import * as initial from './migrations/0001-initial.ts';
+
+/**
+ * Migrations are listed here rather than read from a folder at run time, so the migration Lambda's
+ * bundle carries them. Names sort in apply order; never rename or edit one that has shipped.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+/** Applies every pending migration. Safe to run again and from several processes (Kysely takes a lock). */
+// biome-ignore lint/suspicious/noExplicitAny: migrations run against any typed handle
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Migration ${failed} failed: ${(result.error as Error).message ?? result.error}`, {
+      cause: result.error,
+    });
+  }
+  return result;
+}

@@ -1,0 +1,65 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { VideoStatus, Visibility } from '#core/video.ts';
+
+/** Kysely's view of the Postgres schema that the migrations in ./migrations create. */
+export interface Database {
+  users: UsersTable;
+  videos: VideosTable;
+  renditions: RenditionsTable;
+}
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface UsersTable {
+  /** The identity provider's `sub`. */
+  id: string;
+  username: string;
+  created_at: Generated<Date>;
+  last_seen_at: Timestamp;
+}
+
+export interface VideosTable {
+  id: string;
+  owner_id: string;
+  title: string;
+  description: Generated<string>;
+  visibility: Visibility;
+  status: VideoStatus;
+  failure_reason: string | null;
+  source_key: string | null;
+  source_filename: string | null;
+  source_content_type: string | null;
+  source_size: ColumnType<number | null, number | null | undefined, number | null>;
+  duration_seconds: number | null;
+  width: number | null;
+  height: number | null;
+  poster_key: string | null;
+  thumbnail_key: string | null;
+  master_playlist_key: string | null;
+  probe: ColumnType<unknown, string | null | undefined, string | null>;
+  ingested_revision: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: Date | null;
+  /** Set by the cleanup worker once a deleted video's objects are gone. */
+  media_removed_at: Date | null;
+  /** Generated column (title weight A, description weight B); never written. */
+  search: ColumnType<string, never, never>;
+}
+
+export interface RenditionsTable {
+  video_id: string;
+  name: string;
+  width: number;
+  height: number;
+  bitrate: number;
+  codecs: string;
+  playlist_key: string;
+  created_at: Generated<Date>;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type VideoRow = Selectable<VideosTable>;
+export type NewVideoRow = Insertable<VideosTable>;
+export type VideoUpdate = Updateable<VideosTable>;
+export type RenditionRow = Selectable<RenditionsTable>;

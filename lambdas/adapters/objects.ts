@@ -1,0 +1,27 @@
+import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { s3Client } from './aws.ts';
+
+/** Deletes every object under a prefix, a page (up to 1,000 keys) at a time. Returns how many went. */
+export async function deletePrefix(bucket: string, prefix: string): Promise<number> {
+  let deleted = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3Client().send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
+    if (keys.length > 0) {
+      const result = await s3Client().send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
+      );
+      if (result.Errors?.length) {
+        throw new Error(
+          `could not delete ${result.Errors.length} object(s) under ${prefix}: ${result.Errors[0]?.Code}`,
+        );
+      }
+      deleted += keys.length;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return deleted;
+}

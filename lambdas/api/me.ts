@@ -1,0 +1,8 @@
+import { describePrincipal } from '#core/me.ts';
+import { httpHandler } from '#shared/http.ts';
+import { routes } from './routes.ts';
+
+export const handler = httpHandler(routes.me, async ({ principal }) => ({
+  status: 200,
+  body: describePrincipal(principal),
+}));

@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+export type Scope = 'videos:read' | 'videos:write' | 'uploads:write';
+
+/**
+ * One row of the route table. The same row drives the CDK API (a resource, a method, a function built
+ * from `entry`), the local gateway (path matching, dispatch), request validation in the handler, and the
+ * OpenAPI document. Nothing about a route is declared twice.
+ */
+export interface RouteSpec {
+  method: HttpMethod;
+  /** API Gateway resource path, with `{param}` placeholders. */
+  path: string;
+  /** Handler module under lambdas/api, without extension; it exports `handler`. */
+  entry: string;
+  /** `optional`: anonymous callers are served too, with less visible to them. */
+  auth: 'none' | 'optional' | 'required';
+  summary: string;
+  tag: string;
+  request?: {
+    params?: z.ZodObject;
+    query?: z.ZodObject;
+    body?: z.ZodType;
+  };
+  responses: Record<number, ResponseSpec>;
+  /** Lambda sizing, for the few routes that need more than the defaults. */
+  lambda?: { memoryMb?: number; timeoutSeconds?: number };
+}
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Defaults to application/json (application/problem+json for 4xx/5xx). */
+  contentType?: string;
+}

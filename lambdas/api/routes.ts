@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import type { RouteSpec } from './route-spec.ts';
+import {
+  CompleteUploadRequest,
+  CreateUploadRequest,
+  Health,
+  ListVideosQuery,
+  Me,
+  SignedParts,
+  SignPartsRequest,
+  Upload,
+  UploadAccepted,
+  UploadCreated,
+  UploadParams,
+  Video,
+  VideoPage,
+  VideoParams,
+  VideoUpdate,
+} from './schemas.ts';
+
+const uploadNotFound = { 404: { description: 'No such upload, or not yours' } };
+
+/**
+ * The route table: every public HTTP route of VideoCloud. The CDK API and the local gateway are both
+ * built from this object; handlers take their validation schemas from their own row.
+ */
+export const routes = {
+  health: {
+    method: 'GET',
+    path: '/v1/health',
+    entry: 'health',
+    auth: 'none',
+    tag: 'Health',
+    summary: 'Checks the database and storage for real; 503 names the failing check.',
+    responses: {
+      200: { description: 'Every dependency answered', schema: Health },
+      503: { description: 'A dependency is down', schema: Health },
+    },
+  },
+  openapi: {
+    method: 'GET',
+    path: '/v1/openapi.json',
+    entry: 'openapi',
+    auth: 'none',
+    tag: 'Docs',
+    summary: 'This API as an OpenAPI 3.1 document, generated from the schemas that validate requests.',
+    responses: { 200: { description: 'The OpenAPI document', schema: z.record(z.string(), z.unknown()) } },
+  },
+  docs: {
+    method: 'GET',
+    path: '/docs',
+    entry: 'docs',
+    auth: 'none',
+    tag: 'Docs',
+    summary: 'Swagger UI for this API.',
+    responses: { 200: { description: 'Swagger UI', contentType: 'text/html' } },
+  },
+  docsAsset: {
+    method: 'GET',
+    path: '/docs/{asset}',
+    entry: 'docs',
+    auth: 'none',
+    tag: 'Docs',
+    summary: "Swagger UI's script and stylesheet.",
+    request: { params: z.object({ asset: z.string() }) },
+    responses: {
+      200: { description: 'The asset', contentType: 'application/octet-stream' },
+      404: { description: 'No such asset' },
+    },
+  },
+  me: {
+    method: 'GET',
+    path: '/v1/me',
+    entry: 'me',
+    auth: 'required',
+    tag: 'Identity',
+    summary: 'The caller: id, username, roles, and the API scopes it may use.',
+    responses: { 200: { description: 'The caller', schema: Me } },
+  },
+  listVideos: {
+    method: 'GET',
+    path: '/v1/videos',
+    entry: 'videos-list',
+    auth: 'optional',
+    tag: 'Videos',
+    summary:
+      'Videos, newest first (keyset pages). Public ready videos by default; owner=me lists your own in every status.',
+    request: { query: ListVideosQuery },
+    responses: { 200: { description: 'A page of videos', schema: VideoPage } },
+  },
+  getVideo: {
+    method: 'GET',
+    path: '/v1/videos/{videoId}',
+    entry: 'videos-get',
+    auth: 'optional',
+    tag: 'Videos',
+    summary:
+      'One video. Public and unlisted videos are readable by anyone once ready; private ones by their owner and admins; 404 otherwise.',
+    request: { params: VideoParams },
+    responses: {
+      200: { description: 'The video', schema: Video },
+      404: { description: 'No such video, or not visible to you' },
+    },
+  },
+  updateVideo: {
+    method: 'PATCH',
+    path: '/v1/videos/{videoId}',
+    entry: 'videos-update',
+    auth: 'required',
+    tag: 'Videos',
+    summary: 'Change the title, description or visibility (owner or admin). Any other field is a 400.',
+    request: { params: VideoParams, body: VideoUpdate },
+    responses: {
+      200: { description: 'The updated video', schema: Video },
+      403: { description: 'You can see this video but may not change it' },
+      404: { description: 'No such video, or not visible to you' },
+    },
+  },
+  deleteVideo: {
+    method: 'DELETE',
+    path: '/v1/videos/{videoId}',
+    entry: 'videos-delete',
+    auth: 'required',
+    tag: 'Videos',
+    summary:
+      'Delete a video (owner or admin): gone from every view at once; its media are removed asynchronously.',
+    request: { params: VideoParams },
+    responses: {
+      204: { description: 'Deleted' },
+      403: { description: 'You can see this video but may not delete it' },
+      404: { description: 'No such video, or not visible to you' },
+    },
+  },
+  createUpload: {
+    method: 'POST',
+    path: '/v1/uploads',
+    entry: 'uploads-create',
+    auth: 'required',
+    tag: 'Uploads',
+    summary:
+      'Start a direct-to-storage multipart upload (creator or admin, scope uploads:write). The video exists from now on, status uploading.',
+    request: { body: CreateUploadRequest },
+    responses: {
+      201: { description: 'Upload started', schema: UploadCreated },
+      403: { description: 'Not a creator, or the credential lacks uploads:write' },
+      413: { description: 'size is over the configured maximum' },
+      415: { description: 'contentType is not a video type we accept' },
+    },
+  },
+  signParts: {
+    method: 'POST',
+    path: '/v1/uploads/{uploadId}/parts',
+    entry: 'uploads-sign-parts',
+    auth: 'required',
+    tag: 'Uploads',
+    summary:
+      'Presign PUT URLs for up to 100 parts. Each URL works for that part of that upload only, at its exact size, and expires.',
+    request: { params: UploadParams, body: SignPartsRequest },
+    responses: {
+      200: { description: 'One URL per part', schema: SignedParts },
+      ...uploadNotFound,
+      409: { description: 'The upload is complete, aborted or expired' },
+    },
+  },
+  getUpload: {
+    method: 'GET',
+    path: '/v1/uploads/{uploadId}',
+    entry: 'uploads-get',
+    auth: 'required',
+    tag: 'Uploads',
+    summary:
+      'Server-side progress, read from storage: which parts are there, so a client can resume after a crash.',
+    request: { params: UploadParams },
+    responses: { 200: { description: 'The upload', schema: Upload }, ...uploadNotFound },
+  },
+  completeUpload: {
+    method: 'POST',
+    path: '/v1/uploads/{uploadId}/complete',
+    entry: 'uploads-complete',
+    auth: 'required',
+    tag: 'Uploads',
+    summary: 'Complete the upload; the video moves to processing. Repeating it answers the same 202.',
+    request: { params: UploadParams, body: CompleteUploadRequest },
+    responses: {
+      202: { description: 'Accepted for processing', schema: UploadAccepted },
+      ...uploadNotFound,
+      409: {
+        description:
+          'Parts are missing (listed) or their sizes do not add up; or the upload was aborted or expired',
+      },
+    },
+  },
+  abortUpload: {
+    method: 'DELETE',
+    path: '/v1/uploads/{uploadId}',
+    entry: 'uploads-abort',
+    auth: 'required',
+    tag: 'Uploads',
+    summary: 'Abort the upload: storage drops the parts and the video is gone.',
+    request: { params: UploadParams },
+    responses: {
+      204: { description: 'Aborted' },
+      ...uploadNotFound,
+      409: { description: 'Already completed' },
+    },
+  },
+} satisfies Record<string, RouteSpec>;
+
+export type RouteId = keyof typeof routes;
+export const routeList: Array<RouteSpec & { id: string }> = Object.entries(routes).map(([id, spec]) => ({
+  id,
+  ...spec,
+}));

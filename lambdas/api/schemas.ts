@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+/**
+ * The API's wire shapes. Requests are strict: an unknown field is a 400, never silently dropped, so a
+ * client that sends `status` or `ownerId` learns at once that it cannot set them.
+ */
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+const checkState = z.enum(['ok', 'failing']);
+export const Health = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    version: z.string(),
+    checks: z.object({ database: checkState, storage: checkState }),
+  })
+  .meta({ id: 'Health' });
+export type Health = z.infer<typeof Health>;
+
+export const VideoId = z
+  .string()
+  .min(1)
+  .max(64)
+  .meta({ description: 'Opaque video id', example: '0b4f6f0e-2a4e-4a3e-9a7e-8f8a2f9b1c3d' });
+const visibility = z.enum(['public', 'unlisted', 'private']);
+const status = z.enum(['uploading', 'processing', 'ready', 'failed']);
+const timestamp = z.iso.datetime();
+
+export const Video = z
+  .object({
+    id: VideoId,
+    title: z.string(),
+    description: z.string(),
+    visibility,
+    status,
+    failureReason: z.string().nullable(),
+    ownerId: z.string(),
+    durationSeconds: z.number().nullable(),
+    width: z.int().nullable(),
+    height: z.int().nullable(),
+    renditions: z.array(
+      z.object({ name: z.string(), width: z.int(), height: z.int(), bitrate: z.int(), codecs: z.string() }),
+    ),
+    playback: z
+      .object({ hls: z.url(), poster: z.url(), expiresAt: timestamp.optional() })
+      .nullable()
+      .meta({ description: 'Set once the video is ready; signed and expiring for private videos' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Video' });
+
+export const VideoPage = z
+  .object({ items: z.array(Video), nextCursor: z.string().nullable() })
+  .meta({ id: 'VideoPage' });
+
+export const VideoParams = z.object({ videoId: VideoId }).strict();
+
+export const ListVideosQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().min(1).max(512).optional(),
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({ description: 'Full-text search over title and description' }),
+    owner: z.literal('me').optional().meta({ description: 'List your own videos, in every status' }),
+    status: status.optional().meta({ description: 'With owner=me: only videos in this status' }),
+  })
+  .strict();
+
+export const Title = z.string().trim().min(1).max(200);
+export const Description = z.string().max(5000);
+
+export const VideoUpdate = z
+  .object({ title: Title.optional(), description: Description.optional(), visibility: visibility.optional() })
+  .strict()
+  .meta({
+    id: 'VideoUpdate',
+    description: 'Only title, description and visibility can be changed; any other field is a 400',
+  });
+
+export const Me = z
+  .object({
+    id: z.string(),
+    username: z.string(),
+    roles: z.array(z.enum(['admin', 'creator', 'viewer'])),
+    scopes: z.array(z.enum(['videos:read', 'videos:write', 'uploads:write'])),
+  })
+  .meta({ id: 'Me' });
+
+export const CreateUploadRequest = z
+  .object({
+    filename: z
+      .string()
+      .min(1)
+      .max(255)
+      .meta({ description: 'Kept as metadata only; never part of an object key' }),
+    contentType: z.string().min(1).max(255).meta({ example: 'video/mp4' }),
+    size: z
+      .int()
+      .min(1)
+      .meta({ description: 'Bytes; at most the configured maximum (default 20 GiB), else 413' }),
+    title: Title,
+    description: Description.optional(),
+    visibility: visibility.optional().meta({ description: 'Default private' }),
+  })
+  .strict()
+  .meta({ id: 'CreateUploadRequest' });
+
+export const UploadCreated = z
+  .object({
+    uploadId: z.string(),
+    videoId: z.string(),
+    partSize: z.int(),
+    partCount: z.int(),
+    expiresAt: timestamp,
+  })
+  .meta({ id: 'UploadCreated' });
+
+export const UploadParams = z.object({ uploadId: z.string().min(1).max(64) }).strict();
+
+export const SignPartsRequest = z
+  .object({
+    partNumbers: z.array(z.int().min(1).max(10_000)).min(1).max(100),
+  })
+  .strict()
+  .meta({ id: 'SignPartsRequest' });
+
+export const SignedParts = z
+  .object({
+    parts: z.array(
+      z.object({
+        partNumber: z.int(),
+        url: z.url(),
+        method: z.literal('PUT'),
+        headers: z.record(z.string(), z.string()),
+        expiresAt: timestamp,
+      }),
+    ),
+  })
+  .meta({ id: 'SignedParts' });
+
+export const Upload = z
+  .object({
+    uploadId: z.string(),
+    videoId: z.string(),
+    status: z.enum(['uploading', 'completed', 'aborted', 'expired']),
+    size: z.int(),
+    partSize: z.int(),
+    partCount: z.int(),
+    uploadedParts: z.array(z.object({ partNumber: z.int(), size: z.int(), etag: z.string() })),
+    bytesUploaded: z.int(),
+    expiresAt: timestamp,
+  })
+  .meta({ id: 'Upload' });
+
+export const CompleteUploadRequest = z
+  .object({
+    parts: z
+      .array(z.object({ partNumber: z.int().min(1).max(10_000), etag: z.string().min(1).max(128) }).strict())
+      .max(10_000)
+      .optional()
+      .meta({ description: 'Left out: the server lists the parts itself' }),
+  })
+  .strict()
+  .meta({ id: 'CompleteUploadRequest' });
+
+export const UploadAccepted = z
+  .object({ videoId: z.string(), status: z.literal('processing') })
+  .meta({ id: 'UploadAccepted' });

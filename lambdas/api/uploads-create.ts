@@ -1,0 +1,9 @@
+import { uploadDeps } from '#adapters/uploads.ts';
+import { createUpload } from '#core/uploads.ts';
+import { httpHandler } from '#shared/http.ts';
+import { routes } from './routes.ts';
+
+export const handler = httpHandler(routes.createUpload, async ({ principal, body }) => ({
+  status: 201,
+  body: await createUpload(await uploadDeps(), principal, body),
+}));

@@ -1,0 +1,21 @@
+import type { Scope } from '#api/route-spec.ts';
+import { hasScope } from './policy.ts';
+import { allScopes, type Principal } from './principal.ts';
+
+const scopeAction: Record<Scope, 'read' | 'update' | 'upload'> = {
+  'videos:read': 'read',
+  'videos:write': 'update',
+  'uploads:write': 'upload',
+};
+
+/** The caller as `GET /v1/me` shows it: the scopes listed are the ones its role and credential both allow. */
+export function describePrincipal(principal: Principal) {
+  const roleScopes: readonly Scope[] =
+    principal.roles.includes('admin') || principal.roles.includes('creator') ? allScopes : ['videos:read'];
+  return {
+    id: principal.userId,
+    username: principal.username,
+    roles: principal.roles,
+    scopes: roleScopes.filter((scope) => hasScope(principal, scopeAction[scope])),
+  };
+}

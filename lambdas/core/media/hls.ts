@@ -1,0 +1,75 @@
+/**
+ * The HLS master (multivariant) playlist for the ffmpeg path. We write it ourselves rather than with
+ * ffmpeg's -var_stream_map/-master_pl_name (which segfaults on the 2018 static ffmpeg build), and only
+ * after every variant is complete, so a player never sees a ladder that is still being written.
+ *
+ * Segments are fragmented MP4 (CMAF-style `init.mp4` + `.m4s`), not MPEG-TS: both ffmpeg builds we
+ * run (5.x and the 2018 static 4.x) write them with separate `-f hls` outputs; they avoid TS's 188-byte
+ * packet and PES overhead (several percent, most at low bitrates); Safari (iOS 10+), hls.js and ExoPlayer
+ * play them; and the same segments can later be served as DASH. Apple's HLS authoring spec asks for
+ * EXT-X-VERSION 7 with fMP4, which is also what ffmpeg writes into each variant playlist.
+ */
+import type { TranscodePlan } from './ladder.ts';
+
+export const HLS_VERSION = 7;
+
+export interface VariantRef {
+  name: string;
+  /** Relative to the master playlist, e.g. "720p/index.m3u8". */
+  playlistUri: string;
+  /** Bits per second over the whole variant (total segment bytes × 8 / total duration). */
+  averageBandwidth?: number;
+  /** Bits per second of the variant's heaviest segment: what HLS means by BANDWIDTH. */
+  peakBandwidth?: number;
+  /**
+   * CODECS read from the written stream. The plan's is what we asked for, but x264 treats the profile as a
+   * ceiling (ultrafast emits Constrained Baseline even when asked for High), and CODECS must say what is there.
+   */
+  codecs?: string;
+}
+
+/**
+ * Variants are listed lowest rung first. Players start with the first variant listed (Safari/AVPlayer
+ * always; hls.js unless startLevel is set), so lowest-first gives the fastest first frame on any network
+ * (a 4 s low-rung segment is a few hundred KB), and adaptive bitrate climbs within a segment or two when the
+ * network allows; highest-first would stall a phone on a weak connection before anything played.
+ */
+export function masterPlaylist(plan: TranscodePlan, variants: readonly VariantRef[]): string {
+  const fps = plan.frameRate.numerator / plan.frameRate.denominator;
+  const entries = variants.map((v) => {
+    const rank = plan.renditions.findIndex((p) => p.name === v.name);
+    const r = plan.renditions[rank];
+    if (!r) throw new Error(`masterPlaylist: rendition '${v.name}' is not in the plan`);
+    // Without measurements, the encoder's VBV ceiling and target bound what the segments can carry.
+    const peak = Math.ceil(v.peakBandwidth ?? r.maxRate + r.audioBitrate);
+    const average = Math.ceil(v.averageBandwidth ?? r.videoBitrate + r.audioBitrate);
+    const attributes = [
+      `BANDWIDTH=${Math.max(peak, average)}`,
+      `AVERAGE-BANDWIDTH=${average}`,
+      `RESOLUTION=${r.width}x${r.height}`,
+      `CODECS="${v.codecs ?? r.codecs}"`,
+      `FRAME-RATE=${fps.toFixed(3)}`,
+    ];
+    return { rank, lines: [`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.playlistUri] };
+  });
+  // The plan lists renditions highest first.
+  entries.sort((a, b) => b.rank - a.rank);
+  return [
+    '#EXTM3U',
+    `#EXT-X-VERSION:${HLS_VERSION}`,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    ...entries.flatMap((e) => e.lines),
+    '',
+  ].join('\n');
+}
+
+/**
+ * "avc1.PPCCLL" from an fMP4 init segment: the profile, constraint flags and level bytes that follow the
+ * version byte of the avcC box (ISO/IEC 14496-15). Undefined when there is no H.264 track.
+ */
+export function avcCodecFromInitSegment(init: Uint8Array): string | undefined {
+  const at = Buffer.from(init.buffer, init.byteOffset, init.byteLength).indexOf('avcC');
+  if (at < 0 || at + 8 > init.length) return undefined;
+  const hex = (i: number) => init[at + i]!.toString(16).padStart(2, '0');
+  return `avc1.${hex(5)}${hex(6)}${hex(7)}`;
+}

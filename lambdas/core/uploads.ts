@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors.ts';
+import { partLength, planParts } from './part-plan.ts';
+import { can } from './policy.ts';
+import type { Principal } from './principal.ts';
+import type { VideoRecord, Visibility } from './video.ts';
+
+/**
+ * Direct-to-storage multipart uploads. The API never carries video bytes: it plans the parts, signs
+ * one URL per part, reads progress back from storage, and completes or aborts. The server makes every
+ * object key (`uploads/{videoId}/source`); the client's file name is only ever metadata.
+ */
+export const ACCEPTED_CONTENT_TYPES = [
+  'video/mp4',
+  'video/quicktime',
+  'video/webm',
+  'video/x-matroska',
+  'video/x-m4v',
+] as const;
+
+export type UploadStatus = 'uploading' | 'completed' | 'aborted' | 'expired';
+
+export interface UploadSession {
+  uploadId: string;
+  videoId: string;
+  ownerId: string;
+  storageUploadId: string;
+  key: string;
+  size: number;
+  partSize: number;
+  partCount: number;
+  contentType: string;
+  filename: string;
+  /** ms since epoch; checked on every read because storage-side expiry is lazy. */
+  expiresAt: number;
+  status: 'uploading' | 'completed' | 'aborted';
+}
+
+export interface StoredPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+}
+
+/** Session state lives in a short-lived store (DynamoDB). */
+export interface UploadSessionStore {
+  put(session: UploadSession): Promise<void>;
+  get(uploadId: string): Promise<UploadSession | undefined>;
+  /** Moves `uploading` to a final status; false if the session was no longer uploading. */
+  finish(uploadId: string, status: 'completed' | 'aborted'): Promise<boolean>;
+}
+
+/** The multipart operations of the object store (S3). */
+export interface MultipartStorage {
+  create(key: string, contentType: string): Promise<string>;
+  signPart(
+    key: string,
+    storageUploadId: string,
+    partNumber: number,
+    contentLength: number,
+    expiresInSeconds: number,
+  ): Promise<string>;
+  /** Every uploaded part, across as many list pages as it takes; undefined if the upload is gone. */
+  listParts(key: string, storageUploadId: string): Promise<StoredPart[] | undefined>;
+  complete(key: string, storageUploadId: string, parts: StoredPart[]): Promise<void>;
+  abort(key: string, storageUploadId: string): Promise<void>;
+  /** The stored object's size, or undefined when there is none. */
+  objectSize(key: string): Promise<number | undefined>;
+}
+
+/** The catalog operations an upload needs. */
+export interface UploadVideos {
+  createUploading(video: {
+    id: string;
+    ownerId: string;
+    title: string;
+    description: string;
+    visibility: Visibility;
+    sourceKey: string;
+    sourceFilename: string;
+    sourceContentType: string;
+    sourceSize: number;
+  }): Promise<void>;
+  /** uploading -> processing; false when the video had already moved on (or is gone). */
+  markProcessing(videoId: string): Promise<boolean>;
+  softDelete(id: string): Promise<boolean>;
+  findById(id: string): Promise<VideoRecord | undefined>;
+}
+
+export interface UploadLimits {
+  maxBytes: number;
+  sessionSeconds: number;
+  partUrlSeconds: number;
+}
+
+export interface UploadDeps {
+  sessions: UploadSessionStore;
+  storage: MultipartStorage;
+  videos: UploadVideos;
+  limits: UploadLimits;
+  now?: () => number;
+}
+
+export interface CreateUploadInput {
+  filename: string;
+  contentType: string;
+  size: number;
+  title: string;
+  description?: string | undefined;
+  visibility?: Visibility | undefined;
+}
+
+export async function createUpload(deps: UploadDeps, principal: Principal, input: CreateUploadInput) {
+  if (!can(principal, 'upload'))
+    throw new ForbiddenError('Uploading needs the creator role and the uploads:write scope');
+  if (input.size > deps.limits.maxBytes) {
+    throw new PayloadTooLargeError(
+      `The file is ${input.size} bytes; uploads are limited to ${deps.limits.maxBytes} bytes`,
+    );
+  }
+  const contentType = input.contentType.toLowerCase().split(';')[0]!.trim();
+  if (!(ACCEPTED_CONTENT_TYPES as readonly string[]).includes(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      `${input.contentType} is not a video type we accept (accepted: ${ACCEPTED_CONTENT_TYPES.join(', ')})`,
+    );
+  }
+  const plan = planParts(input.size);
+  const videoId = randomUUID();
+  const key = `uploads/${videoId}/source`;
+  const now = deps.now?.() ?? Date.now();
+
+  const storageUploadId = await deps.storage.create(key, contentType);
+  const session: UploadSession = {
+    uploadId: randomUUID(),
+    videoId,
+    ownerId: principal.userId,
+    storageUploadId,
+    key,
+    size: input.size,
+    partSize: plan.partSize,
+    partCount: plan.partCount,
+    contentType,
+    filename: input.filename,
+    expiresAt: now + deps.limits.sessionSeconds * 1000,
+    status: 'uploading',
+  };
+  try {
+    await deps.videos.createUploading({
+      id: videoId,
+      ownerId: principal.userId,
+      title: input.title,
+      description: input.description ?? '',
+      visibility: input.visibility ?? 'private',
+      sourceKey: key,
+      sourceFilename: input.filename,
+      sourceContentType: contentType,
+      sourceSize: input.size,
+    });
+    await deps.sessions.put(session);
+  } catch (error) {
+    // Leave nothing half-made behind: no orphaned multipart upload, no video that can never complete.
+    await deps.storage.abort(key, storageUploadId).catch(() => undefined);
+    await deps.videos.softDelete(videoId).catch(() => undefined);
+    throw error;
+  }
+  return {
+    uploadId: session.uploadId,
+    videoId,
+    partSize: plan.partSize,
+    partCount: plan.partCount,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+  };
+}
+
+/** The caller's own session (or any, for an admin); everyone else is told it does not exist. */
+async function ownSession(deps: UploadDeps, principal: Principal, uploadId: string): Promise<UploadSession> {
+  const session = await deps.sessions.get(uploadId);
+  const admin = principal.roles.includes('admin');
+  if (!session || (session.ownerId !== principal.userId && !admin) || !can(principal, 'upload')) {
+    throw new NotFoundError(`No upload with id ${uploadId}`);
+  }
+  return session;
+}
+
+function statusOf(session: UploadSession, now: number): UploadStatus {
+  return session.status === 'uploading' && now >= session.expiresAt ? 'expired' : session.status;
+}
+
+function requireUploading(session: UploadSession, now: number): void {
+  const status = statusOf(session, now);
+  if (status === 'expired') throw new ConflictError('This upload has expired; start a new one');
+  if (status === 'aborted') throw new ConflictError('This upload was aborted; start a new one');
+  if (status === 'completed') throw new ConflictError('This upload is already complete');
+}
+
+export async function signParts(
+  deps: UploadDeps,
+  principal: Principal,
+  uploadId: string,
+  partNumbers: number[],
+) {
+  const session = await ownSession(deps, principal, uploadId);
+  const now = deps.now?.() ?? Date.now();
+  requireUploading(session, now);
+  const outside = partNumbers.filter((n) => n > session.partCount);
+  if (outside.length > 0) {
+    throw new ValidationError(`This upload has parts 1..${session.partCount}`, {
+      errors: outside.map((n) => ({
+        path: 'body.partNumbers',
+        message: `part ${n} is beyond part ${session.partCount}`,
+      })),
+    });
+  }
+  // A URL never outlives its session.
+  const expiresIn = Math.max(
+    1,
+    Math.min(deps.limits.partUrlSeconds, Math.floor((session.expiresAt - now) / 1000)),
+  );
+  const expiresAt = new Date(now + expiresIn * 1000).toISOString();
+  const unique = [...new Set(partNumbers)].sort((a, b) => a - b);
+  const parts = await Promise.all(
+    unique.map(async (partNumber) => ({
+      partNumber,
+      url: await deps.storage.signPart(
+        session.key,
+        session.storageUploadId,
+        partNumber,
+        partLength(session, session.size, partNumber),
+        expiresIn,
+      ),
+      method: 'PUT' as const,
+      // Content-Length is signed into the URL (the part must be exactly its planned size); browsers
+      // set it themselves, so there is nothing else to send.
+      headers: {} as Record<string, string>,
+      expiresAt,
+    })),
+  );
+  return { parts };
+}
+
+export async function describeUpload(deps: UploadDeps, principal: Principal, uploadId: string) {
+  const session = await ownSession(deps, principal, uploadId);
+  const status = statusOf(session, deps.now?.() ?? Date.now());
+  const parts =
+    status === 'uploading'
+      ? ((await deps.storage.listParts(session.key, session.storageUploadId)) ?? [])
+      : [];
+  return {
+    uploadId: session.uploadId,
+    videoId: session.videoId,
+    status,
+    size: session.size,
+    partSize: session.partSize,
+    partCount: session.partCount,
+    uploadedParts: parts.map(({ partNumber, size, etag }) => ({ partNumber, size, etag })),
+    bytesUploaded: status === 'completed' ? session.size : parts.reduce((sum, part) => sum + part.size, 0),
+    expiresAt: new Date(session.expiresAt).toISOString(),
+  };
+}
+
+export async function completeUpload(
+  deps: UploadDeps,
+  principal: Principal,
+  uploadId: string,
+  clientParts?: Array<{ partNumber: number; etag: string }>,
+) {
+  const session = await ownSession(deps, principal, uploadId);
+  const accepted = { videoId: session.videoId, status: 'processing' as const };
+  if (session.status === 'completed') return accepted; // a repeated complete answers the same
+  const now = deps.now?.() ?? Date.now();
+  requireUploading(session, now);
+
+  const stored = await deps.storage.listParts(session.key, session.storageUploadId);
+  if (stored === undefined) {
+    // The multipart upload is gone. If its object exists at the declared size, an earlier complete got
+    // as far as storage and stopped (a crash, a timeout): finish the bookkeeping it left undone.
+    if ((await deps.storage.objectSize(session.key)) === session.size) return finish(deps, session, accepted);
+    throw new ConflictError('The upload no longer exists in storage; start a new one');
+  }
+  verifyParts(session, stored, clientParts);
+  try {
+    await deps.storage.complete(session.key, session.storageUploadId, stored);
+  } catch (error) {
+    if ((await deps.storage.objectSize(session.key)) !== session.size) throw error;
+    // A concurrent complete won the race; fall through to the same bookkeeping.
+  }
+  return finish(deps, session, accepted);
+}
+
+async function finish<T>(deps: UploadDeps, session: UploadSession, accepted: T): Promise<T> {
+  await deps.sessions.finish(session.uploadId, 'completed');
+  await deps.videos.markProcessing(session.videoId);
+  return accepted;
+}
+
+/** Every planned part present, each of its planned size, and the client's ETags (if sent) matching. */
+function verifyParts(
+  session: UploadSession,
+  stored: StoredPart[],
+  clientParts: Array<{ partNumber: number; etag: string }> | undefined,
+): void {
+  const byNumber = new Map(stored.map((part) => [part.partNumber, part]));
+  const missing: number[] = [];
+  for (let n = 1; n <= session.partCount; n++) if (!byNumber.has(n)) missing.push(n);
+  if (missing.length > 0) {
+    throw new ConflictError(`Parts missing: ${summarize(missing)}. Upload them, then complete again.`, {
+      errors: missing
+        .slice(0, 100)
+        .map((n) => ({ path: `parts.${n}`, message: `part ${n} has not been uploaded` })),
+    });
+  }
+  const wrongSize = stored.filter(
+    (part) =>
+      part.partNumber <= session.partCount &&
+      part.size !== partLength(session, session.size, part.partNumber),
+  );
+  const total = stored.reduce((sum, part) => sum + (part.partNumber <= session.partCount ? part.size : 0), 0);
+  if (wrongSize.length > 0 || total !== session.size) {
+    throw new ConflictError(
+      `The uploaded parts hold ${total} bytes but ${session.size} were declared; re-upload parts ${summarize(
+        wrongSize.map((part) => part.partNumber),
+      )}`,
+      {
+        errors: wrongSize.map((part) => ({
+          path: `parts.${part.partNumber}`,
+          message: `part ${part.partNumber} is ${part.size} bytes, expected ${partLength(session, session.size, part.partNumber)}`,
+        })),
+      },
+    );
+  }
+  const mismatched = (clientParts ?? []).filter(
+    (part) => normalizeEtag(byNumber.get(part.partNumber)?.etag ?? '') !== normalizeEtag(part.etag),
+  );
+  if (mismatched.length > 0) {
+    throw new ConflictError(
+      `The ETags of parts ${summarize(mismatched.map((p) => p.partNumber))} do not match what storage holds`,
+      {
+        errors: mismatched.map((part) => ({
+          path: `parts.${part.partNumber}`,
+          message: 'etag does not match the stored part',
+        })),
+      },
+    );
+  }
+}
+
+export async function abortUpload(deps: UploadDeps, principal: Principal, uploadId: string): Promise<void> {
+  const session = await ownSession(deps, principal, uploadId);
+  if (session.status === 'completed') {
+    throw new ConflictError('This upload is complete; delete the video instead');
+  }
+  await deps.storage.abort(session.key, session.storageUploadId);
+  await deps.sessions.finish(session.uploadId, 'aborted');
+  await deps.videos.softDelete(session.videoId);
+}
+
+const normalizeEtag = (etag: string) => etag.replaceAll('"', '').toLowerCase();
+
+function summarize(numbers: number[]): string {
+  return numbers.length <= 20
+    ? numbers.join(', ')
+    : `${numbers.slice(0, 20).join(', ')} and ${numbers.length - 20} more`;
+}

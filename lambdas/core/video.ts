@@ -1,0 +1,85 @@
+/** The video as core knows it: a plain record, independent of how it is stored. */
+export const visibilities = ['public', 'unlisted', 'private'] as const;
+export type Visibility = (typeof visibilities)[number];
+export const videoStatuses = ['uploading', 'processing', 'ready', 'failed'] as const;
+export type VideoStatus = (typeof videoStatuses)[number];
+
+export interface Rendition {
+  name: string;
+  width: number;
+  height: number;
+  bitrate: number;
+  codecs: string;
+  playlistKey: string;
+}
+
+export interface VideoRecord {
+  id: string;
+  ownerId: string;
+  title: string;
+  description: string;
+  visibility: Visibility;
+  status: VideoStatus;
+  failureReason: string | null;
+  sourceKey: string | null;
+  sourceSize: number | null;
+  durationSeconds: number | null;
+  width: number | null;
+  height: number | null;
+  posterKey: string | null;
+  thumbnailKey: string | null;
+  masterPlaylistKey: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+  renditions: Rendition[];
+}
+
+export interface Playback {
+  hls: string;
+  poster: string;
+  expiresAt?: string;
+}
+
+/** The contract's video object. */
+export interface VideoView {
+  id: string;
+  title: string;
+  description: string;
+  visibility: Visibility;
+  status: VideoStatus;
+  failureReason: string | null;
+  ownerId: string;
+  durationSeconds: number | null;
+  width: number | null;
+  height: number | null;
+  renditions: Array<{ name: string; width: number; height: number; bitrate: number; codecs: string }>;
+  playback: Playback | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toVideoView(video: VideoRecord, playback: Playback | null): VideoView {
+  return {
+    id: video.id,
+    title: video.title,
+    description: video.description,
+    visibility: video.visibility,
+    status: video.status,
+    failureReason: video.failureReason,
+    ownerId: video.ownerId,
+    durationSeconds: video.durationSeconds,
+    width: video.width,
+    height: video.height,
+    renditions: video.renditions.map(({ name, width, height, bitrate, codecs }) => ({
+      name,
+      width,
+      height,
+      bitrate,
+      codecs,
+    })),
+    playback: video.status === 'ready' ? playback : null,
+    createdAt: video.createdAt.toISOString(),
+    updatedAt: video.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,45 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { db } from '#adapters/db/index.ts';
+import { deletePrefix } from '#adapters/objects.ts';
+import { config } from '#shared/config.ts';
+import { logger } from '#shared/logger.ts';
+import { objectKeys } from '#shared/resources.ts';
+
+/**
+ * Removes a deleted video's objects: its source under uploads/{id}/ and its HLS ladder and images under
+ * videos/{id}/. Idempotent (deleting what is already gone is a no-op), so a redelivered message is
+ * harmless; a record that fails is reported alone and retried, then dead-lettered.
+ */
+const Message = z.object({ videoId: z.uuid() });
+const processor = new BatchProcessor(EventType.SQS);
+
+async function removeMedia(record: SQSRecord): Promise<void> {
+  const { videoId } = Message.parse(JSON.parse(record.body));
+  const database = await db();
+  const video = await database
+    .selectFrom('videos')
+    .select(['deleted_at'])
+    .where('id', '=', videoId)
+    .executeTakeFirst();
+  if (video && video.deleted_at === null) {
+    // Never remove a live video's media, whatever a message says.
+    logger.warn('cleanup refused: video is not deleted', { videoId });
+    return;
+  }
+  const { uploadsBucket, mediaBucket } = config();
+  const removed =
+    (await deletePrefix(uploadsBucket, `${objectKeys.uploadsPrefix}${videoId}/`)) +
+    (await deletePrefix(mediaBucket, objectKeys.mediaPrefix(videoId)));
+  await database
+    .updateTable('videos')
+    .set({ media_removed_at: sql`now()` })
+    .where('id', '=', videoId)
+    .execute();
+  logger.info('media removed', { videoId, objects: removed });
+}
+
+export const handler = async (event: SQSEvent, context: Context) =>
+  processPartialResponse(event, removeMedia, processor, { context });

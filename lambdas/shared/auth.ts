@@ -1,0 +1,70 @@
+import { CognitoJwtVerifier } from 'aws-jwt-verify';
+import type { Jwks } from 'aws-jwt-verify/jwk';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import type { Scope } from '#api/route-spec.ts';
+import { UnauthorizedError } from '#core/errors.ts';
+import { allScopes, type Principal, type Role, roles } from '#core/principal.ts';
+import { config } from './config.ts';
+import { logger } from './logger.ts';
+
+/**
+ * Bearer-token authentication. In the cloud the verifier fetches the user pool's JWKS once and caches
+ * it for the container's life; the local runtime hands it the local issuer's JWKS inline, and then the
+ * very same Cognito verifier checks the local tokens (issuer, `token_use: access`, `client_id`, expiry,
+ * signature). No key is ever fetched when a JWKS is given inline, so an unknown `kid` fails closed.
+ */
+function buildVerifier() {
+  const { userPoolId, clientId, inlineJwks } = config().auth;
+  const props = { userPoolId, clientId, tokenUse: 'access' as const };
+  if (!inlineJwks) return CognitoJwtVerifier.create(props);
+  const verifier = CognitoJwtVerifier.create(props, {
+    jwksCache: new SimpleJwksCache({
+      fetcher: {
+        fetch: async () => {
+          throw new Error('this deployment verifies tokens against an inline JWKS only');
+        },
+      },
+    }),
+  });
+  verifier.cacheJwks(JSON.parse(inlineJwks) as Jwks);
+  return verifier;
+}
+
+let verifier: ReturnType<typeof buildVerifier> | undefined;
+
+/** Returns the caller, `null` when no credential was sent, and throws 401 for a bad one. */
+export async function authenticate(headers: Record<string, string>): Promise<Principal | null> {
+  const authorization = headers.authorization;
+  if (!authorization) return null;
+  const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization);
+  if (!match)
+    throw new UnauthorizedError(
+      'The Authorization header must be "Bearer <access token>"',
+      'invalid_request',
+    );
+  verifier ??= buildVerifier();
+  try {
+    const payload = await verifier.verify(match[1]!);
+    return principalFromClaims(payload, config().auth.scopePrefix);
+  } catch (error) {
+    logger.info('token rejected', { reason: (error as Error).name });
+    throw new UnauthorizedError('The access token is invalid or expired');
+  }
+}
+
+/** Maps Cognito access-token claims to a principal: groups -> roles, resource-server scopes -> API scopes. */
+export function principalFromClaims(claims: Record<string, unknown>, scopePrefix: string): Principal {
+  const groups = Array.isArray(claims['cognito:groups']) ? (claims['cognito:groups'] as unknown[]) : [];
+  const granted = roles.filter((role) => groups.includes(role));
+  const scopeClaim = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+  const apiScopes = scopeClaim
+    .map((scope) => (scope.startsWith(scopePrefix) ? scope.slice(scopePrefix.length) : scope))
+    .filter((scope): scope is Scope => (allScopes as readonly string[]).includes(scope));
+  return {
+    userId: String(claims.sub),
+    username: typeof claims.username === 'string' ? claims.username : String(claims.sub),
+    roles: granted.length > 0 ? granted : (['viewer'] satisfies Role[]),
+    scopes: apiScopes.length > 0 ? apiScopes : null,
+    via: 'token',
+  };
+}

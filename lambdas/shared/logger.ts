@@ -1,0 +1,7 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+
+/** One structured JSON logger per process; request id and route are appended per request. */
+export const logger = new Logger({
+  serviceName: 'videocloud',
+  logLevel: (process.env.LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | undefined) ?? 'INFO',
+});

@@ -1,0 +1,48 @@
+/**
+ * Resource shapes that both the CDK app and the local runtime build from, so the two cannot drift:
+ * the state table's keys and TTL attribute, and the browser-upload CORS rule of the uploads bucket.
+ * Pure data: no AWS SDK, no CDK imports.
+ */
+
+export const stateTable = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds. DynamoDB TTL deletes lazily (up to days late), so readers must check it too. */
+  ttlAttribute: 'expiresAt',
+} as const;
+
+export interface CorsRuleDefinition {
+  allowedOrigins: string[];
+  allowedMethods: Array<'GET' | 'PUT' | 'POST' | 'DELETE' | 'HEAD'>;
+  allowedHeaders: string[];
+  exposedHeaders: string[];
+  maxAgeSeconds: number;
+}
+
+/**
+ * Browsers PUT presigned parts straight to the uploads bucket. They must be able to read each part's
+ * ETag (CompleteMultipartUpload needs it), so ETag is exposed; without it the PUTs succeed but the
+ * upload can never complete.
+ */
+export function uploadsBucketCors(webOrigins: string[]): CorsRuleDefinition {
+  return {
+    allowedOrigins: webOrigins,
+    allowedMethods: ['PUT'],
+    allowedHeaders: ['content-type', 'content-length', 'content-md5'],
+    exposedHeaders: ['ETag'],
+    maxAgeSeconds: 3000,
+  };
+}
+
+/** Key prefixes the pipeline owns. The server makes every key; client file names never appear in one. */
+export const objectKeys = {
+  uploadsPrefix: 'uploads/',
+  source: (videoId: string) => `uploads/${videoId}/source`,
+  mediaPrefix: (videoId: string) => `videos/${videoId}/`,
+} as const;
+
+export const queueNames = {
+  ingest: 'ingest',
+  cleanup: 'media-cleanup',
+  transcode: 'transcode',
+} as const;

@@ -1,0 +1,286 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../stage-config.ts';
+import type { Database } from './database.ts';
+import type { Network } from './network.ts';
+
+/** The repository root: entries, the lock file and node_modules are all resolved from here. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The version the API reports, from package.json. */
+export const APP_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
+
+/**
+ * esbuild emits ESM, where `require` does not exist; CommonJS dependencies that call it (the AWS SDK's
+ * lazy loads, pg) get one from createRequire. The alias avoids clashing with anything in the bundle.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __videocloudCreateRequire } from 'node:module'; " +
+  'const require = __videocloudCreateRequire(import.meta.url);';
+
+/**
+ * What a function may do with a bucket; combine as needed. Exact actions instead of the wildcard
+ * families of `bucket.grant*`:
+ * - `head`: HeadBucket, which needs s3:ListBucket on the bucket and no object access;
+ * - `read`: GetObject (also HeadObject);
+ * - `write`: PutObject (also CreateMultipartUpload, UploadPart, CompleteMultipartUpload, and presigning them);
+ * - `multipart`: ListMultipartUploadParts (ListParts) and AbortMultipartUpload;
+ * - `delete`: DeleteObject (also DeleteObjects).
+ */
+export type BucketCapability = 'head' | 'read' | 'write' | 'multipart' | 'delete';
+
+const OBJECT_ACTIONS: Record<Exclude<BucketCapability, 'head'>, string[]> = {
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject'],
+  multipart: ['s3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+  delete: ['s3:DeleteObject'],
+};
+
+/** Files copied from the repository into the bundle, beside index.mjs. */
+export interface BundleFiles {
+  /** Directory inside the bundle, e.g. `swagger-ui`. */
+  readonly into: string;
+  /** Repository-relative paths of the files to copy. */
+  readonly files: string[];
+}
+
+export interface AppFunctionProps {
+  /** Handler module, relative to the repository root (e.g. `lambdas/api/health.ts`); it exports `handler`. */
+  readonly entry: string;
+  /** Log retention and removal policy of the log group come from the stage. */
+  readonly stage: StageConfig;
+  readonly description?: string;
+  /** @default 512 */
+  readonly memoryMb?: number;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** Configuration the handler validates at cold start. */
+  readonly environment?: Record<string, string>;
+  /**
+   * Attach the function to the app VPC (isolated subnets). Needed only to reach the database; every
+   * other dependency is reachable without it, and staying out of the VPC keeps cold starts shorter.
+   */
+  readonly network?: Network;
+  readonly bundleFiles?: BundleFiles;
+}
+
+/**
+ * Every Lambda function of VideoCloud: Node.js 22 on Graviton, bundled by the local esbuild into one
+ * minified ESM file with source maps, X-Ray active tracing, its own log group with the stage's retention,
+ * and an execution role that starts empty. Access is added with the `use*` methods, which set the
+ * environment variable and the least-privilege grant together so the two cannot drift apart.
+ */
+export class AppFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    super(scope, id);
+    const entry = join(REPO_ROOT, props.entry);
+    if (!existsSync(entry)) {
+      throw new Error(`AppFunction ${this.node.path}: handler file ${props.entry} does not exist`);
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.stage.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    // Our own role instead of the AWS managed execution policies: those allow writing to every log group
+    // in the account, while this one may only write to its own.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    this.logGroup.grantWrite(this.role);
+    if (props.network) {
+      // What AWSLambdaVPCAccessExecutionRole grants, minus its account-wide log permissions.
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+
+    const bundleFiles = props.bundleFiles;
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memoryMb ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      description: props.description,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      vpc: props.network?.vpc,
+      vpcSubnets: props.network?.subnets,
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        // Prefer packages' ESM builds: they tree-shake far better than their CommonJS ones.
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        // Stack traces need the mappings, not a second copy of every source file.
+        sourcesContent: false,
+        // The AWS SDK is bundled, not taken from the runtime, so the code runs the versions it was
+        // tested with. PGlite (the local-only database) is loaded by a dynamic import that never runs here.
+        externalModules: ['@electric-sql/pglite'],
+        forceDockerBundling: false,
+        commandHooks: bundleFiles
+          ? {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir: string, outputDir: string) => [
+                `mkdir -p "${posix.join(outputDir, bundleFiles.into)}"`,
+                ...bundleFiles.files.map(
+                  (file) =>
+                    `cp "${posix.join(inputDir, file)}" "${posix.join(outputDir, bundleFiles.into)}/"`,
+                ),
+              ],
+            }
+          : undefined,
+      },
+    });
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only X-Ray PutTraceSegments/PutTelemetryRecords and, for VPC functions, the Lambda ENI actions ' +
+          'use Resource "*": none of those actions supports resource-level permissions.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'The project targets the Node.js 22 LTS line on purpose (nodejs22.x is supported by Lambda and ' +
+          'matches the engines the dependencies are tested on); moving to nodejs24.x is a deliberate upgrade.',
+      },
+    );
+  }
+
+  /** Adds environment variables (the same name set twice must have the same value). */
+  public addEnvironment(variables: Record<string, string>): this {
+    for (const [name, value] of Object.entries(variables)) this.function.addEnvironment(name, value);
+    return this;
+  }
+
+  /**
+   * Connect to Postgres through RDS Proxy as the IAM-authenticated app user: rds-db:connect for that one
+   * user on that one proxy, and a security-group rule to the proxy on 5432.
+   */
+  public useDatabase(database: Database): this {
+    database.proxy.grantConnect(this.role, database.appUser);
+    this.allowConnectionTo(database.proxySecurityGroup, database.proxyPort, 'RDS Proxy');
+    return this.addEnvironment(databaseEnvironment(database));
+  }
+
+  /**
+   * Lets this VPC-attached function open TCP connections to `port` of a security group (egress is
+   * already open). The ingress rule is created in this function's stack, next to the function, so a
+   * stateful stack never refers back to the stateless one.
+   */
+  public allowConnectionTo(target: ec2.ISecurityGroup, port: number, targetName: string): this {
+    if (!this.function.isBoundToVpc) {
+      throw new Error(
+        `${this.node.path} connects to ${targetName}, so it must be created with a network (VPC)`,
+      );
+    }
+    const targetHere = ec2.SecurityGroup.fromSecurityGroupId(
+      this,
+      `To${targetName.replace(/\W/g, '')}`,
+      target.securityGroupId,
+      {
+        mutable: true,
+        allowAllOutbound: false,
+      },
+    );
+    targetHere.connections.allowFrom(this.function, ec2.Port.tcp(port), `${this.node.path} to ${targetName}`);
+    return this;
+  }
+
+  /** Access to a bucket (see BucketCapability), named in the environment by `variable`. */
+  public useBucket(bucket: s3.IBucket, variable: string, capabilities: readonly BucketCapability[]): this {
+    if (capabilities.includes('head')) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
+      );
+    }
+    const objectActions = capabilities.flatMap((c) => (c === 'head' ? [] : OBJECT_ACTIONS[c]));
+    if (objectActions.length > 0) {
+      // Import the ARN explicitly when the bucket lives in another stack, so the resource below is the
+      // same expression cdk-nag sees after synthesis and the acknowledgement can name it exactly.
+      const bucketArn =
+        Stack.of(bucket) === Stack.of(this)
+          ? bucket.bucketArn
+          : Stack.of(bucket).exportValue(bucket.bucketArn);
+      const objects = `${bucketArn}/*`;
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [objects] }));
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(this).resolve(objects))}]`,
+        reason:
+          `Object actions (${objectActions.join(', ')}) apply to object ARNs, so they name ${variable}'s ` +
+          'objects with <bucket arn>/*: one bucket, only these actions. Keys are server-generated per video.',
+      });
+    }
+    return this.addEnvironment({ [variable]: bucket.bucketName });
+  }
+
+  /** Item access to the state table (STATE_TABLE). */
+  public useStateTable(table: dynamodb.ITable, access: 'read' | 'readwrite'): this {
+    if (access === 'read') table.grantReadData(this.role);
+    else table.grantReadWriteData(this.role);
+    return this.addEnvironment({ STATE_TABLE: table.tableName });
+  }
+
+  /** Send messages to a queue, named in the environment by `variable`. */
+  public useQueue(queue: sqs.IQueue, variable: string): this {
+    queue.grantSendMessages(this.role);
+    return this.addEnvironment({ [variable]: queue.queueUrl });
+  }
+
+  /** The security group(s) of a VPC-attached function. */
+  public get connections(): ec2.Connections {
+    return this.function.connections;
+  }
+}
+
+/** Where a handler finds Postgres through RDS Proxy (names match lambdas/shared/config.ts). */
+export function databaseEnvironment(database: Database): Record<string, string> {
+  return {
+    DB_PROXY_HOST: database.proxy.endpoint,
+    DB_PORT: String(database.proxyPort),
+    DB_NAME: database.databaseName,
+    DB_USER: database.appUser,
+  };
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { commaList, parseEnv } from '#shared/env.ts';
+
+/** Configuration of `npm start` itself (the Lambda-side config is derived from it in runtime.ts). */
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  /** Loopback by default: the local runtime has dev credentials and a token endpoint anyone can call. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  VIDEOCLOUD_DATA_DIR: z.string().min(1).default('.videocloud'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Extra browser origins allowed to call the API and upload (the runtime's own origin always is). */
+  WEB_ORIGINS: commaList,
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
+  /** Overrides every queue's visibility timeout (tests use a short one to see retries quickly). */
+  QUEUE_VISIBILITY_SECONDS: z.coerce.number().positive().optional(),
+});
+
+export type LocalConfig = z.infer<typeof schema>;
+
+export function loadLocalConfig(env: Record<string, string | undefined> = process.env): LocalConfig {
+  return parseEnv(schema, env, 'Local runtime');
+}

@@ -1,0 +1,258 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+/**
+ * The local stand-in for SQS and its Lambda event source mapping. It speaks just enough of SQS's JSON
+ * protocol (SendMessage, SendMessageBatch, GetQueueUrl, GetQueueAttributes) for the same SQS adapter to
+ * run unchanged, and delivers to consumers the way Lambda does: batches of SQS-shaped records, a
+ * visibility timeout, redelivery of whatever failed (the whole batch on a throw, only the reported items
+ * on a partial batch response), and a move to the queue's DLQ after `maxReceiveCount` receives.
+ * Messages are written to a file on every change, so a restart loses nothing.
+ */
+export interface QueueDefinition {
+  name: string;
+  visibilityTimeoutSeconds: number;
+  maxReceiveCount: number;
+}
+
+interface StoredMessage {
+  messageId: string;
+  body: string;
+  md5: string;
+  sentAt: number;
+  firstReceivedAt?: number;
+  receiveCount: number;
+  visibleAt: number;
+}
+
+type Consumer = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export class LocalQueues {
+  private server?: Server;
+  private endpoint = '';
+  private readonly messages = new Map<string, StoredMessage[]>();
+  private readonly definitions = new Map<string, QueueDefinition>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly file: string,
+    queues: QueueDefinition[],
+    private readonly region = 'us-east-1',
+  ) {
+    for (const queue of queues) {
+      this.definitions.set(queue.name, queue);
+      this.messages.set(queue.name, []);
+      this.messages.set(dlqName(queue.name), []);
+    }
+    if (existsSync(file)) {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, StoredMessage[]>;
+      for (const [name, list] of Object.entries(saved))
+        if (this.messages.has(name)) this.messages.set(name, list);
+    }
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.serve(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.endpoint;
+  }
+
+  url(name: string): string {
+    return `${this.endpoint}/${LOCAL_ACCOUNT_ID}/${name}`;
+  }
+
+  arn(name: string): string {
+    return `arn:aws:sqs:${this.region}:${LOCAL_ACCOUNT_ID}:${name}`;
+  }
+
+  send(queue: string, body: string): string {
+    const list = this.list(queue);
+    const message: StoredMessage = {
+      messageId: randomUUID(),
+      body,
+      md5: md5(body),
+      sentAt: Date.now(),
+      receiveCount: 0,
+      visibleAt: 0,
+    };
+    list.push(message);
+    this.persist();
+    return message.messageId;
+  }
+
+  /** Messages waiting (visible or in flight) in a queue; `${name}-dlq` names its dead-letter queue. */
+  depth(queue: string): number {
+    return this.list(queue).length;
+  }
+
+  peek(queue: string): string[] {
+    return this.list(queue).map((message) => message.body);
+  }
+
+  /** Polls `queue` and hands batches to `consumer`, like a Lambda event source mapping. */
+  consume(queue: string, consumer: Consumer, options: { batchSize: number; pollMs?: number }): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || this.stopped) return;
+      const batch = this.receive(queue, options.batchSize);
+      if (batch.length === 0) return;
+      busy = true;
+      const run = this.deliver(queue, batch, consumer).finally(() => {
+        busy = false;
+        this.inFlight.delete(run);
+      });
+      this.inFlight.add(run);
+    }, options.pollMs ?? 100);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.allSettled([...this.inFlight]);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private receive(queue: string, max: number): StoredMessage[] {
+    const definition = this.definitions.get(queue)!;
+    const now = Date.now();
+    const batch: StoredMessage[] = [];
+    for (const message of [...this.list(queue)]) {
+      if (batch.length >= max) break;
+      if (message.visibleAt > now) continue;
+      if (message.receiveCount >= definition.maxReceiveCount) {
+        this.remove(queue, message.messageId);
+        this.list(dlqName(queue)).push({ ...message, visibleAt: 0 });
+        continue;
+      }
+      message.receiveCount += 1;
+      message.firstReceivedAt ??= now;
+      message.visibleAt = now + definition.visibilityTimeoutSeconds * 1000;
+      batch.push(message);
+    }
+    this.persist();
+    return batch;
+  }
+
+  private async deliver(queue: string, batch: StoredMessage[], consumer: Consumer): Promise<void> {
+    const records = batch.map((message) => this.record(queue, message));
+    let failed: Set<string>;
+    try {
+      const response = await consumer({ Records: records });
+      failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    } catch {
+      failed = new Set(batch.map((message) => message.messageId));
+    }
+    for (const message of batch) if (!failed.has(message.messageId)) this.remove(queue, message.messageId);
+    this.persist();
+  }
+
+  private record(queue: string, message: StoredMessage): SQSRecord {
+    return {
+      messageId: message.messageId,
+      receiptHandle: `${message.messageId}:${message.receiveCount}`,
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(message.receiveCount),
+        SentTimestamp: String(message.sentAt),
+        SenderId: 'LOCAL',
+        ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: message.md5,
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.arn(queue),
+      awsRegion: this.region,
+    };
+  }
+
+  private list(queue: string): StoredMessage[] {
+    const list = this.messages.get(queue);
+    if (!list) throw new Error(`No local queue named ${queue}`);
+    return list;
+  }
+
+  private remove(queue: string, messageId: string): void {
+    this.messages.set(
+      queue,
+      this.list(queue).filter((message) => message.messageId !== messageId),
+    );
+  }
+
+  private persist(): void {
+    mkdirSync(dirname(this.file), { recursive: true });
+    const temporary = `${this.file}.tmp`;
+    writeFileSync(temporary, JSON.stringify(Object.fromEntries(this.messages)));
+    renameSync(temporary, this.file);
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      const queueFromUrl = () => {
+        const name =
+          String(input.QueueUrl ?? '')
+            .split('/')
+            .pop() ?? '';
+        if (!this.messages.has(name))
+          throw Object.assign(new Error(`no queue ${name}`), { code: 'QueueDoesNotExist' });
+        return name;
+      };
+      switch (target) {
+        case 'SendMessage': {
+          const body = String(input.MessageBody);
+          return reply(200, { MessageId: this.send(queueFromUrl(), body), MD5OfMessageBody: md5(body) });
+        }
+        case 'SendMessageBatch': {
+          const queue = queueFromUrl();
+          const entries = input.Entries as Array<{ Id: string; MessageBody: string }>;
+          return reply(200, {
+            Successful: entries.map((entry) => ({
+              Id: entry.Id,
+              MessageId: this.send(queue, entry.MessageBody),
+              MD5OfMessageBody: md5(entry.MessageBody),
+            })),
+            Failed: [],
+          });
+        }
+        case 'GetQueueUrl':
+          return reply(200, { QueueUrl: this.url(String(input.QueueName)) });
+        case 'GetQueueAttributes':
+          return reply(200, {
+            Attributes: { ApproximateNumberOfMessages: String(this.depth(queueFromUrl())) },
+          });
+        default:
+          return reply(400, {
+            __type: 'com.amazonaws.sqs#UnsupportedOperation',
+            message: `${target} is not emulated`,
+          });
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'InvalidParameterValue';
+      reply(400, { __type: `com.amazonaws.sqs#${code}`, message: (error as Error).message });
+    }
+  }
+}
+
+export const dlqName = (queue: string) => `${queue}-dlq`;
+
+function md5(text: string): string {
+  return createHash('md5').update(text, 'utf8').digest('hex');
+}

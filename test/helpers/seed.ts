@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { db } from '#adapters/db/index.ts';
+import type { VideoStatus, Visibility } from '#core/video.ts';
+
+/** Direct inserts for tests that need catalog rows without going through an upload. */
+export async function seedUser(id: string, username = id): Promise<void> {
+  await (await db())
+    .insertInto('users')
+    .values({ id, username, last_seen_at: sql`now()` })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+export interface SeedVideo {
+  ownerId: string;
+  title?: string;
+  description?: string;
+  visibility?: Visibility;
+  status?: VideoStatus;
+  deleted?: boolean;
+  createdAt?: Date;
+}
+
+export async function seedVideo(video: SeedVideo): Promise<string> {
+  await seedUser(video.ownerId);
+  const id = randomUUID();
+  const ready = (video.status ?? 'ready') === 'ready';
+  await (await db())
+    .insertInto('videos')
+    .values({
+      id,
+      owner_id: video.ownerId,
+      title: video.title ?? `Video ${id.slice(0, 8)}`,
+      description: video.description ?? '',
+      visibility: video.visibility ?? 'public',
+      status: video.status ?? 'ready',
+      failure_reason: video.status === 'failed' ? 'not a video: no video stream found' : null,
+      source_key: `uploads/${id}/source`,
+      source_filename: null,
+      source_content_type: 'video/mp4',
+      source_size: 1024,
+      duration_seconds: ready ? 12.5 : null,
+      width: ready ? 1280 : null,
+      height: ready ? 720 : null,
+      poster_key: ready ? `videos/${id}/poster.jpg` : null,
+      thumbnail_key: ready ? `videos/${id}/thumbnail.jpg` : null,
+      master_playlist_key: ready ? `videos/${id}/master.m3u8` : null,
+      probe: null,
+      ingested_revision: null,
+      deleted_at: video.deleted ? new Date() : null,
+      media_removed_at: null,
+      ...(video.createdAt ? { created_at: video.createdAt } : {}),
+    })
+    .execute();
+  return id;
+}

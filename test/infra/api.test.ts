@@ -1,0 +1,82 @@
+import { describe, expect, test } from '@jest/globals';
+import { Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { routeList } from '../../lambdas/api/routes.ts';
+import { buildStage, resourcesOfType } from './app.ts';
+
+describe.each(['dev', 'prod'] as const)('REST API (%s)', (stageName) => {
+  const { stateless, statelessTemplate: template, stage } = buildStage(stageName);
+
+  test('the stage throttles every method with the stage limits and logs errors', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: stage.name,
+      TracingEnabled: true,
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: stage.throttle.rateLimit,
+          ThrottlingBurstLimit: stage.throttle.burstLimit,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ]),
+    });
+  });
+
+  test('access logs are JSON, in a log group with the stage retention', () => {
+    const [[, apiStage]] = resourcesOfType(template, 'AWS::ApiGateway::Stage') as [
+      [string, { Properties: { AccessLogSetting: { DestinationArn: unknown; Format: string } } }],
+    ];
+    const format = JSON.parse(apiStage.Properties.AccessLogSetting.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(apiStage.Properties.AccessLogSetting.DestinationArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^ApiAccessLogs/), 'Arn'],
+    });
+  });
+
+  test('execution logging has its account role, kept when the stack goes', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    const [account] = resourcesOfType(template, 'AWS::ApiGateway::Account');
+    expect(account?.[1].DeletionPolicy).toBe('Retain');
+  });
+
+  test('the API is regional', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+  });
+
+  test('every route of the route table is a method, proxied to the function of its entry', () => {
+    const methods = stateless.api.restApi.methods.filter((m) => m.httpMethod !== 'OPTIONS');
+    const declared = routeList.map((r) => `${r.method} ${r.path}`).sort();
+    expect(methods.map((m) => `${m.httpMethod} ${m.resource.path}`).sort()).toEqual(declared);
+    const cfnMethods = template.findResources('AWS::ApiGateway::Method');
+    for (const route of routeList) {
+      const method = methods.find((m) => m.httpMethod === route.method && m.resource.path === route.path)!;
+      const fn = stateless.api.functions.get(route.entry)!.function;
+      const fnId = Stack.of(stateless).getLogicalId(fn.node.defaultChild as CfnFunction);
+      const props =
+        cfnMethods[Stack.of(stateless).getLogicalId(method.node.defaultChild as CfnFunction)]!.Properties;
+      expect(props.Integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(props.Integration.Uri)).toContain(`"${fnId}","Arn"`);
+    }
+  });
+
+  test('CORS preflight answers only the configured web origins', () => {
+    const options = resourcesOfType(template, 'AWS::ApiGateway::Method').filter(
+      ([, m]) => m.Properties!.HttpMethod === 'OPTIONS',
+    );
+    if (stage.webOrigins.length === 0) {
+      expect(options).toHaveLength(0);
+      return;
+    }
+    expect(options.length).toBe(new Set(routeList.map((r) => r.path)).size);
+    for (const [, method] of options) {
+      const params = JSON.stringify(method.Properties!.Integration);
+      expect(params).toContain(stage.webOrigins[0]);
+      expect(params).not.toContain("'*'");
+    }
+  });
+});

@@ -1,0 +1,126 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
+import { db } from '#adapters/db/index.ts';
+import { LOCAL_RESOURCES } from '#local/runtime.ts';
+import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { seedVideo } from '#test/helpers/seed.ts';
+
+/** S3 delivers at least once and not always in order: the ingest handler must still start one job. */
+describe('the ingest handler', () => {
+  let runtime: TestRuntime;
+  let s3: S3Client;
+  beforeAll(async () => {
+    runtime = await startTestRuntime();
+    s3 = new S3Client({
+      endpoint: runtime.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+  });
+  afterAll(async () => {
+    await runtime.close();
+  });
+
+  const event = (key: string, sequencer: string, size: number) =>
+    JSON.stringify({
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          awsRegion: 'us-east-1',
+          eventTime: new Date().toISOString(),
+          eventName: 'ObjectCreated:CompleteMultipartUpload',
+          s3: {
+            s3SchemaVersion: '1.0',
+            bucket: {
+              name: LOCAL_RESOURCES.uploadsBucket,
+              arn: `arn:aws:s3:::${LOCAL_RESOURCES.uploadsBucket}`,
+            },
+            object: { key, size, eTag: 'abc-1', sequencer },
+          },
+        },
+      ],
+    });
+
+  async function processingVideoWithSource(bytes: number) {
+    const videoId = await seedVideo({ ownerId: 'alice', status: 'processing' });
+    await sql`update videos set source_size = ${bytes} where id = ${videoId}`.execute(await db());
+    const key = `uploads/${videoId}/source`;
+    await s3.send(
+      new PutObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key, Body: Buffer.alloc(bytes, 7) }),
+    );
+    return { videoId, key };
+  }
+
+  const transcodeJobsFor = (videoId: string) =>
+    runtime.queues
+      .peek('transcode')
+      .filter((body) => (JSON.parse(body) as { videoId: string }).videoId === videoId).length;
+
+  const drained = async () => {
+    const deadline = Date.now() + 15_000;
+    while (runtime.queues.depth('ingest') > 0) {
+      if (Date.now() > deadline) throw new Error('ingest queue did not drain');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  it('starts one job for a duplicated and reordered event', async () => {
+    const { videoId, key } = await processingVideoWithSource(2048);
+    // The PUT above already produced one real event; add duplicates, an older sequencer, and a newer one.
+    for (const sequencer of [
+      '0055AED6DCD90281E5',
+      '0055AED6DCD90281E5',
+      '0055AED6DCD90281E4',
+      '0055AED6DCD90281E6',
+    ]) {
+      runtime.queues.send('ingest', event(key, sequencer, 2048));
+    }
+    await drained();
+    expect(transcodeJobsFor(videoId)).toBe(1);
+    expect(runtime.queues.depth('ingest-dlq')).toBe(0);
+  });
+
+  it('fails the video with a reason when the stored size differs from the declared one', async () => {
+    const { videoId, key } = await processingVideoWithSource(1000);
+    await sql`update videos set source_size = 5000 where id = ${videoId}`.execute(await db());
+    runtime.queues.send('ingest', event(key, '0055AED6DCD9028200', 1000));
+    await drained();
+    const video = await (await db())
+      .selectFrom('videos')
+      .selectAll()
+      .where('id', '=', videoId)
+      .executeTakeFirstOrThrow();
+    expect(video.status).toBe('failed');
+    expect(video.failure_reason).toBe(
+      'the uploaded file is 1000 bytes but the upload declared 5000; upload the file again',
+    );
+    expect(transcodeJobsFor(videoId)).toBe(0);
+  });
+
+  it('ignores keys that are not upload sources, test events, and other buckets', async () => {
+    const before = runtime.queues.depth('transcode');
+    runtime.queues.send(
+      'ingest',
+      JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'x' }),
+    );
+    runtime.queues.send('ingest', event('uploads/not-a-video/source', '01', 10));
+    runtime.queues.send('ingest', event('elsewhere/file.mp4', '02', 10));
+    await drained();
+    expect(runtime.queues.depth('transcode')).toBe(before);
+    expect(runtime.queues.depth('ingest-dlq')).toBe(0);
+  });
+
+  it('sends a poison message to the DLQ after its retries, without holding up good ones', async () => {
+    runtime.queues.send('ingest', '{ this is not json');
+    const { videoId, key } = await processingVideoWithSource(512);
+    runtime.queues.send('ingest', event(key, '0055AED6DCD9028300', 512));
+    const deadline = Date.now() + 10_000;
+    while (transcodeJobsFor(videoId) === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(transcodeJobsFor(videoId)).toBe(1);
+  });
+});

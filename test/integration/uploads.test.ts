@@ -1,0 +1,280 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { db } from '#adapters/db/index.ts';
+import { LOCAL_RESOURCES } from '#local/runtime.ts';
+import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+
+const MiB = 1024 * 1024;
+
+interface Created {
+  uploadId: string;
+  videoId: string;
+  partSize: number;
+  partCount: number;
+  expiresAt: string;
+}
+
+describe('direct-to-storage multipart uploads', () => {
+  let runtime: TestRuntime;
+  let alice: string;
+  let bob: string;
+  beforeAll(async () => {
+    runtime = await startTestRuntime();
+    alice = await runtime.token('alice', ['creator']);
+    bob = await runtime.token('bob', ['creator']);
+  });
+  afterAll(async () => {
+    await runtime.close();
+  });
+
+  const create = async (size: number, extra: Record<string, unknown> = {}, token = alice) =>
+    runtime.api('/v1/uploads', {
+      method: 'POST',
+      token,
+      json: {
+        filename: '../../etc/passwd my clip.mp4',
+        contentType: 'video/mp4',
+        size,
+        title: 'My clip',
+        ...extra,
+      },
+    });
+
+  const sign = async (uploadId: string, partNumbers: number[], token = alice) => {
+    const response = await runtime.api(`/v1/uploads/${uploadId}/parts`, {
+      method: 'POST',
+      token,
+      json: { partNumbers },
+    });
+    expect(response.status).toBe(200);
+    return (
+      (await response.json()) as {
+        parts: Array<{ partNumber: number; url: string; headers: Record<string, string> }>;
+      }
+    ).parts;
+  };
+
+  const put = async (url: string, body: Buffer, headers: Record<string, string> = {}) =>
+    fetch(url, { method: 'PUT', body: new Uint8Array(body), headers });
+
+  const slice = (file: Buffer, created: Created, n: number) =>
+    file.subarray((n - 1) * created.partSize, Math.min(file.length, n * created.partSize));
+
+  const objectSha256 = async (key: string) => {
+    const s3 = new S3Client({
+      endpoint: runtime.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    const object = await s3.send(new GetObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key }));
+    return createHash('sha256')
+      .update(Buffer.from(await object.Body!.transformToByteArray()))
+      .digest('hex');
+  };
+
+  it('takes a 40 MiB file in parts straight to storage, resumes after a crash, completes, and ingests it once', async () => {
+    const file = randomBytes(40 * MiB + 12_345);
+    const response = await create(file.length, { visibility: 'public' });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as Created;
+    expect(created.partCount).toBeGreaterThanOrEqual(3);
+
+    // The video exists from now on, uploading, and the client's filename is nowhere in the key.
+    const video = await (await db())
+      .selectFrom('videos')
+      .selectAll()
+      .where('id', '=', created.videoId)
+      .executeTakeFirstOrThrow();
+    expect(video).toMatchObject({
+      status: 'uploading',
+      source_key: `uploads/${created.videoId}/source`,
+      owner_id: 'alice',
+    });
+
+    // Upload the first two parts, then "crash".
+    for (const part of await sign(created.uploadId, [1, 2])) {
+      expect((await put(part.url, slice(file, created, part.partNumber), part.headers)).status).toBe(200);
+    }
+    // A fresh client reads progress from the server and uploads only what is missing.
+    const progress = (await (
+      await runtime.api(`/v1/uploads/${created.uploadId}`, { token: alice })
+    ).json()) as {
+      status: string;
+      uploadedParts: Array<{ partNumber: number; size: number }>;
+      bytesUploaded: number;
+    };
+    expect(progress.status).toBe('uploading');
+    expect(progress.uploadedParts.map((p) => p.partNumber)).toEqual([1, 2]);
+    expect(progress.bytesUploaded).toBe(2 * created.partSize);
+    const missing = Array.from({ length: created.partCount }, (_, i) => i + 1).filter(
+      (n) => !progress.uploadedParts.some((p) => p.partNumber === n),
+    );
+
+    // Completing now is refused, naming the missing parts.
+    const early = await runtime.api(`/v1/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+      token: alice,
+      json: {},
+    });
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as { detail: string }).detail).toContain(
+      `Parts missing: ${missing.join(', ')}`,
+    );
+
+    for (const part of await sign(created.uploadId, missing)) {
+      expect((await put(part.url, slice(file, created, part.partNumber), part.headers)).status).toBe(200);
+    }
+    const complete = await runtime.api(`/v1/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+      token: alice,
+      json: {},
+    });
+    expect(complete.status).toBe(202);
+    expect(await complete.json()).toEqual({ videoId: created.videoId, status: 'processing' });
+
+    // A second complete answers the same; the stored object is byte-identical to the source.
+    const again = await runtime.api(`/v1/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+      token: alice,
+    });
+    expect(again.status).toBe(202);
+    expect(await objectSha256(`uploads/${created.videoId}/source`)).toBe(
+      createHash('sha256').update(file).digest('hex'),
+    );
+
+    // The upload completed into exactly one ingest, which confirmed the object and handed it on.
+    await waitFor(() => runtime.queues.depth('transcode') === 1);
+    expect(runtime.queues.peek('transcode')).toEqual([JSON.stringify({ videoId: created.videoId })]);
+    expect(runtime.queues.depth('ingest')).toBe(0);
+    expect(runtime.queues.depth('ingest-dlq')).toBe(0);
+
+    const done = (await (await runtime.api(`/v1/uploads/${created.uploadId}`, { token: alice })).json()) as {
+      status: string;
+      bytesUploaded: number;
+    };
+    expect(done).toMatchObject({ status: 'completed', bytesUploaded: file.length });
+  }, 60_000);
+
+  it('refuses bad uploads with problem details', async () => {
+    const refusals: Array<[Record<string, unknown>, number]> = [
+      [{ size: 21 * 1024 * 1024 * 1024 }, 413],
+      [{ contentType: 'application/pdf' }, 415],
+      [{ contentType: 'image/png' }, 415],
+      [{ size: 0 }, 400],
+      [{ size: -5 }, 400],
+      [{ size: 1.5 }, 400],
+      [{ title: '' }, 400],
+      [{ filename: '' }, 400],
+      [{ visibility: 'everyone' }, 400],
+      [{ videoId: 'mine' }, 400],
+      [{ key: 'uploads/../../x' }, 400],
+    ];
+    for (const [extra, status] of refusals) {
+      const response = await create(Number(extra.size ?? 1024), extra);
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+    }
+    expect((await create(1024, {}, await runtime.token('victor', ['viewer']))).status).toBe(403);
+    expect(
+      (await create(1024, {}, await runtime.token('alice', ['creator'], 'videos:read videos:write'))).status,
+    ).toBe(403);
+  });
+
+  it("keeps uploads private to their owner: another user's upload is 404 on every route", async () => {
+    const { uploadId } = (await (await create(6 * MiB)).json()) as Created;
+    expect((await runtime.api(`/v1/uploads/${uploadId}`, { token: bob })).status).toBe(404);
+    expect(
+      (
+        await runtime.api(`/v1/uploads/${uploadId}/parts`, {
+          method: 'POST',
+          token: bob,
+          json: { partNumbers: [1] },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await runtime.api(`/v1/uploads/${uploadId}/complete`, { method: 'POST', token: bob, json: {} }))
+        .status,
+    ).toBe(404);
+    expect((await runtime.api(`/v1/uploads/${uploadId}`, { method: 'DELETE', token: bob })).status).toBe(404);
+    expect((await runtime.api(`/v1/uploads/${uploadId}`)).status).toBe(401);
+    expect(
+      (await runtime.api(`/v1/uploads/${uploadId}`, { token: await runtime.token('ada', ['admin']) })).status,
+    ).toBe(200);
+  });
+
+  it('signs URLs that work only for their own part, at its exact size', async () => {
+    const file = randomBytes(9 * MiB);
+    const created = (await (await create(file.length)).json()) as Created;
+    const [one, two] = await sign(created.uploadId, [1, 2]);
+    const forged = new URL(one!.url);
+    forged.searchParams.set('X-Amz-Signature', '0'.repeat(64));
+    expect((await put(forged.toString(), slice(file, created, 1))).status).toBe(403);
+    const reaimed = new URL(one!.url);
+    reaimed.searchParams.set('partNumber', '2');
+    expect((await put(reaimed.toString(), slice(file, created, 2))).status).toBe(403);
+    // Part 1 holds exactly partSize bytes; anything else breaks the signed content-length.
+    expect((await put(one!.url, slice(file, created, 1).subarray(1))).status).toBe(403);
+    expect((await put(two!.url, slice(file, created, 2))).status).toBe(200);
+    const outOfRange = await runtime.api(`/v1/uploads/${created.uploadId}/parts`, {
+      method: 'POST',
+      token: alice,
+      json: { partNumbers: [created.partCount + 1] },
+    });
+    expect(outOfRange.status).toBe(400);
+    const tooMany = await runtime.api(`/v1/uploads/${created.uploadId}/parts`, {
+      method: 'POST',
+      token: alice,
+      json: { partNumbers: Array.from({ length: 101 }, (_, i) => i + 1) },
+    });
+    expect(tooMany.status).toBe(400);
+  });
+
+  it('aborts: storage drops the upload, the video is gone, and complete afterwards is 409', async () => {
+    const file = randomBytes(6 * MiB);
+    const created = (await (await create(file.length)).json()) as Created;
+    const [part] = await sign(created.uploadId, [1]);
+    expect(
+      (await runtime.api(`/v1/uploads/${created.uploadId}`, { method: 'DELETE', token: alice })).status,
+    ).toBe(204);
+    expect((await put(part!.url, file)).status).toBe(404);
+    expect((await runtime.api(`/v1/videos/${created.videoId}`, { token: alice })).status).toBe(404);
+    const complete = await runtime.api(`/v1/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+      token: alice,
+      json: {},
+    });
+    expect(complete.status).toBe(409);
+    expect(
+      (
+        (await (await runtime.api(`/v1/uploads/${created.uploadId}`, { token: alice })).json()) as {
+          status: string;
+        }
+      ).status,
+    ).toBe('aborted');
+  });
+
+  it('refuses to complete when client ETags do not match what storage holds', async () => {
+    const file = randomBytes(1000);
+    const created = (await (await create(file.length)).json()) as Created;
+    const [part] = await sign(created.uploadId, [1]);
+    await put(part!.url, file);
+    const response = await runtime.api(`/v1/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+      token: alice,
+      json: { parts: [{ partNumber: 1, etag: '"deadbeef"' }] },
+    });
+    expect(response.status).toBe(409);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
