@@ -38,6 +38,8 @@ export class LocalQueues {
   private endpoint = '';
   private readonly messages = new Map<string, StoredMessage[]>();
   private readonly definitions = new Map<string, QueueDefinition>();
+  /** Every body sent since start, consumed or not: what tests and diagnostics ask "was it sent?" of. */
+  private readonly history = new Map<string, string[]>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
@@ -86,7 +88,13 @@ export class LocalQueues {
     };
     list.push(message);
     this.persist();
+    this.history.set(queue, [...(this.history.get(queue) ?? []), body]);
     return message.messageId;
+  }
+
+  /** Bodies sent to a queue since this process started, in order, including consumed ones. */
+  sent(queue: string): string[] {
+    return this.history.get(queue) ?? [];
   }
 
   /** Messages waiting (visible or in flight) in a queue; `${name}-dlq` names its dead-letter queue. */

@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
 import { avcCodecFromInitSegment, masterPlaylist, type VariantRef } from '#core/media/hls.ts';
 import type { PlannedRendition, RenditionName, TranscodePlan } from '#core/media/ladder.ts';
 import {
@@ -27,15 +28,7 @@ import {
   unsupportedContainerReason,
 } from '#core/media/probe.ts';
 
-/** The file is at fault: its message is a failure reason to show the uploader. Retrying will not help. */
-export class MediaRejectedError extends Error {
-  override readonly name = 'MediaRejectedError';
-}
-
-/** Our side failed (missing binary, timeout, crash, network, disk): worth a retry. */
-export class MediaToolError extends Error {
-  override readonly name = 'MediaToolError';
-}
+export { MediaRejectedError, MediaToolError };
 
 export interface Binaries {
   ffmpeg: string;

@@ -13,6 +13,10 @@ export interface QueueConsumer {
   timeoutSeconds: number;
   memoryMb: number;
   maxReceiveCount: number;
+  /** /tmp size; the transcoder keeps the source and every rendition there at once. Default 512. */
+  ephemeralStorageMb?: number;
+  /** Needs the ffmpeg/ffprobe layer (layers/ffmpeg), found at /opt/bin. */
+  ffmpeg?: boolean;
 }
 
 export const queueConsumers = {
@@ -23,6 +27,8 @@ export const queueConsumers = {
     timeoutSeconds: 120,
     memoryMb: 1024,
     maxReceiveCount: 5,
+    // Probes the source where it lies (ffprobe over a presigned GET).
+    ffmpeg: true,
   },
   mediaCleanup: {
     queue: queueNames.cleanup,
@@ -31,6 +37,18 @@ export const queueConsumers = {
     timeoutSeconds: 60,
     memoryMb: 512,
     maxReceiveCount: 5,
+  },
+  // One video per invocation: a transcode uses every vCPU the memory buys (3008 MB ~ 2 vCPUs) for
+  // minutes. Three receives: a crash mid-transcode is retried twice, then the video fails with a reason.
+  transcode: {
+    queue: queueNames.transcode,
+    entry: 'transcode',
+    batchSize: 1,
+    timeoutSeconds: 900,
+    memoryMb: 3008,
+    maxReceiveCount: 3,
+    ephemeralStorageMb: 10240,
+    ffmpeg: true,
   },
 } satisfies Record<string, QueueConsumer>;
 

@@ -3,53 +3,67 @@ import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { db } from '#adapters/db/index.ts';
 import { PipelineVideos } from '#adapters/db/pipeline.ts';
+import { probe } from '#adapters/ffmpeg.ts';
 import { idempotencyConfig, idempotencyStore } from '#adapters/idempotency.ts';
-import { S3MultipartStorage } from '#adapters/multipart.ts';
+import { malwareScanner } from '#adapters/malware.ts';
+import { UploadedSources } from '#adapters/media-objects.ts';
+import { startMediaConvertJob } from '#adapters/mediaconvert.ts';
 import { sendToQueue } from '#adapters/queue.ts';
-import { type CreatedObject, createdObjects, sizeMismatchReason, videoIdOfSourceKey } from '#core/ingest.ts';
+import { type CreatedObject, createdObjects, videoIdOfSourceKey } from '#core/ingest.ts';
+import { failAfterLastAttempt, type IngestPorts, ingestSource } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
+import { isLastAttempt, receiveCount } from './attempts.ts';
+import { queueConsumers } from './consumers.ts';
 
 /**
- * S3 ObjectCreated -> SQS -> here. Confirms the uploaded source (it exists at the declared size) and
- * hands the video to the transcoding stage. S3 may deliver an event twice or out of order: each write
- * of a key is processed once (Powertools idempotency on bucket + key + version/sequencer), and the
- * video's own status guards the rest (only a `processing` video moves on).
+ * S3 ObjectCreated -> SQS -> here: scan, probe where the object lies, validate, plan the ladder, and
+ * hand the video to ffmpeg (transcode queue) or MediaConvert (long sources). S3 may deliver an event
+ * twice or out of order: each write of a key is processed once (Powertools idempotency on bucket + key +
+ * revision), and the video's own status guards the rest (only a `processing` video moves on).
  */
 const processor = new BatchProcessor(EventType.SQS);
 const idempotency = idempotencyConfig('[bucket, key, revision]');
-const storage = new S3MultipartStorage();
+
+async function ports(): Promise<IngestPorts> {
+  const { transcoding } = config();
+  return {
+    store: new PipelineVideos(await db()),
+    sources: new UploadedSources(),
+    scanner: malwareScanner(),
+    probe: (url) => probe(url),
+    enqueueTranscode: (videoId) => sendToQueue('transcode', { videoId }),
+    ...(transcoding.mediaConvertRoleArn ? { startMediaConvert: startMediaConvertJob } : {}),
+    log: (message, detail) => logger.info(message, detail),
+  };
+}
 
 const ingestObject = makeIdempotent(
-  async (object: CreatedObject): Promise<{ videoId?: string; outcome: string }> => {
-    const videoId = videoIdOfSourceKey(object.key);
-    if (object.bucket !== config().uploadsBucket || !videoId)
-      return { outcome: 'ignored: not an upload source' };
-    const videos = new PipelineVideos(await db());
-    const video = await videos.find(videoId);
-    if (!video || video.deleted_at !== null) return { videoId, outcome: 'ignored: video is gone' };
-    if (video.status !== 'processing')
-      return { videoId, outcome: `ignored: video is already ${video.status}` };
-
-    const actual = await storage.objectSize(object.key);
-    if (actual === undefined) return { videoId, outcome: 'ignored: object is gone' };
-    if (actual !== video.source_size) {
-      await videos.fail(videoId, sizeMismatchReason(actual, video.source_size ?? 0));
-      return { videoId, outcome: 'failed: size mismatch' };
-    }
-    if (!(await videos.claim(videoId, object.revision)))
-      return { videoId, outcome: 'ignored: already taken up' };
-    await sendToQueue('transcode', { videoId });
-    return { videoId, outcome: 'handed to transcoding' };
+  async (object: CreatedObject) => {
+    const { uploadsBucket, transcoding } = config();
+    return ingestSource(await ports(), object, uploadsBucket, {
+      maxSourceSeconds: transcoding.maxSourceSeconds,
+      ffmpegMaxSeconds: transcoding.ffmpegMaxSeconds,
+    });
   },
   { persistenceStore: idempotencyStore('ingest'), config: idempotency },
 );
 
 async function ingestRecord(record: SQSRecord): Promise<void> {
   for (const object of createdObjects(record.body, decodeS3Key)) {
-    const result = await ingestObject(object);
-    logger.info('ingested', { key: object.key, revision: object.revision, ...result });
+    try {
+      const result = await ingestObject(object);
+      logger.info('ingested', { key: object.key, revision: object.revision, ...result });
+    } catch (error) {
+      const videoId = videoIdOfSourceKey(object.key);
+      const attempts = receiveCount(record);
+      logger.warn('ingest attempt failed', { key: object.key, attempts, error });
+      if (videoId && isLastAttempt(record, queueConsumers.ingest)) {
+        await failAfterLastAttempt(new PipelineVideos(await db()), videoId, 'ingest', attempts, error);
+      }
+      throw error;
+    }
   }
 }
 

@@ -10,6 +10,8 @@ import { booleanFlag, commaList, parseEnv } from './env.ts';
 const schema = z
   .object({
     VIDEOCLOUD_VERSION: z.string().min(1).default('0.0.0-dev'),
+    /** The deployment's stage name; tags MediaConvert jobs so each stage only settles its own. */
+    VIDEOCLOUD_STAGE: z.string().min(1).default('local'),
     AWS_REGION: z.string().min(1).default('us-east-1'),
 
     // Database: exactly one of these three is used (see `database` below).
@@ -56,6 +58,20 @@ const schema = z
       .min(60)
       .default(24 * 3600),
 
+    /**
+     * Transcoding. Sources up to FFMPEG_MAX_SECONDS go to the ffmpeg Lambda; longer ones to MediaConvert
+     * when MEDIACONVERT_ROLE_ARN is set (without it, as locally, ffmpeg takes every length).
+     * MAX_SOURCE_SECONDS refuses anything longer outright.
+     */
+    FFMPEG_MAX_SECONDS: z.coerce.number().int().positive().default(600),
+    MAX_SOURCE_SECONDS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(4 * 3600),
+    MEDIACONVERT_ROLE_ARN: z.string().startsWith('arn:').optional(),
+    MEDIACONVERT_QUEUE_ARN: z.string().startsWith('arn:').optional(),
+
     /** Upload limits: the largest accepted file, how long a session lives, how long a part URL works. */
     MAX_UPLOAD_BYTES: z.coerce
       .number()
@@ -73,6 +89,24 @@ const schema = z
       .min(1)
       .max(7 * 24 * 3600)
       .default(3600),
+
+    /**
+     * Per-caller token buckets (user, API key, or client IP when anonymous): reads, other writes, and
+     * upload creation each have their own. RATE_LIMITS=off disables them (never in a deployed stage).
+     */
+    RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+    READ_RATE_PER_MINUTE: z.coerce.number().positive().default(300),
+    READ_BURST: z.coerce.number().int().min(1).default(100),
+    WRITE_RATE_PER_MINUTE: z.coerce.number().positive().default(60),
+    WRITE_BURST: z.coerce.number().int().min(1).default(30),
+    UPLOAD_RATE_PER_MINUTE: z.coerce.number().positive().default(2),
+    UPLOAD_BURST: z.coerce.number().int().min(1).default(20),
+
+    /** Which malware scanner checks uploaded sources: none (logs "not scanned"), clamav, or guardduty. */
+    MALWARE_SCANNER: z.enum(['none', 'clamav', 'guardduty']).default('none'),
+    /** clamav: the scanner command (clamscan, or clamdscan with a running clamd) and an optional database dir. */
+    CLAMAV_COMMAND: z.string().min(1).default('clamscan'),
+    CLAMAV_DATABASE: z.string().min(1).optional(),
 
     CORS_ORIGINS: commaList,
     LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
@@ -110,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { kind: 'pglite', dataDir: parsed.PGLITE_DATA_DIR! };
   return {
     version: parsed.VIDEOCLOUD_VERSION,
+    stage: parsed.VIDEOCLOUD_STAGE,
     region: parsed.AWS_REGION,
     database,
     uploadsBucket: parsed.UPLOADS_BUCKET,
@@ -141,6 +176,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: parsed.MAX_UPLOAD_BYTES,
       sessionSeconds: parsed.UPLOAD_SESSION_SECONDS,
       partUrlSeconds: parsed.PART_URL_SECONDS,
+    },
+    transcoding: {
+      ffmpegMaxSeconds: parsed.FFMPEG_MAX_SECONDS,
+      maxSourceSeconds: parsed.MAX_SOURCE_SECONDS,
+      mediaConvertRoleArn: parsed.MEDIACONVERT_ROLE_ARN,
+      mediaConvertQueueArn: parsed.MEDIACONVERT_QUEUE_ARN,
+    },
+    rateLimits: {
+      enabled: parsed.RATE_LIMITS === 'on',
+      read: { capacity: parsed.READ_BURST, refillPerSecond: parsed.READ_RATE_PER_MINUTE / 60 },
+      write: { capacity: parsed.WRITE_BURST, refillPerSecond: parsed.WRITE_RATE_PER_MINUTE / 60 },
+      upload: { capacity: parsed.UPLOAD_BURST, refillPerSecond: parsed.UPLOAD_RATE_PER_MINUTE / 60 },
+    },
+    malware: {
+      scanner: parsed.MALWARE_SCANNER,
+      clamavCommand: parsed.CLAMAV_COMMAND,
+      clamavDatabase: parsed.CLAMAV_DATABASE,
     },
     corsOrigins: parsed.CORS_ORIGINS,
     logLevel: parsed.LOG_LEVEL,

@@ -1,9 +1,13 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { makeClip } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
@@ -11,7 +15,11 @@ import { seedVideo } from '#test/helpers/seed.ts';
 describe('the ingest handler', () => {
   let runtime: TestRuntime;
   let s3: S3Client;
+  let dir: string;
+  let clip: Buffer;
   beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ingest-test-'));
+    clip = await readFile(await makeClip(dir, 'tiny.mp4', { width: 160, height: 90, seconds: 1 }));
     runtime = await startTestRuntime();
     s3 = new S3Client({
       endpoint: runtime.s3.endpoint,
@@ -22,6 +30,7 @@ describe('the ingest handler', () => {
   });
   afterAll(async () => {
     await runtime.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   const event = (key: string, sequencer: string, size: number) =>
@@ -45,20 +54,33 @@ describe('the ingest handler', () => {
       ],
     });
 
-  async function processingVideoWithSource(bytes: number) {
+  /** A processing video whose source is `body` (junk bytes of a size, or a real clip). */
+  async function processingVideoWithSource(body: number | Buffer) {
+    const bytes = typeof body === 'number' ? Buffer.alloc(body, 7) : body;
     const videoId = await seedVideo({ ownerId: 'alice', status: 'processing' });
-    await sql`update videos set source_size = ${bytes} where id = ${videoId}`.execute(await db());
+    await sql`update videos set source_size = ${bytes.length} where id = ${videoId}`.execute(await db());
     const key = `uploads/${videoId}/source`;
-    await s3.send(
-      new PutObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key, Body: Buffer.alloc(bytes, 7) }),
-    );
-    return { videoId, key };
+    await s3.send(new PutObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key, Body: bytes }));
+    return { videoId, key, size: bytes.length };
   }
 
   const transcodeJobsFor = (videoId: string) =>
     runtime.queues
-      .peek('transcode')
+      .sent('transcode')
       .filter((body) => (JSON.parse(body) as { videoId: string }).videoId === videoId).length;
+
+  const videoRow = async (videoId: string) =>
+    (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
+
+  async function settled(videoId: string) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const row = await videoRow(videoId);
+      if (row.status !== 'processing') return row;
+      if (Date.now() > deadline) throw new Error(`video ${videoId} still processing`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 
   const drained = async () => {
     const deadline = Date.now() + 15_000;
@@ -68,8 +90,8 @@ describe('the ingest handler', () => {
     }
   };
 
-  it('starts one job for a duplicated and reordered event', async () => {
-    const { videoId, key } = await processingVideoWithSource(2048);
+  it('starts one job for a duplicated and reordered event, and the video becomes ready', async () => {
+    const { videoId, key, size } = await processingVideoWithSource(clip);
     // The PUT above already produced one real event; add duplicates, an older sequencer, and a newer one.
     for (const sequencer of [
       '0055AED6DCD90281E5',
@@ -77,11 +99,33 @@ describe('the ingest handler', () => {
       '0055AED6DCD90281E4',
       '0055AED6DCD90281E6',
     ]) {
-      runtime.queues.send('ingest', event(key, sequencer, 2048));
+      runtime.queues.send('ingest', event(key, sequencer, size));
     }
     await drained();
     expect(transcodeJobsFor(videoId)).toBe(1);
     expect(runtime.queues.depth('ingest-dlq')).toBe(0);
+    const video = await settled(videoId);
+    expect(video).toMatchObject({ status: 'ready', width: 160, height: 90, failure_reason: null });
+    expect(video.master_playlist_key).toBe(`videos/${videoId}/master.m3u8`);
+  });
+
+  it('finishes the job of a worker that died after claiming the video', async () => {
+    const { videoId, key, size } = await processingVideoWithSource(clip);
+    // The S3 event of the PUT is in flight; a revision claimed by a dead earlier attempt must not block.
+    await sql`update videos set ingested_revision = ${'0055AED6DCD9028777'} where id = ${videoId}`.execute(
+      await db(),
+    );
+    runtime.queues.send('ingest', event(key, '0055AED6DCD9028777', size));
+    expect((await settled(videoId)).status).toBe('ready');
+    expect(transcodeJobsFor(videoId)).toBe(1);
+  });
+
+  it('fails a source that is not a video with a reason, and queues no transcode', async () => {
+    const { videoId } = await processingVideoWithSource(4096);
+    const video = await settled(videoId);
+    expect(video.status).toBe('failed');
+    expect(video.failure_reason).toMatch(/^unreadable: /);
+    expect(transcodeJobsFor(videoId)).toBe(0);
   });
 
   it('fails the video with a reason when the stored size differs from the declared one', async () => {
@@ -102,7 +146,7 @@ describe('the ingest handler', () => {
   });
 
   it('ignores keys that are not upload sources, test events, and other buckets', async () => {
-    const before = runtime.queues.depth('transcode');
+    const before = runtime.queues.sent('transcode').length;
     runtime.queues.send(
       'ingest',
       JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'x' }),
@@ -110,17 +154,18 @@ describe('the ingest handler', () => {
     runtime.queues.send('ingest', event('uploads/not-a-video/source', '01', 10));
     runtime.queues.send('ingest', event('elsewhere/file.mp4', '02', 10));
     await drained();
-    expect(runtime.queues.depth('transcode')).toBe(before);
+    expect(runtime.queues.sent('transcode').length).toBe(before);
     expect(runtime.queues.depth('ingest-dlq')).toBe(0);
   });
 
   it('sends a poison message to the DLQ after its retries, without holding up good ones', async () => {
+    const dead = runtime.queues.depth('ingest-dlq');
     runtime.queues.send('ingest', '{ this is not json');
-    const { videoId, key } = await processingVideoWithSource(512);
-    runtime.queues.send('ingest', event(key, '0055AED6DCD9028300', 512));
+    const { videoId } = await processingVideoWithSource(clip);
+    expect((await settled(videoId)).status).toBe('ready');
     const deadline = Date.now() + 10_000;
-    while (transcodeJobsFor(videoId) === 0 && Date.now() < deadline)
+    while (runtime.queues.depth('ingest-dlq') === dead && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
-    expect(transcodeJobsFor(videoId)).toBe(1);
+    expect(runtime.queues.depth('ingest-dlq')).toBe(dead + 1);
   });
 });

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { PipelineStore, PipelineVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -6,16 +7,30 @@ import type { Database } from './schema.ts';
  * redelivered or out-of-order message can never move a video backwards (a ready video never becomes
  * failed, a deleted one never becomes ready).
  */
-export class PipelineVideos {
+export class PipelineVideos implements PipelineStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  find(videoId: string) {
-    return this.db.selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirst();
+  async find(videoId: string): Promise<PipelineVideo | undefined> {
+    const row = await this.db
+      .selectFrom('videos')
+      .select(['id', 'status', 'deleted_at', 'source_key', 'source_size', 'probe'])
+      .where('id', '=', videoId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      status: row.status,
+      deleted: row.deleted_at !== null,
+      sourceKey: row.source_key,
+      sourceSize: row.source_size === null ? null : Number(row.source_size),
+      media: (row.probe as SourceMedia | null) ?? null,
+    };
   }
 
   /**
-   * Claims the video for the pipeline on behalf of one write of its source. Only the first claim wins:
-   * a duplicate or out-of-order event for another revision of the same key finds it taken.
+   * Claims the video for the pipeline on behalf of one write of its source. The first revision wins: an
+   * event for another write of the same key finds it taken, while the same revision may claim again
+   * (its worker died after claiming, and the retry must be able to finish).
    */
   async claim(videoId: string, revision: string): Promise<boolean> {
     const result = await this.db
@@ -23,7 +38,24 @@ export class PipelineVideos {
       .set({ ingested_revision: revision, updated_at: sql`now()` })
       .where('id', '=', videoId)
       .where('status', '=', 'processing')
-      .where('ingested_revision', 'is', null)
+      .where((eb) => eb.or([eb('ingested_revision', 'is', null), eb('ingested_revision', '=', revision)]))
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async recordPlan(videoId: string, media: SourceMedia): Promise<boolean> {
+    const result = await this.db
+      .updateTable('videos')
+      .set({
+        probe: JSON.stringify(media),
+        duration_seconds: media.source.durationSeconds,
+        width: media.source.width,
+        height: media.source.height,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', videoId)
+      .where('status', '=', 'processing')
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
@@ -38,5 +70,45 @@ export class PipelineVideos {
       .where('status', '=', 'processing')
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  /** processing -> ready with its renditions, atomically: readers see all of it or none. */
+  complete(videoId: string, media: ReadyMedia): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('videos')
+        .set({
+          status: 'ready',
+          failure_reason: null,
+          duration_seconds: media.durationSeconds,
+          width: media.width,
+          height: media.height,
+          master_playlist_key: media.masterPlaylistKey,
+          poster_key: media.posterKey,
+          thumbnail_key: media.thumbnailKey,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', videoId)
+        .where('status', '=', 'processing')
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      await trx.deleteFrom('renditions').where('video_id', '=', videoId).execute();
+      await trx
+        .insertInto('renditions')
+        .values(
+          media.renditions.map((r) => ({
+            video_id: videoId,
+            name: r.name,
+            width: r.width,
+            height: r.height,
+            bitrate: r.bitrate,
+            codecs: r.codecs,
+            playlist_key: r.playlistKey,
+          })),
+        )
+        .execute();
+      return true;
+    });
   }
 }

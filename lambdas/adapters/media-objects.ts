@@ -1,0 +1,112 @@
+import { createWriteStream } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { SourceObjects } from '#core/pipeline.ts';
+import { config } from '#shared/config.ts';
+import { objectKeys } from '#shared/resources.ts';
+import { presigningS3Client, s3Client } from './aws.ts';
+import { deletePrefix } from './objects.ts';
+
+/** Long enough for ffprobe to read what it needs; the URL never leaves the ingest worker. */
+const PROBE_URL_SECONDS = 15 * 60;
+
+/** Uploaded sources in the uploads bucket, as the pipeline reads them. */
+export class UploadedSources implements SourceObjects {
+  private readonly bucket = config().uploadsBucket;
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const head = await s3Client().send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return head.ContentLength;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  readableUrl(key: string): Promise<string> {
+    return getSignedUrl(presigningS3Client(), new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: PROBE_URL_SECONDS,
+    });
+  }
+
+  async remove(key: string): Promise<void> {
+    await s3Client().send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** Streams the object to a local file (the transcoder reads a file: only the `file` protocol is open). */
+  async download(key: string, file: string): Promise<void> {
+    const object = await s3Client().send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (!(object.Body instanceof Readable)) throw new Error(`no body for s3://${this.bucket}/${key}`);
+    await pipeline(object.Body, createWriteStream(file));
+  }
+}
+
+/**
+ * How each kind of HLS output is served. Segments, init segments and images never change under their
+ * key once a video is ready, so caches may keep them for good; playlists get a short life so that a
+ * fix (re-encode to the same keys by an operator) shows within minutes.
+ */
+const MEDIA_TYPES: Record<string, { contentType: string; cacheControl: string }> = {
+  '.m3u8': { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'public, max-age=300' },
+  '.m4s': { contentType: 'video/iso.segment', cacheControl: 'public, max-age=31536000, immutable' },
+  '.mp4': { contentType: 'video/mp4', cacheControl: 'public, max-age=31536000, immutable' },
+  '.jpg': { contentType: 'image/jpeg', cacheControl: 'public, max-age=31536000, immutable' },
+};
+
+/** Parallel PUTs per directory: enough to fill a Lambda's network link with 4 s segments. */
+const UPLOAD_CONCURRENCY = 8;
+
+/** The media bucket under videos/{id}/: what the CDN serves. */
+export class VideoMedia {
+  private readonly bucket = config().mediaBucket;
+
+  key(videoId: string, relative: string): string {
+    return `${objectKeys.mediaPrefix(videoId)}${relative}`;
+  }
+
+  async putFile(file: string, key: string): Promise<void> {
+    const type = MEDIA_TYPES[path.extname(file).toLowerCase()];
+    if (!type) throw new Error(`refusing to publish ${path.basename(file)}: not an HLS output type`);
+    await s3Client().send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: await readFile(file),
+        ContentType: type.contentType,
+        CacheControl: type.cacheControl,
+      }),
+    );
+  }
+
+  /**
+   * Publishes one rendition's directory: segments and init first, its playlist last, so a playlist in
+   * the bucket only ever names segments that are already there.
+   */
+  async putRendition(directory: string, keyPrefix: string): Promise<void> {
+    const names = await readdir(directory);
+    const playlists = names.filter((name) => name.endsWith('.m3u8'));
+    const rest = names.filter((name) => !name.endsWith('.m3u8') && !name.endsWith('.tmp'));
+    for (let i = 0; i < rest.length; i += UPLOAD_CONCURRENCY) {
+      await Promise.all(
+        rest
+          .slice(i, i + UPLOAD_CONCURRENCY)
+          .map((name) => this.putFile(path.join(directory, name), `${keyPrefix}${name}`)),
+      );
+    }
+    for (const name of playlists) await this.putFile(path.join(directory, name), `${keyPrefix}${name}`);
+  }
+
+  async removeAll(videoId: string): Promise<number> {
+    return deletePrefix(this.bucket, objectKeys.mediaPrefix(videoId));
+  }
+}

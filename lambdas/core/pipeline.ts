@@ -1,0 +1,293 @@
+/**
+ * The media pipeline's decisions, free of AWS: what happens to an uploaded source (scan, probe, validate,
+ * plan, hand to a transcoder), what a transcode attempt does with its outcome, and how a MediaConvert
+ * job's end becomes a ready or failed video. The event handlers (lambdas/events) supply the ports.
+ *
+ * Every step is safe to repeat: status moves are conditional in the store (a ready video never becomes
+ * failed, a deleted one never becomes ready), a claim accepts the same source revision again (a worker
+ * that died after claiming finishes on retry), and both transcoders write to fixed keys.
+ */
+import { type CreatedObject, sizeMismatchReason, videoIdOfSourceKey } from './ingest.ts';
+import { MALWARE_DETECTED_REASON, type MalwareScanner } from './malware.ts';
+import { MediaRejectedError } from './media/errors.ts';
+import { planLadder, type RenditionName, type TranscodePlan } from './media/ladder.ts';
+import { type FfprobeOutput, type SourceFacts, validateSource } from './media/probe.ts';
+import type { Rendition } from './video.ts';
+
+/** What the probe found and what was planned from it, stored with the video (videos.probe). */
+export interface SourceMedia {
+  source: SourceFacts;
+  plan: TranscodePlan;
+}
+
+export interface PipelineVideo {
+  id: string;
+  status: 'uploading' | 'processing' | 'ready' | 'failed';
+  deleted: boolean;
+  sourceKey: string | null;
+  sourceSize: number | null;
+  media: SourceMedia | null;
+}
+
+/** A finished ladder, as the catalog stores it. Keys are in the media bucket. */
+export interface ReadyMedia {
+  durationSeconds: number;
+  width: number;
+  height: number;
+  masterPlaylistKey: string;
+  posterKey: string;
+  thumbnailKey: string | null;
+  renditions: Rendition[];
+}
+
+export interface PipelineStore {
+  find(videoId: string): Promise<PipelineVideo | undefined>;
+  /** Takes the video up for one revision of its source; true again for the same revision. */
+  claim(videoId: string, revision: string): Promise<boolean>;
+  recordPlan(videoId: string, media: SourceMedia): Promise<boolean>;
+  /** processing -> failed. */
+  fail(videoId: string, reason: string): Promise<boolean>;
+  /** processing -> ready, with the renditions, in one transaction. */
+  complete(videoId: string, media: ReadyMedia): Promise<boolean>;
+}
+
+export interface SourceObjects {
+  /** Bytes, or undefined when the object is gone. */
+  size(key: string): Promise<number | undefined>;
+  /** A short-lived URL the prober may read (a presigned GET). */
+  readableUrl(key: string): Promise<string>;
+  remove(key: string): Promise<void>;
+}
+
+export interface IngestPorts {
+  store: PipelineStore;
+  sources: SourceObjects;
+  scanner: MalwareScanner;
+  probe(url: string): Promise<FfprobeOutput>;
+  /** Queue the ffmpeg transcode of a planned video. */
+  enqueueTranscode(videoId: string): Promise<void>;
+  /** Start a MediaConvert job; absent where MediaConvert is not configured (locally). */
+  startMediaConvert?: (job: MediaConvertRequest) => Promise<string>;
+  log(message: string, detail: Record<string, unknown>): void;
+}
+
+export interface MediaConvertRequest {
+  videoId: string;
+  sourceKey: string;
+  /** Makes a repeated start of the same source revision the same job. */
+  revision: string;
+  plan: TranscodePlan;
+}
+
+export interface IngestSettings {
+  maxSourceSeconds: number;
+  ffmpegMaxSeconds: number;
+}
+
+/** Thrown to have the message retried later (the scanner has not decided yet). */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+}
+
+/**
+ * An uploaded source, from the S3 event to a queued transcode. Returns what happened, for the log.
+ * MediaRejectedError from the prober fails the video with its reason; anything else propagates, to be
+ * retried by the queue (and, on the last attempt, turned into a failure by `failAfterLastAttempt`).
+ */
+export async function ingestSource(
+  ports: IngestPorts,
+  object: CreatedObject,
+  uploadsBucket: string,
+  settings: IngestSettings,
+): Promise<{ videoId?: string; outcome: string }> {
+  const videoId = videoIdOfSourceKey(object.key);
+  if (object.bucket !== uploadsBucket || !videoId) return { outcome: 'ignored: not an upload source' };
+  const { store, sources } = ports;
+  const video = await store.find(videoId);
+  if (!video || video.deleted) return { videoId, outcome: 'ignored: video is gone' };
+  if (video.status !== 'processing') return { videoId, outcome: `ignored: video is already ${video.status}` };
+
+  const actual = await sources.size(object.key);
+  if (actual === undefined) return { videoId, outcome: 'ignored: object is gone' };
+  if (actual !== video.sourceSize) {
+    await store.fail(videoId, sizeMismatchReason(actual, video.sourceSize ?? 0));
+    return { videoId, outcome: 'failed: size mismatch' };
+  }
+  if (!(await store.claim(videoId, object.revision))) {
+    return { videoId, outcome: 'ignored: another upload of this source was taken up' };
+  }
+
+  // Nothing reads a byte of the file before the scanner has cleared it.
+  const verdict = await ports.scanner.scan({ bucket: object.bucket, key: object.key });
+  if (verdict.status === 'pending') throw new RetryLaterError(`malware scan by ${verdict.scanner} pending`);
+  if (verdict.status === 'infected') {
+    await store.fail(videoId, MALWARE_DETECTED_REASON);
+    await sources.remove(object.key);
+    ports.log('malware detected', { videoId, scanner: verdict.scanner, threat: verdict.threat });
+    return { videoId, outcome: 'failed: malware detected' };
+  }
+  if (verdict.status === 'not-scanned') ports.log('not scanned', { videoId, reason: verdict.reason });
+
+  let probed: FfprobeOutput;
+  try {
+    probed = await ports.probe(await sources.readableUrl(object.key));
+  } catch (error) {
+    if (!(error instanceof MediaRejectedError)) throw error;
+    await store.fail(videoId, error.message);
+    return { videoId, outcome: `failed: ${error.message}` };
+  }
+  const validation = validateSource(probed, { maxDurationSeconds: settings.maxSourceSeconds });
+  if (!validation.ok) {
+    await store.fail(videoId, validation.reason);
+    return { videoId, outcome: `failed: ${validation.reason}` };
+  }
+  const useMediaConvert = ports.startMediaConvert !== undefined;
+  const plan = planLadder(validation.source, {
+    ffmpegMaxDurationSeconds: useMediaConvert ? settings.ffmpegMaxSeconds : Number.POSITIVE_INFINITY,
+  });
+  if (!(await store.recordPlan(videoId, { source: validation.source, plan }))) {
+    return { videoId, outcome: 'ignored: video changed while probing' };
+  }
+  if (plan.path === 'mediaconvert' && ports.startMediaConvert) {
+    const jobId = await ports.startMediaConvert({
+      videoId,
+      sourceKey: object.key,
+      revision: object.revision,
+      plan,
+    });
+    return { videoId, outcome: `MediaConvert job ${jobId} started` };
+  }
+  await ports.enqueueTranscode(videoId);
+  return { videoId, outcome: `queued for ffmpeg (${plan.renditions.map((r) => r.name).join(', ')})` };
+}
+
+export interface TranscodePorts {
+  store: PipelineStore;
+  /** Downloads the source, runs the ladder, uploads it (master playlist last), and describes the result. */
+  transcode(video: PipelineVideo & { sourceKey: string; media: SourceMedia }): Promise<ReadyMedia>;
+  /** Removes everything under the video's media prefix. */
+  removeMedia(videoId: string): Promise<void>;
+}
+
+/** One attempt at the ffmpeg ladder for a video the ingest step planned. */
+export async function transcodeVideo(ports: TranscodePorts, videoId: string): Promise<string> {
+  const { store } = ports;
+  const video = await store.find(videoId);
+  if (!video) return 'ignored: video is gone';
+  if (video.deleted) {
+    await ports.removeMedia(videoId);
+    return 'ignored: video was deleted (its outputs, if any, removed)';
+  }
+  if (video.status !== 'processing') return `ignored: video is already ${video.status}`;
+  if (!video.media || !video.sourceKey) {
+    throw new Error(`video ${videoId} has no probed source to transcode`);
+  }
+  let ready: ReadyMedia;
+  try {
+    ready = await ports.transcode({ ...video, sourceKey: video.sourceKey, media: video.media });
+  } catch (error) {
+    if (!(error instanceof MediaRejectedError)) throw error;
+    await store.fail(videoId, error.message);
+    return `failed: ${error.message}`;
+  }
+  return finish(ports, videoId, ready);
+}
+
+async function finish(
+  ports: Pick<TranscodePorts, 'store' | 'removeMedia'>,
+  videoId: string,
+  ready: ReadyMedia,
+): Promise<string> {
+  if (await ports.store.complete(videoId, ready)) {
+    return `ready (${ready.renditions.map((r) => r.name).join(', ')})`;
+  }
+  // Deleted (or otherwise settled) while we worked: outputs nobody will reference must not linger.
+  const now = await ports.store.find(videoId);
+  if (!now || now.deleted) {
+    await ports.removeMedia(videoId);
+    return 'discarded: video was deleted while transcoding';
+  }
+  return `ignored: video became ${now.status} meanwhile`;
+}
+
+/**
+ * The last delivery of a message whose earlier attempts all failed on our side: the video would
+ * otherwise sit in `processing` forever while its message waits in the DLQ. Fail it with words a
+ * person can act on; the message still goes to the DLQ for an operator.
+ */
+export async function failAfterLastAttempt(
+  store: PipelineStore,
+  videoId: string,
+  stage: 'ingest' | 'transcode',
+  attempts: number,
+  error: unknown,
+): Promise<void> {
+  const cause = error instanceof Error ? error.message : String(error);
+  const what = stage === 'ingest' ? 'reading the upload' : 'transcoding';
+  await store.fail(
+    videoId,
+    `processing failed: ${what} did not succeed after ${attempts} attempts (${cause}); ` +
+      'upload the video again, and contact the operator if it keeps failing',
+  );
+}
+
+/** MediaConvert's end of a job, as its EventBridge state-change event tells it. */
+export type MediaConvertOutcome =
+  | { status: 'COMPLETE'; videoId: string; jobId: string }
+  | { status: 'ERROR'; videoId: string; jobId: string; errorCode?: number; errorMessage?: string };
+
+export interface MediaConvertKeys {
+  master: string;
+  poster: string;
+}
+
+/**
+ * Marks a MediaConvert-transcoded video ready (its ladder is the plan's; the job wrote it under the
+ * video's prefix) or failed with MediaConvert's own reason.
+ */
+export async function settleMediaConvertJob(
+  ports: Pick<TranscodePorts, 'store' | 'removeMedia'>,
+  outcome: MediaConvertOutcome,
+  keys: MediaConvertKeys,
+): Promise<string> {
+  const { store } = ports;
+  const video = await store.find(outcome.videoId);
+  if (!video) return 'ignored: video is gone';
+  if (video.deleted) {
+    await ports.removeMedia(outcome.videoId);
+    return 'ignored: video was deleted (outputs removed)';
+  }
+  if (video.status !== 'processing') return `ignored: video is already ${video.status}`;
+  if (outcome.status === 'ERROR') {
+    const reason = `transcoding failed: ${outcome.errorMessage ?? 'MediaConvert reported an error'}${
+      outcome.errorCode ? ` (MediaConvert error ${outcome.errorCode})` : ''
+    }`;
+    await store.fail(outcome.videoId, reason);
+    return `failed: ${reason}`;
+  }
+  if (!video.media) throw new Error(`video ${outcome.videoId} has no plan to describe its renditions`);
+  return finish(ports, outcome.videoId, readyFromPlan(video.media, keys));
+}
+
+/** MediaConvert's ladder described from the plan it was built from (targets, not measurements). */
+export function readyFromPlan(media: SourceMedia, keys: MediaConvertKeys): ReadyMedia {
+  const { plan, source } = media;
+  return {
+    durationSeconds: source.durationSeconds,
+    width: source.width,
+    height: source.height,
+    masterPlaylistKey: keys.master,
+    posterKey: keys.poster,
+    thumbnailKey: null,
+    renditions: plan.renditions.map((r) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      bitrate: r.videoBitrate + r.audioBitrate,
+      codecs: r.codecs,
+      playlistKey: keys.master.replace(/master\.m3u8$/, `master_${r.name}.m3u8`),
+    })),
+  };
+}
+
+export type { RenditionName };
