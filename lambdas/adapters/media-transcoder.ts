@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MediaRejectedError } from '#core/media/errors.ts';
 import type { PipelineVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
 import { transcodeToHls } from './ffmpeg.ts';
 import { UploadedSources, VideoMedia } from './media-objects.ts';
@@ -10,6 +11,7 @@ import { UploadedSources, VideoMedia } from './media-objects.ts';
  * nothing else), the ladder is encoded in one ffmpeg process, and each rendition is uploaded as soon as
  * it is measured while the poster is cut; the master playlist goes up last, so the CDN never serves a
  * ladder that is still being written. /tmp is emptied whatever happens: a warm Lambda keeps it.
+ * A missing source is the upload's loss, not a tool failure: it fails the video instead of retrying.
  */
 export async function transcodeFromStorage(
   video: PipelineVideo & { sourceKey: string; media: SourceMedia },
@@ -20,7 +22,9 @@ export async function transcodeFromStorage(
     const sources = new UploadedSources();
     const media = new VideoMedia();
     const input = path.join(work, 'source');
-    await sources.download(video.sourceKey, input);
+    // An earlier attempt killed mid-upload may have left part of a ladder; start from an empty prefix
+    // so no stale segment outlives this attempt (the video is not ready, so nobody is watching it).
+    await Promise.all([download(sources, video.sourceKey, input), media.removeAll(video.id)]);
     const { plan, source } = video.media;
     const result = await transcodeToHls({
       input,
@@ -57,5 +61,14 @@ export async function transcodeFromStorage(
     };
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function download(sources: UploadedSources, key: string, file: string): Promise<void> {
+  try {
+    await sources.download(key, file);
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchKey') throw error;
+    throw new MediaRejectedError('the uploaded file is no longer in storage; upload the video again');
   }
 }

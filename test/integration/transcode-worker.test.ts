@@ -1,0 +1,188 @@
+/**
+ * The transcode worker's promises, one delivery at a time, against the local stack's real S3 and
+ * database and real ffmpeg: a retry after a killed worker finishes cleanly, redelivery of a finished job
+ * changes nothing, the last failed attempt fails the video with its cause, and outputs of a video
+ * deleted meanwhile are removed.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { sql } from 'kysely';
+import { db } from '#adapters/db/index.ts';
+import { PipelineVideos } from '#adapters/db/pipeline.ts';
+import { probe } from '#adapters/ffmpeg.ts';
+import { planLadder } from '#core/media/ladder.ts';
+import { validateSource } from '#core/media/probe.ts';
+import { lambdaContext } from '#local/lambda-context.ts';
+import { LOCAL_RESOURCES } from '#local/runtime.ts';
+import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { makeClip } from '#test/helpers/media.ts';
+import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { seedVideo } from '#test/helpers/seed.ts';
+
+jest.setTimeout(60_000);
+
+describe('the transcode worker', () => {
+  let runtime: TestRuntime;
+  let s3: S3Client;
+  let dir: string;
+  let clipPath: string;
+  let clip: Buffer;
+  let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'transcode-worker-'));
+    clipPath = await makeClip(dir, 'clip.mp4', { width: 320, height: 180, seconds: 2 });
+    clip = await readFile(clipPath);
+    runtime = await startTestRuntime();
+    s3 = new S3Client({
+      endpoint: runtime.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    ({ handler } = (await import('#events/transcode.ts')) as unknown as { handler: typeof handler });
+  });
+  afterAll(async () => {
+    await runtime.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * A processing video with its source stored and its plan recorded, as ingest leaves it, but taken
+   * out of the runtime's own pipeline (its claim names another revision) so only this test drives it.
+   */
+  async function plannedVideo(options: { source?: boolean; videoStream?: number } = {}) {
+    const videoId = await seedVideo({ ownerId: 'alice', status: 'processing' });
+    await sql`update videos set source_size = ${clip.length}, ingested_revision = 'driven-by-test'
+      where id = ${videoId}`.execute(await db());
+    if (options.source !== false) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: LOCAL_RESOURCES.uploadsBucket,
+          Key: `uploads/${videoId}/source`,
+          Body: clip,
+        }),
+      );
+    }
+    const validation = validateSource(await probe(clipPath));
+    if (!validation.ok) throw new Error(validation.reason);
+    const plan = planLadder(validation.source);
+    if (options.videoStream !== undefined) plan.streams.video = options.videoStream;
+    await new PipelineVideos(await db()).recordPlan(videoId, { source: validation.source, plan });
+    return videoId;
+  }
+
+  const deliver = (videoId: string, receiveCount: number) =>
+    handler(
+      {
+        Records: [
+          {
+            messageId: `m-${videoId}-${receiveCount}`,
+            receiptHandle: 'r',
+            body: JSON.stringify({ videoId }),
+            attributes: {
+              ApproximateReceiveCount: String(receiveCount),
+              SentTimestamp: String(Date.now()),
+              SenderId: 'test',
+              ApproximateFirstReceiveTimestamp: String(Date.now()),
+            },
+            messageAttributes: {},
+            md5OfBody: '',
+            eventSource: 'aws:sqs',
+            eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:transcode',
+            awsRegion: 'us-east-1',
+          },
+        ],
+      },
+      lambdaContext('transcode', 900_000),
+    );
+
+  const mediaObjects = async (videoId: string) =>
+    (
+      await s3.send(
+        new ListObjectsV2Command({ Bucket: LOCAL_RESOURCES.mediaBucket, Prefix: `videos/${videoId}/` }),
+      )
+    ).Contents ?? [];
+
+  const putMedia = (videoId: string, relative: string, body: string) =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: LOCAL_RESOURCES.mediaBucket,
+        Key: `videos/${videoId}/${relative}`,
+        Body: body,
+      }),
+    );
+
+  const row = async (videoId: string) =>
+    (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
+
+  it('finishes cleanly after a worker was killed mid-upload, leaving no stale segment', async () => {
+    const videoId = await plannedVideo();
+    // What a killed attempt leaves: a variant playlist naming segments that do not exist, no master.
+    await putMedia(videoId, '240p/index.m3u8', '#EXTM3U\n#EXTINF:4,\nseg_00099.m4s\n');
+    await putMedia(videoId, '240p/seg_00099.m4s', 'half a segment');
+
+    expect(await deliver(videoId, 2)).toEqual({ batchItemFailures: [] });
+    const video = await row(videoId);
+    expect(video.status).toBe('ready');
+    const keys = (await mediaObjects(videoId)).map((o) => o.Key);
+    expect(keys).toContain(`videos/${videoId}/master.m3u8`);
+    expect(keys).toContain(`videos/${videoId}/poster.jpg`);
+    expect(keys).not.toContain(`videos/${videoId}/240p/seg_00099.m4s`);
+    const renditions = await (await db())
+      .selectFrom('renditions')
+      .selectAll()
+      .where('video_id', '=', videoId)
+      .execute();
+    expect(renditions.map((r) => r.name)).toEqual(['240p']);
+  });
+
+  it('does nothing when a finished job is delivered again', async () => {
+    const videoId = await plannedVideo();
+    await deliver(videoId, 1);
+    const before = await mediaObjects(videoId);
+    expect(await deliver(videoId, 1)).toEqual({ batchItemFailures: [] });
+    const after = await mediaObjects(videoId);
+    expect(after.map((o) => [o.Key, o.LastModified?.getTime()])).toEqual(
+      before.map((o) => [o.Key, o.LastModified?.getTime()]),
+    );
+    expect((await row(videoId)).status).toBe('ready');
+  });
+
+  it('retries a failure of ours, and fails the video with the cause on the last attempt', async () => {
+    // Mapping a stream the file does not have makes ffmpeg itself fail: a tool error, not the file's.
+    const videoId = await plannedVideo({ videoStream: 7 });
+    // A batch whose every record failed is rejected as a whole: SQS retries the message.
+    await expect(deliver(videoId, 1)).rejects.toThrow(/All records failed/);
+    expect((await row(videoId)).status).toBe('processing');
+
+    // The last attempt still fails (the message goes to the DLQ for an operator), and says why.
+    await expect(deliver(videoId, 3)).rejects.toThrow(/All records failed/);
+    const video = await row(videoId);
+    expect(video.status).toBe('failed');
+    expect(video.failure_reason).toMatch(
+      /^processing failed: transcoding did not succeed after 3 attempts \(transcode failed: .+\); upload the video again/,
+    );
+  });
+
+  it('fails at once, with a reason, when the source is gone', async () => {
+    const videoId = await plannedVideo({ source: false });
+    expect(await deliver(videoId, 1)).toEqual({ batchItemFailures: [] });
+    const video = await row(videoId);
+    expect(video.status).toBe('failed');
+    expect(video.failure_reason).toBe('the uploaded file is no longer in storage; upload the video again');
+  });
+
+  it('removes the outputs of a video deleted meanwhile', async () => {
+    const videoId = await plannedVideo();
+    await putMedia(videoId, 'master.m3u8', '#EXTM3U\n');
+    await sql`update videos set deleted_at = now() where id = ${videoId}`.execute(await db());
+    expect(await deliver(videoId, 1)).toEqual({ batchItemFailures: [] });
+    expect(await mediaObjects(videoId)).toEqual([]);
+    expect((await row(videoId)).status).toBe('processing');
+  });
+});
