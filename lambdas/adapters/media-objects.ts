@@ -3,18 +3,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { SourceObjects } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
 import { presigningS3Client, s3Client } from './aws.ts';
-import { deletePrefix } from './objects.ts';
+import { deletePrefix, objectSize } from './objects.ts';
 
 /** Long enough for ffprobe to read what it needs; the URL never leaves the ingest worker. */
 const PROBE_URL_SECONDS = 15 * 60;
@@ -23,14 +18,8 @@ const PROBE_URL_SECONDS = 15 * 60;
 export class UploadedSources implements SourceObjects {
   private readonly bucket = config().uploadsBucket;
 
-  async size(key: string): Promise<number | undefined> {
-    try {
-      const head = await s3Client().send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return head.ContentLength;
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NotFound') return undefined;
-      throw error;
-    }
+  size(key: string): Promise<number | undefined> {
+    return objectSize(this.bucket, key);
   }
 
   readableUrl(key: string): Promise<string> {

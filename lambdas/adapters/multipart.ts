@@ -12,6 +12,7 @@ import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner'
 import type { MultipartStorage, StoredPart } from '#core/uploads.ts';
 import { config } from '#shared/config.ts';
 import { presigningS3Client, s3Client } from './aws.ts';
+import { objectSize } from './objects.ts';
 
 /** Multipart uploads into the uploads bucket, for the API's upload routes. */
 export class S3MultipartStorage implements MultipartStorage {
@@ -167,19 +168,8 @@ export class S3MultipartStorage implements MultipartStorage {
     }
   }
 
-  async objectSize(key: string): Promise<number | undefined> {
-    try {
-      const head = await s3Client().send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return head.ContentLength;
-    } catch (error) {
-      if (
-        error instanceof NotFound ||
-        (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
-      ) {
-        return undefined;
-      }
-      throw error;
-    }
+  objectSize(key: string): Promise<number | undefined> {
+    return objectSize(this.bucket, key);
   }
 }
 

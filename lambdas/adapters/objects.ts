@@ -1,4 +1,4 @@
-import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, NotFound } from '@aws-sdk/client-s3';
 import { s3Client } from './aws.ts';
 
 /** Deletes every object under a prefix, a page (up to 1,000 keys) at a time. Returns how many went. */
@@ -24,4 +24,20 @@ export async function deletePrefix(bucket: string, prefix: string): Promise<numb
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return deleted;
+}
+
+/** An object's size in bytes, or undefined when there is no such object. */
+export async function objectSize(bucket: string, key: string): Promise<number | undefined> {
+  try {
+    const head = await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return head.ContentLength;
+  } catch (error) {
+    if (
+      error instanceof NotFound ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+    ) {
+      return undefined;
+    }
+    throw error;
+  }
 }
