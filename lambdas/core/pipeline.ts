@@ -10,7 +10,7 @@
 import { type CreatedObject, sizeMismatchReason, videoIdOfSourceKey } from './ingest.ts';
 import { MALWARE_DETECTED_REASON, type MalwareScanner } from './malware.ts';
 import { MediaRejectedError } from './media/errors.ts';
-import { planLadder, type RenditionName, type TranscodePlan } from './media/ladder.ts';
+import { planLadder, type TranscodePlan } from './media/ladder.ts';
 import { type FfprobeOutput, type SourceFacts, validateSource } from './media/probe.ts';
 import type { Rendition } from './video.ts';
 
@@ -290,4 +290,3 @@ export function readyFromPlan(media: SourceMedia, keys: MediaConvertKeys): Ready
   };
 }
 
-export type { RenditionName };
