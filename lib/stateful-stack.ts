@@ -2,10 +2,13 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Auth } from './constructs/auth.ts';
 import { Database } from './constructs/database.ts';
+import { MediaDelivery } from './constructs/media-delivery.ts';
 import { MediaStorage } from './constructs/media-storage.ts';
 import { Network } from './constructs/network.ts';
+import { UploadNotifications } from './constructs/pipeline.ts';
 import { Queues } from './constructs/queues.ts';
 import { StateTable } from './constructs/state-table.ts';
+import { WebHosting } from './constructs/web-hosting.ts';
 import type { StageConfig } from './stage-config.ts';
 
 export interface StatefulStackProps extends StackProps {
@@ -24,6 +27,8 @@ export class StatefulStack extends Stack {
   public readonly stateTable: StateTable;
   public readonly queues: Queues;
   public readonly auth: Auth;
+  public readonly delivery: MediaDelivery;
+  public readonly web: WebHosting;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -33,6 +38,20 @@ export class StatefulStack extends Stack {
     this.storage = new MediaStorage(this, 'Storage', { stage });
     this.stateTable = new StateTable(this, 'State', { stage });
     this.queues = new Queues(this, 'Queues');
-    this.auth = new Auth(this, 'Auth', { stage });
+    // Bucket and queue both live here, so their wiring does too (from the stateless stack it would be a cycle).
+    new UploadNotifications(this, 'UploadNotifications', { storage: this.storage, queues: this.queues });
+    // The web app's bucket and distribution live here so that its origin can be a Cognito callback URL and
+    // a CORS origin of the uploads bucket and the media CDN (from the stateless stack: a cycle). Its files
+    // and config.json are deployed from the stateless stack (WebDeployment), which knows the API URL.
+    this.web = new WebHosting(this, 'Web', { stage, storage: this.storage });
+    this.storage.allowBrowserUploadsFrom(this.web.origin);
+    this.auth = new Auth(this, 'Auth', { stage, extraWebOrigins: [this.web.origin] });
+    // The media CDN lives beside its bucket: OAC adds the distribution to the media bucket's policy, which
+    // from the stateless stack would be a cycle; and its signing key (Secrets Manager) is data to keep.
+    this.delivery = new MediaDelivery(this, 'MediaDelivery', {
+      stage,
+      storage: this.storage,
+      corsOrigins: [...stage.webOrigins, this.web.origin],
+    });
   }
 }

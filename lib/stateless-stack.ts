@@ -5,11 +5,14 @@ import { Api, type EntryAccess } from './constructs/api.ts';
 import { APP_VERSION, databaseEnvironment } from './constructs/app-function.ts';
 import type { Auth } from './constructs/auth.ts';
 import type { Database } from './constructs/database.ts';
+import type { MediaDelivery } from './constructs/media-delivery.ts';
 import type { MediaStorage } from './constructs/media-storage.ts';
 import { Migrations } from './constructs/migrations.ts';
 import type { Network } from './constructs/network.ts';
+import { EventPipeline } from './constructs/pipeline.ts';
 import type { Queues } from './constructs/queues.ts';
 import type { StateTable } from './constructs/state-table.ts';
+import { WebDeployment, type WebHosting } from './constructs/web-hosting.ts';
 import type { StageConfig } from './stage-config.ts';
 
 export interface StatelessStackProps extends StackProps {
@@ -20,6 +23,8 @@ export interface StatelessStackProps extends StackProps {
   readonly stateTable: StateTable;
   readonly queues: Queues;
   readonly auth: Auth;
+  readonly delivery: MediaDelivery;
+  readonly web: WebHosting;
 }
 
 /**
@@ -32,9 +37,10 @@ const API_ACCESS: Record<string, EntryAccess> = {
   openapi: {},
   // Authenticated requests mirror the caller into Postgres (lambdas/shared/http.ts), so even /me needs it.
   me: { database: true },
-  'videos-list': { database: true },
-  'videos-get': { database: true },
-  'videos-update': { database: true },
+  // Video views carry signed playback URLs (lambdas/adapters/playback.ts) for ready videos.
+  'videos-list': { database: true, playback: true },
+  'videos-get': { database: true, playback: true },
+  'videos-update': { database: true, playback: true },
   // The media are removed asynchronously by the media-cleanup worker.
   'videos-delete': { database: true, cleanupQueue: 'send' },
   // Uploads: sessions live in the state table, parts in the uploads bucket (presigned PUTs are signed with
@@ -66,10 +72,14 @@ const API_ACCESS: Record<string, EntryAccess> = {
 export class StatelessStack extends Stack {
   public readonly api: Api;
   public readonly migrations: Migrations;
+  public readonly pipeline: EventPipeline;
+  public readonly webDeployment: WebDeployment;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
-    const { stage, network, database, storage, stateTable, queues, auth } = props;
+    const { network, database, storage, stateTable, queues, auth, delivery, web } = props;
+    // The deployed web app (WebHosting) is a browser origin of the API like the configured ones.
+    const stage = { ...props.stage, webOrigins: [...props.stage.webOrigins, web.origin] };
 
     this.migrations = new Migrations(this, 'Migrations', { stage, network, database });
 
@@ -77,6 +87,8 @@ export class StatelessStack extends Stack {
     // (names and values only; access itself comes from the grants in API_ACCESS).
     const environment = {
       VIDEOCLOUD_VERSION: APP_VERSION,
+      // Tags MediaConvert jobs; the status rule and handler only settle this stage's jobs.
+      VIDEOCLOUD_STAGE: stage.name,
       ...databaseEnvironment(database),
       UPLOADS_BUCKET: storage.uploadsBucket.bucketName,
       MEDIA_BUCKET: storage.mediaBucket.bucketName,
@@ -99,10 +111,42 @@ export class StatelessStack extends Stack {
       storage,
       stateTable,
       queues,
+      delivery,
     });
-    // New handler code goes live only after the schema it expects is in place.
-    this.migrations.trigger.executeBefore(...this.api.functions.values());
 
+    // Queue consumers (from lambdas/events/consumers.ts), the ffmpeg layer, the MediaConvert path and the
+    // pipeline alarms. The S3 -> ingest queue notification is in the stateful stack (UploadNotifications).
+    this.pipeline = new EventPipeline(this, 'Pipeline', {
+      stage,
+      environment,
+      network,
+      database,
+      storage,
+      stateTable,
+      queues,
+    });
+
+    // New handler code goes live only after the schema it expects is in place.
+    this.migrations.trigger.executeBefore(
+      ...this.api.functions.values(),
+      ...this.pipeline.consumers.values(),
+      ...this.pipeline.scheduled.functions.values(),
+      this.pipeline.mediaConvert.statusFunction,
+    );
+
+    // The browser client and its /config.json (shape: lambdas/shared/web-config.ts).
+    this.webDeployment = new WebDeployment(this, 'Web', {
+      hosting: web,
+      apiBaseUrl: this.api.restApi.url,
+      auth: {
+        domain: auth.domain.baseUrl(),
+        clientId: auth.webClient.userPoolClientId,
+        scopes: auth.webScopes,
+      },
+    });
+
+    new CfnOutput(this, 'WebUrl', { value: `${web.origin}/`, description: 'The web app' });
+    new CfnOutput(this, 'MediaBaseUrl', { value: delivery.baseUrl, description: 'The media CDN' });
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.restApi.url,
       description: 'Base URL of the REST API stage',

@@ -37,6 +37,8 @@ export function addVideoCloudStacks(app: App): VideoCloudStacks {
     stateTable: stateful.stateTable,
     queues: stateful.queues,
     auth: stateful.auth,
+    delivery: stateful.delivery,
+    web: stateful.web,
   });
   Tags.of(app).add('project', 'videocloud');
   Tags.of(app).add('stage', stage.name);

@@ -6,6 +6,7 @@ import type { RouteSpec } from '../../lambdas/api/route-spec.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability, type BundleFiles } from './app-function.ts';
 import type { Database } from './database.ts';
+import type { MediaDelivery } from './media-delivery.ts';
 import type { MediaStorage } from './media-storage.ts';
 import type { Network } from './network.ts';
 import type { Queues } from './queues.ts';
@@ -22,6 +23,11 @@ export interface EntryAccess {
   readonly ingestQueue?: 'send';
   /** Send to the media-cleanup queue (CLEANUP_QUEUE_URL). */
   readonly cleanupQueue?: 'send';
+  /**
+   * Returns playback URLs: MEDIA_BASE_URL, CDN_KEY_PAIR_ID and CDN_PRIVATE_KEY_SECRET_ARN, and
+   * GetSecretValue on the signing key only (lambdas/adapters/playback.ts).
+   */
+  readonly playback?: boolean;
   /** Extra files the handler reads at run time, copied into its bundle. */
   readonly bundleFiles?: BundleFiles;
 }
@@ -43,6 +49,8 @@ export interface ApiProps {
   readonly storage: MediaStorage;
   readonly stateTable: StateTable;
   readonly queues: Queues;
+  /** The media CDN; required when an entry declares `playback`. */
+  readonly delivery?: MediaDelivery;
 }
 
 /** Headers a browser may send cross-origin; keep in step with CORS_ALLOWED_HEADERS in lambdas/shared/http.ts. */
@@ -169,6 +177,16 @@ export class Api extends Construct {
       if (grants.stateTable) fn.useStateTable(stateTable.table, grants.stateTable);
       if (grants.ingestQueue) fn.useQueue(queues.ingest.queue, 'INGEST_QUEUE_URL');
       if (grants.cleanupQueue) fn.useQueue(queues.cleanup.queue, 'CLEANUP_QUEUE_URL');
+      if (grants.playback) {
+        const { delivery } = props;
+        if (!delivery)
+          throw new Error(`Route entry "${entry}" returns playback URLs but Api has no delivery`);
+        fn.addEnvironment({
+          MEDIA_BASE_URL: delivery.baseUrl,
+          CDN_KEY_PAIR_ID: delivery.publicKey.publicKeyId,
+        });
+        fn.useSecret(delivery.signingKey, 'CDN_PRIVATE_KEY_SECRET_ARN');
+      }
       functions.set(entry, fn);
     }
     return functions;

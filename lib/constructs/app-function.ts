@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
@@ -34,14 +35,15 @@ const ESM_REQUIRE_BANNER =
  * What a function may do with a bucket; combine as needed. Exact actions instead of the wildcard
  * families of `bucket.grant*`:
  * - `head`: HeadBucket, which needs s3:ListBucket on the bucket and no object access;
+ * - `list`: ListObjectsV2 under any prefix (the same s3:ListBucket; keys are listed, objects not read);
  * - `read`: GetObject (also HeadObject);
  * - `write`: PutObject (also CreateMultipartUpload, UploadPart, CompleteMultipartUpload, and presigning them);
  * - `multipart`: ListMultipartUploadParts (ListParts) and AbortMultipartUpload;
  * - `delete`: DeleteObject (also DeleteObjects).
  */
-export type BucketCapability = 'head' | 'read' | 'write' | 'multipart' | 'delete';
+export type BucketCapability = 'head' | 'list' | 'read' | 'write' | 'multipart' | 'delete';
 
-const OBJECT_ACTIONS: Record<Exclude<BucketCapability, 'head'>, string[]> = {
+const OBJECT_ACTIONS: Record<Exclude<BucketCapability, 'head' | 'list'>, string[]> = {
   read: ['s3:GetObject'],
   write: ['s3:PutObject'],
   multipart: ['s3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
@@ -74,6 +76,12 @@ export interface AppFunctionProps {
    */
   readonly network?: Network;
   readonly bundleFiles?: BundleFiles;
+  /** @default lambda.Architecture.ARM_64 (Graviton); layers with native code must match it. */
+  readonly architecture?: lambda.Architecture;
+  /** Layers mounted under /opt (e.g. the ffmpeg layer). */
+  readonly layers?: lambda.ILayerVersion[];
+  /** Size of /tmp in MB (512-10240). @default 512 */
+  readonly ephemeralStorageMb?: number;
 }
 
 /**
@@ -130,7 +138,9 @@ export class AppFunction extends Construct {
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      layers: props.layers,
+      ephemeralStorageSize: props.ephemeralStorageMb ? Size.mebibytes(props.ephemeralStorageMb) : undefined,
       memorySize: props.memoryMb ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
       description: props.description,
@@ -155,7 +165,9 @@ export class AppFunction extends Construct {
         sourcesContent: false,
         // The AWS SDK is bundled, not taken from the runtime, so the code runs the versions it was
         // tested with. PGlite (the local-only database) is loaded by a dynamic import that never runs here.
-        externalModules: ['@electric-sql/pglite'],
+        // The ffmpeg/ffprobe npm static builds are the local fallback only (lambdas/adapters/ffmpeg.ts loads
+        // them by a dynamic import that never runs in Lambda, where the layer's /opt/bin comes first).
+        externalModules: ['@electric-sql/pglite', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
         forceDockerBundling: false,
         commandHooks: bundleFiles
           ? {
@@ -231,12 +243,14 @@ export class AppFunction extends Construct {
 
   /** Access to a bucket (see BucketCapability), named in the environment by `variable`. */
   public useBucket(bucket: s3.IBucket, variable: string, capabilities: readonly BucketCapability[]): this {
-    if (capabilities.includes('head')) {
+    if (capabilities.includes('head') || capabilities.includes('list')) {
       this.role.addToPolicy(
         new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
       );
     }
-    const objectActions = capabilities.flatMap((c) => (c === 'head' ? [] : OBJECT_ACTIONS[c]));
+    const objectActions = capabilities.flatMap((c) =>
+      c === 'head' || c === 'list' ? [] : OBJECT_ACTIONS[c],
+    );
     if (objectActions.length > 0) {
       // Import the ARN explicitly when the bucket lives in another stack, so the resource below is the
       // same expression cdk-nag sees after synthesis and the acknowledgement can name it exactly.
@@ -261,6 +275,14 @@ export class AppFunction extends Construct {
     if (access === 'read') table.grantReadData(this.role);
     else table.grantReadWriteData(this.role);
     return this.addEnvironment({ STATE_TABLE: table.tableName });
+  }
+
+  /** secretsmanager:GetSecretValue on one secret (nothing else), its ARN in the environment as `variable`. */
+  public useSecret(secret: secretsmanager.ISecret, variable: string): this {
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    return this.addEnvironment({ [variable]: secret.secretArn });
   }
 
   /** Send messages to a queue, named in the environment by `variable`. */

@@ -24,6 +24,11 @@ const GROUPS = [
 export interface AuthProps {
   /** MFA, web origins (callback URLs), feature plan and retention come from the stage. */
   readonly stage: StageConfig;
+  /**
+   * Web origins beyond the stage's `webOrigins` that may sign in through the hosted UI (callback and
+   * logout URLs), e.g. the web hosting distribution's `https://<domain>`.
+   */
+  readonly extraWebOrigins?: readonly string[];
 }
 
 /**
@@ -38,6 +43,13 @@ export class Auth extends Construct {
   public readonly webClient: cognito.UserPoolClient;
   public readonly domain: cognito.UserPoolDomain;
   public readonly scopePrefix = API_SCOPE_PREFIX;
+  /** The OAuth scopes the web client asks the hosted UI for (its config.json `auth.scopes`). */
+  public readonly webScopes: string[] = [
+    'openid',
+    'email',
+    'profile',
+    ...Object.keys(SCOPES).map((scope) => `${API_SCOPE_PREFIX}${scope}`),
+  ];
 
   constructor(scope: Construct, id: string, props: AuthProps) {
     super(scope, id);
@@ -102,7 +114,9 @@ export class Auth extends Construct {
       scopes,
     });
 
-    const callbackUrls = stage.webOrigins.map((origin) => `${origin}/`);
+    const callbackUrls = [...stage.webOrigins, ...(props.extraWebOrigins ?? [])].map(
+      (origin) => `${origin}/`,
+    );
     if (callbackUrls.length === 0) {
       // Cognito refuses a code-grant client without callback URLs; the client still exists (its id is
       // configuration for the API) and hosted-UI sign-in starts working once an origin is configured.

@@ -37,6 +37,10 @@ export class MediaStorage extends Construct {
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
       ...secure,
+      // CloudFront standard logs (MediaDelivery, WebHosting) are written through an ACL grant to
+      // CloudFront's log-delivery account, which needs ACLs enabled; the bucket owner still owns every
+      // object and public access stays blocked. S3 server access logs use the bucket policy.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(stage.logRetentionDays) }],
     });
     Validations.of(this.accessLogsBucket).acknowledge({
@@ -77,6 +81,18 @@ export class MediaStorage extends Construct {
       lifecycleRules: [
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
+    });
+  }
+
+  /** Lets browsers on `origin` PUT presigned upload parts (the same CORS rule as the stage's webOrigins). */
+  public allowBrowserUploadsFrom(origin: string): void {
+    const cors = uploadsBucketCors([origin]);
+    this.uploadsBucket.addCorsRule({
+      allowedOrigins: cors.allowedOrigins,
+      allowedMethods: cors.allowedMethods.map((method) => method as s3.HttpMethods),
+      allowedHeaders: cors.allowedHeaders,
+      exposedHeaders: cors.exposedHeaders,
+      maxAge: cors.maxAgeSeconds,
     });
   }
 }

@@ -1,49 +1,49 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  type QueueConsumer,
+  queueConsumers,
+  visibilityTimeoutSeconds,
+} from '../../lambdas/events/consumers.ts';
 
 /** SQS's own maximum (256 KiB). S3 event records are a few KiB; the headroom is for batched cleanups. */
 export const MAX_MESSAGE_BYTES = 262_144;
-/** After this many failed receives a message moves to its DLQ instead of retrying forever. */
-export const MAX_RECEIVE_COUNT = 5;
 
-export interface QueuesProps {
-  /**
-   * Visibility timeout of the ingest queue. AWS's guidance for Lambda consumers is at least six times
-   * the function timeout, so the ingest worker's timeout must stay at or below a sixth of this.
-   * @default Duration.minutes(12)
-   */
-  readonly ingestVisibilityTimeout?: Duration;
-  /**
-   * Visibility timeout of the media-cleanup queue (same six-times rule).
-   * @default Duration.minutes(6)
-   */
-  readonly cleanupVisibilityTimeout?: Duration;
-}
-
-/** A work queue and the dead-letter queue that catches what it cannot process. */
+/** A work queue, the dead-letter queue that catches what it cannot process, and who consumes it. */
 export interface QueuePair {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** The row of lambdas/events/consumers.ts the queue's timing and redrive come from. */
+  readonly consumer: QueueConsumer;
 }
 
 /**
- * The event pipeline's queues: `ingest` (S3 ObjectCreated on uploaded sources) and `media-cleanup`
- * (objects of deleted videos). Every queue is SSE-encrypted, refuses non-TLS requests, and sends a
- * message to its DLQ after MAX_RECEIVE_COUNT receives; DLQs keep messages for the 14-day maximum so an
- * operator has time to inspect and redrive them.
+ * The event pipeline's queues: `ingest` (S3 ObjectCreated on uploaded sources), `media-cleanup`
+ * (objects of deleted videos) and `transcode` (planned ffmpeg transcodes). Each queue's visibility
+ * timeout (six times its consumer's timeout) and maxReceiveCount come from the consumer table in
+ * lambdas/events/consumers.ts, the same table the local runtime builds its pollers from, so the numbers
+ * exist once. Every queue is SSE-encrypted and refuses non-TLS requests; DLQs keep messages for the
+ * 14-day maximum so an operator has time to inspect and redrive them.
  */
 export class Queues extends Construct {
   public readonly ingest: QueuePair;
   public readonly cleanup: QueuePair;
+  public readonly transcode: QueuePair;
 
-  constructor(scope: Construct, id: string, props: QueuesProps = {}) {
+  constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.ingest = this.pair('Ingest', props.ingestVisibilityTimeout ?? Duration.minutes(12));
-    this.cleanup = this.pair('MediaCleanup', props.cleanupVisibilityTimeout ?? Duration.minutes(6));
+    this.ingest = this.pair('Ingest', queueConsumers.ingest);
+    this.cleanup = this.pair('MediaCleanup', queueConsumers.mediaCleanup);
+    this.transcode = this.pair('Transcode', queueConsumers.transcode);
   }
 
-  private pair(id: string, visibilityTimeout: Duration): QueuePair {
+  /** Every pair, keyed by the consumer's queue name (consumers.ts `queue`). */
+  public get byQueueName(): ReadonlyMap<string, QueuePair> {
+    return new Map([this.ingest, this.cleanup, this.transcode].map((pair) => [pair.consumer.queue, pair]));
+  }
+
+  private pair(id: string, consumer: QueueConsumer): QueuePair {
     const common = {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -55,10 +55,10 @@ export class Queues extends Construct {
     });
     const queue = new sqs.Queue(this, id, {
       ...common,
-      visibilityTimeout,
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(consumer)),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: consumer.maxReceiveCount },
     });
-    return { queue, deadLetterQueue };
+    return { queue, deadLetterQueue, consumer };
   }
 }

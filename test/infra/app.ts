@@ -63,9 +63,13 @@ export function resourcesOfType(
   return Object.entries(template.findResources(type));
 }
 
-/** Our own functions: everything but CDK's custom-resource providers (whose handler is `__entrypoint__`). */
+/**
+ * Our own functions: everything but CDK's custom-resource providers (whose handler is `__entrypoint__`,
+ * or Python for BucketDeployment) and the Provider framework's `framework.onEvent`.
+ */
 export function appFunctions(template: Template) {
   return resourcesOfType(template, 'AWS::Lambda::Function').filter(
-    ([, fn]) => fn.Properties?.Handler === 'index.handler',
+    ([, fn]) =>
+      fn.Properties?.Handler === 'index.handler' && String(fn.Properties?.Runtime).startsWith('nodejs'),
   );
 }

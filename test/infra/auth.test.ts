@@ -63,17 +63,18 @@ describe.each(['dev', 'prod'] as const)('Cognito (%s)', (stageName) => {
   });
 
   test('hosted-UI sign-in uses the authorization-code flow with callbacks on the web origins only', () => {
-    if (stage.webOrigins.length === 0) {
-      template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
-        AllowedOAuthFlowsUserPoolClient: false,
-        CallbackURLs: Match.absent(),
-      });
-      return;
-    }
+    // The stage's origins, then the deployed web app (WebHosting distribution in this same stack).
+    const webApp = {
+      'Fn::Join': [
+        '',
+        ['https://', { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebDistribution'), 'DomainName'] }, '/'],
+      ],
+    };
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       AllowedOAuthFlows: ['code'],
       AllowedOAuthFlowsUserPoolClient: true,
-      CallbackURLs: stage.webOrigins.map((o) => `${o}/`),
+      CallbackURLs: [...stage.webOrigins.map((o) => `${o}/`), webApp],
+      LogoutURLs: [...stage.webOrigins.map((o) => `${o}/`), webApp],
       AllowedOAuthScopes: Match.arrayWith([
         'openid',
         Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/videos:read'])]) }),

@@ -9,6 +9,7 @@ import { appFunctions, buildStage, resourcesOfType } from './app.ts';
 /** Every variable lambdas/shared/config.ts requires (or reads) that the CDK app is responsible for. */
 const CONFIG_VARIABLES = [
   'VIDEOCLOUD_VERSION',
+  'VIDEOCLOUD_STAGE',
   'DB_PROXY_HOST',
   'DB_PORT',
   'DB_NAME',
@@ -42,9 +43,12 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stageName) => {
   const entries = [...new Set(routeList.map((r) => r.entry))];
   const api = stateless.api.functions;
 
-  test('one function per distinct route entry, plus the migration function', () => {
+  test('one function per distinct route entry, plus the migration function and the pipeline functions', () => {
     expect([...api.keys()].sort()).toEqual([...entries].sort());
-    expect(appFunctions(template)).toHaveLength(entries.length + 1);
+    // Pipeline: one per queue consumer and scheduled worker, and the MediaConvert status handler
+    // (tested in pipeline.test.ts).
+    const pipeline = stateless.pipeline.consumers.size + stateless.pipeline.scheduled.functions.size + 1;
+    expect(appFunctions(template)).toHaveLength(entries.length + 1 + pipeline);
   });
 
   test.each(appFunctions(template).map(([id]) => id))(
@@ -79,7 +83,9 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stageName) => {
     const variables = functionProps(api.get(entry)!).Environment.Variables;
     for (const name of CONFIG_VARIABLES) expect(variables).toHaveProperty(name);
     expect(variables.DB_USER).toBe('videocloud_app');
-    expect(variables.CORS_ORIGINS).toBe(stage.webOrigins.join(','));
+    // The stage's origins, then the deployed web app's (WebHosting, imported from the stateful stack).
+    expect(JSON.stringify(variables.CORS_ORIGINS)).toContain([...stage.webOrigins, 'https://'].join(','));
+    expect(JSON.stringify(variables.CORS_ORIGINS)).toContain('WebDistribution');
   });
 
   test('health: in the VPC, rds-db:connect as the app user, HeadBucket on both buckets and nothing else', () => {

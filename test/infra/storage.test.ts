@@ -3,7 +3,8 @@ import { buildStage, resourcesOfType } from './app.ts';
 
 describe.each(['dev', 'prod'] as const)('media storage (%s)', (stageName) => {
   const { statefulTemplate: template, stage } = buildStage(stageName);
-  const buckets = resourcesOfType(template, 'AWS::S3::Bucket');
+  // MediaStorage's buckets; the web app's bucket (WebHosting) is covered by web-hosting.test.ts.
+  const buckets = resourcesOfType(template, 'AWS::S3::Bucket').filter(([id]) => id.startsWith('Storage'));
   const policies = resourcesOfType(template, 'AWS::S3::BucketPolicy');
 
   test('there are exactly three buckets: uploads, media and their access logs', () => {
@@ -11,7 +12,7 @@ describe.each(['dev', 'prod'] as const)('media storage (%s)', (stageName) => {
   });
 
   test.each(buckets.map(([id]) => id))(
-    '%s blocks all public access, is SSE-S3 encrypted and owner-enforced',
+    '%s blocks all public access, is SSE-S3 encrypted and owner-enforced (owner-preferred for access logs)',
     (id) => {
       const props = template.findResources('AWS::S3::Bucket')[id]!.Properties;
       expect(props.PublicAccessBlockConfiguration).toEqual({
@@ -23,7 +24,17 @@ describe.each(['dev', 'prod'] as const)('media storage (%s)', (stageName) => {
       expect(props.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
         { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
       ]);
-      expect(props.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+      // ACLs stay disabled everywhere except the access-logs bucket, which CloudFront standard logging
+      // writes to through an ACL grant (the bucket owner still owns the objects).
+      const logs = JSON.stringify(props.LoggingConfiguration ?? null) === 'null' && !props.CorsConfiguration;
+      const isAccessLogs =
+        logs &&
+        (props.LifecycleConfiguration?.Rules ?? []).some(
+          (rule: { Id?: string }) => rule.Id === 'expire-access-logs',
+        );
+      expect(props.OwnershipControls.Rules).toEqual([
+        { ObjectOwnership: isAccessLogs ? 'BucketOwnerPreferred' : 'BucketOwnerEnforced' },
+      ]);
     },
   );
 
@@ -73,13 +84,14 @@ describe.each(['dev', 'prod'] as const)('media storage (%s)', (stageName) => {
     const cors = buckets.map(([, b]) => b.Properties?.CorsConfiguration).filter(Boolean) as Array<{
       CorsRules: Array<{ AllowedOrigins: string[]; AllowedMethods: string[]; ExposedHeaders: string[] }>;
     }>;
-    if (stage.webOrigins.length === 0) {
-      expect(cors).toHaveLength(0);
-      return;
-    }
     expect(cors).toHaveLength(1);
+    // The stage's origins, and the deployed web app (WebHosting) in a rule of its own.
+    const origins = cors[0]!.CorsRules.flatMap((rule) => rule.AllowedOrigins);
+    expect(origins.slice(0, stage.webOrigins.length)).toEqual(stage.webOrigins);
+    expect(JSON.stringify(origins.slice(stage.webOrigins.length))).toMatch(
+      /^\[\{"Fn::Join":\["",\["https:\/\/",\{"Fn::GetAtt":\["WebDistribution/,
+    );
     for (const rule of cors[0]!.CorsRules) {
-      expect(rule.AllowedOrigins).toEqual(stage.webOrigins);
       expect(rule.AllowedOrigins).not.toContain('*');
       expect(rule.AllowedMethods).toEqual(['PUT']);
       expect(rule.ExposedHeaders).toContain('ETag');
@@ -90,7 +102,8 @@ describe.each(['dev', 'prod'] as const)('media storage (%s)', (stageName) => {
     for (const [, bucket] of buckets) {
       expect(bucket.DeletionPolicy).toBe(stage.retainData ? 'Retain' : 'Delete');
     }
-    template.resourceCountIs('Custom::S3AutoDeleteObjects', stage.retainData ? 0 : 3);
+    // Plus the web bucket's (build output only, always deleted with its objects).
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', (stage.retainData ? 0 : 3) + 1);
   });
 
   test('no bucket policy grants anything to everyone', () => {

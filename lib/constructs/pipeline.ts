@@ -1,0 +1,489 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { flattenCfnReference as flattenForNag } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
+import { Construct } from 'constructs';
+import { JOB_METADATA_STAGE } from '../../lambdas/adapters/mediaconvert.ts';
+import { consumerList, type QueueConsumer } from '../../lambdas/events/consumers.ts';
+import { type ScheduledWorker, scheduledWorkerList } from '../../lambdas/events/schedules.ts';
+import { objectKeys } from '../../lambdas/shared/resources.ts';
+import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
+import type { StageConfig } from '../stage-config.ts';
+import { AppFunction, type BucketCapability } from './app-function.ts';
+import type { Database } from './database.ts';
+import type { MediaStorage } from './media-storage.ts';
+import type { Network } from './network.ts';
+import type { QueuePair, Queues } from './queues.ts';
+import type { StateTable } from './state-table.ts';
+
+/**
+ * Architecture of the functions that run ffmpeg. Graviton like every other function: npm publishes
+ * static linux-arm64 builds of ffmpeg and ffprobe (@ffmpeg-installer/linux-arm64,
+ * @ffprobe-installer/linux-arm64), and x264/AAC have NEON code paths, at Graviton's lower GB-second price.
+ */
+export const FFMPEG_ARCHITECTURE = lambda.Architecture.ARM_64;
+
+/** Sources up to this many seconds take the ffmpeg Lambda; longer ones MediaConvert (lambdas/shared/config.ts). */
+export const FFMPEG_MAX_SECONDS = 600;
+
+/** What each consumer (consumers.ts `entry`) may reach, beyond the database every one of them uses. */
+interface ConsumerAccess {
+  readonly uploadsBucket?: readonly BucketCapability[];
+  readonly mediaBucket?: readonly BucketCapability[];
+  readonly stateTable?: 'read' | 'readwrite';
+  /** Queues it sends to, by consumers.ts queue name. */
+  readonly sendsTo?: readonly string[];
+  /** Starts MediaConvert jobs with the MediaConvert role. */
+  readonly mediaConvert?: boolean;
+  /**
+   * Extra wait for a fuller batch. Only where latency does not matter: a user waits for ingest and
+   * transcode, nobody waits for deleted media to disappear.
+   */
+  readonly maxBatchingWindowSeconds?: number;
+}
+
+const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
+  // Probes the source through a presigned GET signed with its own credentials (so s3:GetObject), heads
+  // it, keeps Powertools idempotency records in the state table, and hands work to ffmpeg or MediaConvert.
+  ingest: {
+    uploadsBucket: ['read', 'head'],
+    stateTable: 'readwrite',
+    sendsTo: ['transcode'],
+    mediaConvert: true,
+  },
+  // Reads the source, writes the ladder; lists and deletes outputs of a video deleted meanwhile.
+  transcode: {
+    uploadsBucket: ['read'],
+    mediaBucket: ['write', 'delete', 'list'],
+    stateTable: 'readwrite',
+  },
+  'media-cleanup': {
+    uploadsBucket: ['delete'],
+    mediaBucket: ['list', 'delete'],
+    maxBatchingWindowSeconds: 20,
+  },
+};
+
+/** Environment variable of each queue's URL (lambdas/shared/config.ts). */
+const QUEUE_URL_VARIABLE: Record<string, string> = {
+  ingest: 'INGEST_QUEUE_URL',
+  'media-cleanup': 'CLEANUP_QUEUE_URL',
+  transcode: 'TRANSCODE_QUEUE_URL',
+};
+
+export interface EventPipelineProps {
+  readonly stage: StageConfig;
+  /** Configuration every handler validates at cold start (the same set the API functions get). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly network: Network;
+  readonly database: Database;
+  readonly storage: MediaStorage;
+  readonly stateTable: StateTable;
+  readonly queues: Queues;
+}
+
+/**
+ * The event pipeline's compute, built from the consumer table (lambdas/events/consumers.ts): one
+ * function per queue consumer with its SQS event source (partial batch failures), sizing and, where the
+ * consumer says `ffmpeg`, the ffmpeg layer; the MediaConvert path (role, state-change rule, status
+ * handler); and alarms on everything that can silently pile up.
+ *
+ * The S3 -> ingest queue notification is not here: bucket and queue both live in the stateful stack,
+ * and a notification created from this stack would make the stateful stack's bucket refer to this one
+ * (a cycle). See `UploadNotifications`, which the stateful stack creates.
+ */
+export class EventPipeline extends Construct {
+  /** One function per consumer, keyed by consumers.ts `entry`. */
+  public readonly consumers: ReadonlyMap<string, AppFunction>;
+  public readonly ffmpegLayer: FfmpegLayer;
+  public readonly mediaConvert: MediaConvertIntegration;
+  public readonly alarms: PipelineAlarms;
+  public readonly scheduled: ScheduledWorkers;
+
+  constructor(scope: Construct, id: string, props: EventPipelineProps) {
+    super(scope, id);
+    const { stage, queues } = props;
+    this.ffmpegLayer = new FfmpegLayer(this, 'Ffmpeg', { architecture: FFMPEG_ARCHITECTURE });
+    this.mediaConvert = new MediaConvertIntegration(this, 'MediaConvert', props);
+
+    const pairs = queues.byQueueName;
+    const consumers = new Map<string, AppFunction>();
+    for (const consumer of consumerList) {
+      const pair = pairs.get(consumer.queue);
+      if (!pair)
+        throw new Error(`Consumer ${consumer.entry} drains queue ${consumer.queue}, which Queues lacks`);
+      consumers.set(consumer.entry, this.consumerFunction(consumer, pair, props));
+    }
+    this.consumers = consumers;
+
+    this.scheduled = new ScheduledWorkers(this, 'Scheduled', props);
+
+    const transcode = consumers.get('transcode');
+    this.alarms = new PipelineAlarms(this, 'Alarms', {
+      stage,
+      deadLetterQueues: [...pairs.values()].map((pair) => ({
+        name: pair.consumer.queue,
+        queue: pair.deadLetterQueue,
+      })),
+      extraDeadLetterQueues: [{ name: 'mediaconvert-status', queue: this.mediaConvert.deadLetterQueue }],
+      failingFunctions: transcode ? [{ name: 'transcode', fn: transcode }] : [],
+    });
+  }
+
+  private consumerFunction(consumer: QueueConsumer, pair: QueuePair, props: EventPipelineProps): AppFunction {
+    const { stage, storage, stateTable, database, network } = props;
+    const access = CONSUMER_ACCESS[consumer.entry];
+    if (!access) {
+      throw new Error(
+        `Queue consumer "${consumer.entry}" has no access declaration in lib/constructs/pipeline.ts CONSUMER_ACCESS`,
+      );
+    }
+    const fn = new AppFunction(this, `Fn${pascalCase(consumer.entry)}`, {
+      entry: `lambdas/events/${consumer.entry}.ts`,
+      stage,
+      description: `VideoCloud ${stage.name}: ${consumer.queue} queue consumer`,
+      memoryMb: consumer.memoryMb,
+      timeout: Duration.seconds(consumer.timeoutSeconds),
+      ephemeralStorageMb: consumer.ephemeralStorageMb,
+      architecture: consumer.ffmpeg ? FFMPEG_ARCHITECTURE : undefined,
+      layers: consumer.ffmpeg ? [this.ffmpegLayer.layer] : undefined,
+      environment: { ...props.environment },
+      network,
+    });
+    fn.useDatabase(database);
+    if (access.uploadsBucket) fn.useBucket(storage.uploadsBucket, 'UPLOADS_BUCKET', access.uploadsBucket);
+    if (access.mediaBucket) fn.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', access.mediaBucket);
+    if (access.stateTable) fn.useStateTable(stateTable.table, access.stateTable);
+    for (const queueName of access.sendsTo ?? []) {
+      const target = props.queues.byQueueName.get(queueName)!;
+      fn.useQueue(target.queue, QUEUE_URL_VARIABLE[queueName]!);
+    }
+    if (access.mediaConvert) this.mediaConvert.allowCreateJobs(fn);
+
+    // Receiving, deleting and visibility changes on this one queue.
+    fn.function.addEventSource(
+      new lambdaEvents.SqsEventSource(pair.queue, {
+        batchSize: consumer.batchSize,
+        reportBatchItemFailures: true,
+        maxBatchingWindow:
+          access.maxBatchingWindowSeconds !== undefined
+            ? Duration.seconds(access.maxBatchingWindowSeconds)
+            : undefined,
+      }),
+    );
+    return fn;
+  }
+}
+
+/** What each scheduled worker (schedules.ts `entry`) may reach, beyond the database. */
+const SCHEDULED_ACCESS: Record<string, Pick<ConsumerAccess, 'sendsTo'>> = {
+  // Re-queues media cleanup of deleted videos whose objects are still recorded as stored.
+  'cleanup-sweeper': { sendsTo: ['media-cleanup'] },
+};
+
+/**
+ * The scheduled workers of lambdas/events/schedules.ts (the table the local runtime builds its timers
+ * from): one function and one EventBridge schedule (`rate(n minutes)`) each.
+ */
+export class ScheduledWorkers extends Construct {
+  /** Keyed by schedules.ts `entry`. */
+  public readonly functions: ReadonlyMap<string, AppFunction>;
+
+  constructor(scope: Construct, id: string, props: EventPipelineProps) {
+    super(scope, id);
+    const functions = new Map<string, AppFunction>();
+    for (const worker of scheduledWorkerList) functions.set(worker.entry, this.worker(worker, props));
+    this.functions = functions;
+  }
+
+  private worker(worker: ScheduledWorker, props: EventPipelineProps): AppFunction {
+    const access = SCHEDULED_ACCESS[worker.entry];
+    if (!access) {
+      throw new Error(
+        `Scheduled worker "${worker.entry}" has no access declaration in lib/constructs/pipeline.ts SCHEDULED_ACCESS`,
+      );
+    }
+    const fn = new AppFunction(this, `Fn${pascalCase(worker.entry)}`, {
+      entry: `lambdas/events/${worker.entry}.ts`,
+      stage: props.stage,
+      description: `VideoCloud ${props.stage.name}: ${worker.description}`.slice(0, 256),
+      memoryMb: worker.memoryMb,
+      timeout: Duration.seconds(worker.timeoutSeconds),
+      environment: { ...props.environment },
+      network: props.network,
+    });
+    fn.useDatabase(props.database);
+    for (const queueName of access.sendsTo ?? []) {
+      fn.useQueue(props.queues.byQueueName.get(queueName)!.queue, QUEUE_URL_VARIABLE[queueName]!);
+    }
+    new events.Rule(this, `Every${pascalCase(worker.entry)}`, {
+      description: `VideoCloud ${props.stage.name}: ${worker.entry} every ${worker.everyMinutes} minutes`,
+      schedule: events.Schedule.rate(Duration.minutes(worker.everyMinutes)),
+      // A missed run is made up by the next one; retrying a sweep later would only overlap it.
+      targets: [new eventTargets.LambdaFunction(fn.function, { retryAttempts: 0 })],
+    });
+    return fn;
+  }
+}
+
+export interface MediaConvertIntegrationProps {
+  readonly stage: StageConfig;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly network: Network;
+  readonly database: Database;
+  readonly storage: MediaStorage;
+}
+
+/**
+ * The MediaConvert path for long sources: the role MediaConvert assumes (read the uploaded sources,
+ * write the media prefix, nothing else), and the rule that sends this stage's job state changes
+ * (COMPLETE / ERROR) to the status handler (lambdas/events/mediaconvert-status.ts), which marks the
+ * video ready or failed. Jobs carry UserMetadata `{videoId, videocloudStage}` (JOB_METADATA_STAGE, set
+ * from VIDEOCLOUD_STAGE); the rule matches it to this stage's name, so several stages in one account
+ * and region never settle each other's jobs.
+ */
+export class MediaConvertIntegration extends Construct {
+  public readonly role: iam.Role;
+  public readonly rule: events.Rule;
+  public readonly statusFunction: AppFunction;
+  /** Events the status handler could not take after EventBridge's retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: MediaConvertIntegrationProps) {
+    super(scope, id);
+    const { stage, storage } = props;
+    const stack = Stack.of(this);
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('mediaconvert.amazonaws.com', {
+        // Confused-deputy guard: only jobs of this account may use the role.
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: `MediaConvert jobs of VideoCloud ${stage.name}: read sources, write HLS media`,
+    });
+    const sources = `${importedArn(this, storage.uploadsBucket)}/${objectKeys.uploadsPrefix}*`;
+    const media = `${importedArn(this, storage.mediaBucket)}/${objectKeys.mediaPrefix('*').slice(0, -1)}`;
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [sources] }));
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [media] }));
+    Validations.of(this.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::${flatten(this, sources)}]`,
+        reason:
+          'MediaConvert reads the one source object of each job; source keys are server-generated per video ' +
+          `under ${objectKeys.uploadsPrefix}, so the grant is GetObject on that prefix of the uploads bucket only.`,
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${flatten(this, media)}]`,
+        reason:
+          'MediaConvert writes segments, playlists and posters named by the job under videos/{id}/; the grant is ' +
+          'PutObject on the videos/ prefix of the media bucket only.',
+      },
+    );
+
+    this.statusFunction = new AppFunction(this, 'FnStatus', {
+      entry: 'lambdas/events/mediaconvert-status.ts',
+      stage,
+      description: `VideoCloud ${stage.name}: MediaConvert job state changes`,
+      memoryMb: 512,
+      timeout: Duration.seconds(30),
+      environment: { ...props.environment },
+      network: props.network,
+    });
+    this.statusFunction.useDatabase(props.database);
+    // Reads the job's outputs; on ERROR removes the partial ones under the video's prefix.
+    this.statusFunction.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', ['read', 'list', 'delete']);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'StatusDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter queue: the EventBridge target DLQ of the MediaConvert status rule ' +
+        '(cdk-nag only recognizes queues named in another queue redrive policy), and an alarm watches it.',
+    });
+
+    this.rule = new events.Rule(this, 'JobStateChange', {
+      description: `VideoCloud ${stage.name}: MediaConvert jobs that completed or failed`,
+      eventPattern: {
+        source: ['aws.mediaconvert'],
+        detailType: ['MediaConvert Job State Change'],
+        detail: { status: ['COMPLETE', 'ERROR'], userMetadata: { [JOB_METADATA_STAGE]: [stage.name] } },
+      },
+      targets: [
+        new eventTargets.LambdaFunction(this.statusFunction.function, {
+          deadLetterQueue: this.deadLetterQueue,
+          maxEventAge: Duration.hours(24),
+          retryAttempts: 20,
+        }),
+      ],
+    });
+  }
+
+  /**
+   * Lets `fn` start jobs that run as this role: mediaconvert:CreateJob, and iam:PassRole of this role to
+   * MediaConvert only. Sets MEDIACONVERT_ROLE_ARN (its presence switches long sources to MediaConvert)
+   * and FFMPEG_MAX_SECONDS (the longest source the ffmpeg Lambda takes).
+   */
+  public allowCreateJobs(fn: AppFunction): void {
+    const stack = Stack.of(this);
+    const jobs = stack.formatArn({ service: 'mediaconvert', resource: 'jobs', resourceName: '*' });
+    const defaultQueue = stack.formatArn({
+      service: 'mediaconvert',
+      resource: 'queues',
+      resourceName: 'Default',
+    });
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['mediaconvert:CreateJob'], resources: [jobs, defaultQueue] }),
+    );
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'mediaconvert.amazonaws.com' } },
+      }),
+    );
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${flatten(fn, jobs)}]`,
+      reason:
+        'MediaConvert names a job by an id it generates at CreateJob, so the job resource cannot be known in ' +
+        'advance; the action is CreateJob only, in this account and region, on the Default queue.',
+    });
+    fn.addEnvironment({
+      MEDIACONVERT_ROLE_ARN: this.role.roleArn,
+      FFMPEG_MAX_SECONDS: String(FFMPEG_MAX_SECONDS),
+    });
+  }
+}
+
+export interface PipelineAlarmsProps {
+  readonly stage: StageConfig;
+  readonly deadLetterQueues: ReadonlyArray<{ name: string; queue: sqs.IQueue }>;
+  readonly extraDeadLetterQueues?: ReadonlyArray<{ name: string; queue: sqs.IQueue }>;
+  readonly failingFunctions: ReadonlyArray<{ name: string; fn: AppFunction }>;
+}
+
+/**
+ * Alarms to an SNS topic (KMS-encrypted with a key CloudWatch may use, TLS-only): any message in a
+ * dead-letter queue (work that failed every retry and needs an operator), and any error of the
+ * transcode function (a failed transcode is retried, but errors there mean minutes of compute lost).
+ * Subscribe an address or a chat integration to `topic` after deploying.
+ */
+export class PipelineAlarms extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
+    super(scope, id);
+    const key = new kms.Key(this, 'TopicKey', {
+      description: `VideoCloud ${props.stage.name}: encrypts the pipeline alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    // CloudWatch alarms publish to an encrypted topic only when the key lets CloudWatch use it.
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: `VideoCloud ${props.stage.name} pipeline alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    const action = new cwActions.SnsAction(this.topic);
+
+    for (const { name, queue } of [...props.deadLetterQueues, ...(props.extraDeadLetterQueues ?? [])]) {
+      const alarm = new cloudwatch.Alarm(this, `Dlq${pascalCase(name)}`, {
+        alarmDescription: `Messages in the ${name} dead-letter queue: they failed every retry; inspect and redrive.`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      this.alarms.push(alarm);
+    }
+    for (const { name, fn } of props.failingFunctions) {
+      const alarm = new cloudwatch.Alarm(this, `Errors${pascalCase(name)}`, {
+        alarmDescription: `The ${name} function failed (error or timeout); see its log group.`,
+        metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      this.alarms.push(alarm);
+    }
+  }
+}
+
+export interface UploadNotificationsProps {
+  readonly storage: MediaStorage;
+  readonly queues: Queues;
+}
+
+/**
+ * S3 ObjectCreated on uploaded sources (`uploads/{id}/source`) -> the ingest queue. Lives in the
+ * stateful stack because both the bucket and the queue do: the notification configuration is a
+ * property of the bucket, and the queue policy that admits S3 belongs to the queue, so creating it from
+ * the stateless stack would make stateful resources depend on stateless ones (a cycle).
+ */
+export class UploadNotifications extends Construct {
+  constructor(scope: Construct, id: string, props: UploadNotificationsProps) {
+    super(scope, id);
+    props.storage.uploadsBucket.addEventNotification(
+      s3.EventType.OBJECT_CREATED,
+      new s3n.SqsDestination(props.queues.ingest.queue),
+      { prefix: objectKeys.uploadsPrefix, suffix: '/source' },
+    );
+    // CDK's stack-wide singleton that applies bucket notification configurations at deploy time.
+    const handler = Stack.of(this)
+      .node.findAll()
+      .find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
+    if (handler) {
+      Validations.of(handler).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "CDK's BucketNotificationsHandler is a deploy-time custom resource that only calls " +
+          'PutBucketNotification; its role is created by aws-s3 with the basic execution policy and cannot be ' +
+          'replaced, and the function runs only during deployments.',
+      });
+    }
+  }
+}
+
+/** A bucket's ARN as this stack sees it (an import when the bucket lives in another stack). */
+function importedArn(scope: Construct, bucket: s3.IBucket): string {
+  return Stack.of(bucket) === Stack.of(scope)
+    ? bucket.bucketArn
+    : Stack.of(bucket).exportValue(bucket.bucketArn);
+}
+
+/** The resource string cdk-nag reports for an IAM5 finding on `value`. */
+function flatten(scope: Construct, value: string): string {
+  return flattenForNag(Stack.of(scope).resolve(value));
+}
+
+function pascalCase(value: string): string {
+  return value
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}

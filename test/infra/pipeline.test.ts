@@ -1,0 +1,251 @@
+import { describe, expect, test } from '@jest/globals';
+import { Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { CfnRole } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { JOB_METADATA_STAGE } from '../../lambdas/adapters/mediaconvert.ts';
+import { consumerList, visibilityTimeoutSeconds } from '../../lambdas/events/consumers.ts';
+import { scheduledWorkerList } from '../../lambdas/events/schedules.ts';
+import type { AppFunction } from '../../lib/constructs/app-function.ts';
+import { buildStage, resourcesOfType } from './app.ts';
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
+  const { stateful, stateless, statefulTemplate, statelessTemplate: template, stage } = buildStage(stageName);
+  const pipeline = stateless.pipeline;
+  const id = (construct: { node: { defaultChild?: unknown } }) =>
+    Stack.of(stateless).getLogicalId(construct.node.defaultChild as CfnFunction);
+  const fnProps = (fn: AppFunction) =>
+    template.findResources('AWS::Lambda::Function')[id(fn.function)]!.Properties;
+  const statementsOf = (fn: { role: { node: { defaultChild?: unknown } } }): Statement[] => {
+    const roleId = Stack.of(stateless).getLogicalId(fn.role.node.defaultChild as CfnRole);
+    return resourcesOfType(template, 'AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties!.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === roleId))
+      .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
+  };
+  /** s3 actions of a function, each with the bucket it applies to (uploads/media). */
+  const s3Grants = (fn: AppFunction) =>
+    statementsOf(fn)
+      .flatMap((s) =>
+        [s.Action]
+          .flat()
+          .filter((a) => a.startsWith('s3:'))
+          .flatMap((a) =>
+            [s.Resource].flat().map((r) => `${a} ${/Uploads/.test(JSON.stringify(r)) ? 'uploads' : 'media'}`),
+          ),
+      )
+      .sort();
+  const queueId = (name: string) =>
+    Stack.of(stateful).getLogicalId(
+      stateful.queues.byQueueName.get(name)!.queue.node.defaultChild as unknown as CfnRole,
+    );
+
+  test.each(consumerList.map((c) => [c.entry, c] as const))(
+    '%s: function sized from consumers.ts, SQS event source with its batch size and partial failures',
+    (entry, consumer) => {
+      const fn = pipeline.consumers.get(entry)!;
+      const props = fnProps(fn);
+      expect(props.MemorySize).toBe(consumer.memoryMb);
+      expect(props.Timeout).toBe(consumer.timeoutSeconds);
+      expect(props.EphemeralStorage?.Size ?? 512).toBe(consumer.ephemeralStorageMb ?? 512);
+      expect(props.VpcConfig).toBeDefined();
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: id(fn.function) },
+        BatchSize: consumer.batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp(`${queueId(consumer.queue)}Arn`) },
+      });
+      // The queue's visibility timeout is six times the function timeout (stateful stack).
+      const queue = statefulTemplate.findResources('AWS::SQS::Queue')[queueId(consumer.queue)]!;
+      expect(queue.Properties.VisibilityTimeout).toBe(visibilityTimeoutSeconds(consumer));
+      expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(consumer.maxReceiveCount);
+    },
+  );
+
+  test('every queue consumer and only those have an event source mapping', () => {
+    expect(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(consumerList.length);
+  });
+
+  test('S3 ObjectCreated under the uploads source keys goes to the ingest queue (stateful stack)', () => {
+    statefulTemplate.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: Match.stringLikeRegexp('^StorageUploads') },
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            QueueArn: { 'Fn::GetAtt': [queueId('ingest'), 'Arn'] },
+            Filter: {
+              Key: {
+                FilterRules: [
+                  { Name: 'suffix', Value: '/source' },
+                  { Name: 'prefix', Value: 'uploads/' },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  test('least privilege per consumer: exactly the bucket actions it needs', () => {
+    const c = pipeline.consumers;
+    expect(s3Grants(c.get('ingest')!)).toEqual(['s3:GetObject uploads', 's3:ListBucket uploads']);
+    expect(s3Grants(c.get('transcode')!)).toEqual([
+      's3:DeleteObject media',
+      's3:GetObject uploads',
+      's3:ListBucket media',
+      's3:PutObject media',
+    ]);
+    expect(s3Grants(c.get('media-cleanup')!)).toEqual([
+      's3:DeleteObject media',
+      's3:DeleteObject uploads',
+      's3:ListBucket media',
+    ]);
+    // Reads the job's outputs and, on ERROR, removes the partial ones.
+    expect(s3Grants(pipeline.mediaConvert.statusFunction)).toEqual([
+      's3:DeleteObject media',
+      's3:GetObject media',
+      's3:ListBucket media',
+    ]);
+    for (const fn of [...c.values(), pipeline.mediaConvert.statusFunction]) {
+      for (const s of statementsOf(fn)) {
+        for (const action of [s.Action].flat()) expect(action).not.toMatch(/^(s3|sqs|dynamodb|iam):\*$|^\*$/);
+        if ([s.Action].flat().some((a) => a.startsWith('s3:'))) expect(s.Resource).not.toEqual('*');
+      }
+    }
+  });
+
+  test('ingest and transcode use the state table (idempotency); only ingest sends to the transcode queue', () => {
+    const c = pipeline.consumers;
+    for (const entry of ['ingest', 'transcode']) {
+      expect(fnProps(c.get(entry)!).Environment.Variables.STATE_TABLE).toBeDefined();
+      expect(statementsOf(c.get(entry)!).some((s) => [s.Action].flat().includes('dynamodb:PutItem'))).toBe(
+        true,
+      );
+    }
+    const ingest = fnProps(c.get('ingest')!).Environment.Variables;
+    expect(JSON.stringify(ingest.TRANSCODE_QUEUE_URL)).toContain(queueId('transcode'));
+    expect(statementsOf(c.get('ingest')!).some((s) => [s.Action].flat().includes('sqs:SendMessage'))).toBe(
+      true,
+    );
+    for (const entry of ['transcode', 'media-cleanup']) {
+      expect(statementsOf(c.get(entry)!).some((s) => [s.Action].flat().includes('sqs:SendMessage'))).toBe(
+        false,
+      );
+    }
+  });
+
+  test('ingest may start MediaConvert jobs and pass exactly the MediaConvert role, to MediaConvert only', () => {
+    const ingest = pipeline.consumers.get('ingest')!;
+    const roleId = Stack.of(stateless).getLogicalId(pipeline.mediaConvert.role.node.defaultChild as CfnRole);
+    const statements = statementsOf(ingest);
+    const pass = statements.find((s) => [s.Action].flat().includes('iam:PassRole'))!;
+    expect(pass.Resource).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'mediaconvert.amazonaws.com' } });
+    const create = statements.find((s) => [s.Action].flat().includes('mediaconvert:CreateJob'))!;
+    expect(JSON.stringify(create.Resource)).toContain(':jobs/*');
+    const env = fnProps(ingest).Environment.Variables;
+    expect(env.MEDIACONVERT_ROLE_ARN).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(env.FFMPEG_MAX_SECONDS).toBe('600');
+    expect(env.VIDEOCLOUD_STAGE).toBe(stage.name);
+    // The status handler checks the same tag.
+    expect(fnProps(pipeline.mediaConvert.statusFunction).Environment.Variables.VIDEOCLOUD_STAGE).toBe(
+      stage.name,
+    );
+    for (const fn of [...pipeline.consumers.values()].filter((f) => f !== ingest)) {
+      expect(statementsOf(fn).some((s) => [s.Action].flat().includes('iam:PassRole'))).toBe(false);
+    }
+  });
+
+  test('the MediaConvert role: assumed by MediaConvert, reads uploads/* and writes videos/* only', () => {
+    const role = pipeline.mediaConvert.role;
+    const roleId = Stack.of(stateless).getLogicalId(role.node.defaultChild as CfnRole);
+    const props = template.findResources('AWS::IAM::Role')[roleId]!.Properties;
+    expect(props.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'mediaconvert.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+      }),
+    ]);
+    expect(props.ManagedPolicyArns).toBeUndefined();
+    const statements = statementsOf({ role });
+    expect(statements).toHaveLength(2);
+    const grants = statements.map((s) => `${s.Action} ${JSON.stringify(s.Resource)}`);
+    expect(grants.find((g) => g.startsWith('s3:GetObject '))).toMatch(/Uploads.*\/uploads\/\*"/);
+    expect(grants.find((g) => g.startsWith('s3:PutObject '))).toMatch(/Media.*\/videos\/\*"/);
+  });
+
+  test("MediaConvert state changes of this stage's jobs (COMPLETE, ERROR) go to the status function", () => {
+    const status = pipeline.mediaConvert.statusFunction;
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.mediaconvert'],
+        'detail-type': ['MediaConvert Job State Change'],
+        // The UserMetadata key the ingest adapter tags jobs with (lambdas/adapters/mediaconvert.ts).
+        detail: { status: ['COMPLETE', 'ERROR'], userMetadata: { [JOB_METADATA_STAGE]: [stage.name] } },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [id(status.function), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('StatusDlq'), 'Arn'] } },
+        }),
+      ],
+    });
+  });
+
+  test('an alarm on every dead-letter queue and on transcode errors, to an encrypted TLS-only topic', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+    const dlqAlarms = alarms.filter(
+      ([, a]) => a.Properties!.MetricName === 'ApproximateNumberOfMessagesVisible',
+    );
+    // One per consumer queue's DLQ and the MediaConvert status rule's DLQ.
+    expect(dlqAlarms).toHaveLength(consumerList.length + 1);
+    for (const [, alarm] of dlqAlarms) {
+      expect(alarm.Properties).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: expect.stringMatching(/AlarmsTopic/) }],
+      });
+    }
+    const errors = alarms.filter(([, a]) => a.Properties!.MetricName === 'Errors');
+    expect(errors).toHaveLength(1);
+    expect(JSON.stringify(errors[0]![1].Properties!.Dimensions)).toContain(
+      id(pipeline.consumers.get('transcode')!.function),
+    );
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test.each(scheduledWorkerList.map((w) => [w.entry, w] as const))(
+    'scheduled worker %s: its own function on an EventBridge rate schedule from schedules.ts',
+    (entry, worker) => {
+      const fn = pipeline.scheduled.functions.get(entry)!;
+      expect(fnProps(fn).Timeout).toBe(worker.timeoutSeconds);
+      expect(fnProps(fn).MemorySize).toBe(worker.memoryMb);
+      const [rule] = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) =>
+        JSON.stringify(r.Properties!.Targets).includes(`"${id(fn.function)}"`),
+      );
+      // CDK writes the rate in the largest whole unit: rate(60 minutes) is rate(1 hour).
+      const [, amount, unit] = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(
+        String(rule![1].Properties!.ScheduleExpression),
+      )!;
+      expect(Number(amount) * { minute: 1, hour: 60, day: 1440 }[unit as 'minute']).toBe(worker.everyMinutes);
+    },
+  );
+
+  test('the cleanup sweeper may only re-queue cleanups (no bucket access)', () => {
+    const sweeper = pipeline.scheduled.functions.get('cleanup-sweeper')!;
+    expect(s3Grants(sweeper)).toEqual([]);
+    expect(JSON.stringify(fnProps(sweeper).Environment.Variables.CLEANUP_QUEUE_URL)).toContain(
+      queueId('media-cleanup'),
+    );
+  });
+});
