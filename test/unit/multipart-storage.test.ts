@@ -33,7 +33,9 @@ const noSuchUpload = () =>
 
 describe('S3MultipartStorage', () => {
   const storage = new S3MultipartStorage();
-  beforeEach(() => s3.reset());
+  beforeEach(() => {
+    s3.reset();
+  });
 
   it('lists every part of a 2,500-part upload, page by page, in order', async () => {
     const page = (from: number, to: number, truncated: boolean) => ({
