@@ -49,6 +49,10 @@ const stageSettings = z
     /** Optional; PLUS adds Cognito threat protection at a per-MAU price. */
     cognitoFeaturePlan: z.enum(['essentials', 'plus']).default('essentials'),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+    /** Optional; WAF rate-based rule: requests per client IP per 5 minutes before it is blocked. */
+    wafRatePer5Minutes: z.number().int().min(10).default(2000),
+    /** Optional; GuardDuty Malware Protection for S3 on the uploads bucket (billed per GB scanned). */
+    malwareProtection: z.boolean().default(true),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Auth } from './constructs/auth.ts';
 import { Database } from './constructs/database.ts';
+import { MalwareProtection } from './constructs/malware-protection.ts';
 import { MediaDelivery } from './constructs/media-delivery.ts';
 import { MediaStorage } from './constructs/media-storage.ts';
 import { Network } from './constructs/network.ts';
@@ -29,6 +30,7 @@ export class StatefulStack extends Stack {
   public readonly auth: Auth;
   public readonly delivery: MediaDelivery;
   public readonly web: WebHosting;
+  public readonly malwareProtection?: MalwareProtection;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -38,6 +40,12 @@ export class StatefulStack extends Stack {
     this.storage = new MediaStorage(this, 'Storage', { stage });
     this.stateTable = new StateTable(this, 'State', { stage });
     this.queues = new Queues(this, 'Queues');
+    // GuardDuty scans and tags every uploaded source; pipeline roles read only clean ones (grantScannedRead).
+    if (stage.malwareProtection) {
+      this.malwareProtection = new MalwareProtection(this, 'MalwareProtection', {
+        bucket: this.storage.uploadsBucket,
+      });
+    }
     // Bucket and queue both live here, so their wiring does too (from the stateless stack it would be a cycle).
     new UploadNotifications(this, 'UploadNotifications', { storage: this.storage, queues: this.queues });
     // The web app's bucket and distribution live here so that its origin can be a Cognito callback URL and

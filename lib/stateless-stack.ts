@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { routeList } from '../lambdas/api/routes.ts';
 import { Api, type EntryAccess } from './constructs/api.ts';
@@ -12,6 +13,7 @@ import type { Network } from './constructs/network.ts';
 import { EventPipeline } from './constructs/pipeline.ts';
 import type { Queues } from './constructs/queues.ts';
 import type { StateTable } from './constructs/state-table.ts';
+import { WebAcl } from './constructs/waf.ts';
 import { WebDeployment, type WebHosting } from './constructs/web-hosting.ts';
 import type { StageConfig } from './stage-config.ts';
 
@@ -36,24 +38,31 @@ const API_ACCESS: Record<string, EntryAccess> = {
   health: { database: true, uploadsBucket: ['head'], mediaBucket: ['head'] },
   openapi: {},
   // Authenticated requests mirror the caller into Postgres (lambdas/shared/http.ts), so even /me needs it.
-  me: { database: true },
+  // Every authenticated entry also takes from its caller's rate-limit bucket in the state table
+  // (lambdas/adapters/rate-limit.ts) and appends state changes and denied attempts to the audit log.
+  me: { database: true, stateTable: 'readwrite' },
   // Video views carry signed playback URLs (lambdas/adapters/playback.ts) for ready videos.
-  'videos-list': { database: true, playback: true },
-  'videos-get': { database: true, playback: true },
-  'videos-update': { database: true, playback: true },
+  'videos-list': { database: true, playback: true, stateTable: 'readwrite' },
+  'videos-get': { database: true, playback: true, stateTable: 'readwrite' },
+  'videos-update': { database: true, playback: true, stateTable: 'readwrite' },
   // The media are removed asynchronously by the media-cleanup worker.
-  'videos-delete': { database: true, cleanupQueue: 'send' },
+  'videos-delete': { database: true, stateTable: 'readwrite', cleanupQueue: 'send' },
   // Uploads: sessions live in the state table, parts in the uploads bucket (presigned PUTs are signed with
   // the function's own credentials, so signing a part needs s3:PutObject).
   'uploads-create': { database: true, stateTable: 'readwrite', uploadsBucket: ['write', 'multipart'] },
-  'uploads-sign-parts': { database: true, stateTable: 'read', uploadsBucket: ['write'] },
-  'uploads-get': { database: true, stateTable: 'read', uploadsBucket: ['multipart'] },
+  'uploads-sign-parts': { database: true, stateTable: 'readwrite', uploadsBucket: ['write'] },
+  'uploads-get': { database: true, stateTable: 'readwrite', uploadsBucket: ['multipart'] },
   'uploads-complete': {
     database: true,
     stateTable: 'readwrite',
     uploadsBucket: ['read', 'write', 'multipart'],
   },
   'uploads-abort': { database: true, stateTable: 'readwrite', uploadsBucket: ['multipart'] },
+  // API keys (only their hashes) and the audit log live in Postgres.
+  'api-keys-create': { database: true, stateTable: 'readwrite' },
+  'api-keys-list': { database: true, stateTable: 'readwrite' },
+  'api-keys-delete': { database: true, stateTable: 'readwrite' },
+  'audit-list': { database: true, stateTable: 'readwrite' },
   docs: {
     bundleFiles: {
       into: 'swagger-ui',
@@ -73,6 +82,7 @@ export class StatelessStack extends Stack {
   public readonly api: Api;
   public readonly migrations: Migrations;
   public readonly pipeline: EventPipeline;
+  public readonly apiWaf: WebAcl;
   public readonly webDeployment: WebDeployment;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -99,6 +109,8 @@ export class StatelessStack extends Stack {
       CORS_ORIGINS: stage.webOrigins.join(','),
       LOG_LEVEL: stage.logLevel,
       POWERTOOLS_SERVICE_NAME: 'videocloud',
+      // Ingest reads GuardDuty's scan tag (lib/constructs/malware-protection.ts) before touching a source.
+      MALWARE_SCANNER: stage.malwareProtection ? 'guardduty' : 'none',
     };
 
     this.api = new Api(this, 'Api', {
@@ -124,6 +136,17 @@ export class StatelessStack extends Stack {
       storage,
       stateTable,
       queues,
+    });
+
+    // WAF on the API stage: per-IP rate rule, AWS common rules, known bad inputs, IP reputation list.
+    this.apiWaf = new WebAcl(this, 'ApiWaf', {
+      scope: 'REGIONAL',
+      name: `videocloud-${stage.name}-api`,
+      ratePer5Minutes: stage.wafRatePer5Minutes,
+    });
+    new wafv2.CfnWebACLAssociation(this, 'ApiWafAssociation', {
+      resourceArn: this.api.restApi.deploymentStage.stageArn,
+      webAclArn: this.apiWaf.arn,
     });
 
     // New handler code goes live only after the schema it expects is in place.

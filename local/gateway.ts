@@ -83,6 +83,7 @@ export function createGateway(options: GatewayOptions): Server {
               'Internal server error',
               'The local gateway failed',
               '/problems/internal-server-error',
+              { headers: { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' } },
             ),
           );
         else res.destroy();
@@ -114,6 +115,8 @@ export function createGateway(options: GatewayOptions): Server {
           'Payload too large',
           'Requests are limited to 10 MiB',
           '/problems/payload-too-large',
+          // The rest of the body is never read, so this connection cannot carry another request.
+          { headers: { Connection: 'close' } },
         ),
       );
     }
@@ -179,16 +182,17 @@ export function toProxyEvent(
 ): APIGatewayProxyEvent {
   const values = matched.pattern.exec(url.pathname)!.slice(1);
   const pathParameters = Object.fromEntries(matched.params.map((name, i) => [name, safeDecode(values[i]!)]));
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Null-prototype maps: a header or query parameter named "constructor" or "__proto__" is just a name.
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
     const value = req.rawHeaders[i + 1]!;
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   for (const [name, value] of url.searchParams) {
     query[name] = value;
     (multiQuery[name] ??= []).push(value);

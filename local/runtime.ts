@@ -8,6 +8,7 @@ import { db } from '#adapters/db/index.ts';
 import { migrateToLatest } from '#adapters/db/migrate.ts';
 import { routeList } from '#api/routes.ts';
 import { consumerList, visibilityTimeoutSeconds } from '#events/consumers.ts';
+import { scheduledWorkerList } from '#events/schedules.ts';
 import { config } from '#shared/config.ts';
 import { problemResult, zodFieldErrors } from '#shared/http.ts';
 import { logger } from '#shared/logger.ts';
@@ -20,6 +21,7 @@ import { lambdaContext } from './lambda-context.ts';
 import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from './s3.ts';
 import { LocalQueues } from './sqs.ts';
 import { LocalTokenIssuer, localKeyPair, TokenRequest } from './token-issuer.ts';
+import { webEndpoint } from './web.ts';
 
 type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -83,6 +85,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         keyPairId: LOCAL_CDN_KEY_ID,
         publicKeyPem: cdnKey.publicKeyPem,
       }),
+      webEndpoint(), // last: the browser client takes every GET the API, docs and CDN do not
     ];
     const server = createGateway({
       routes: routeList,
@@ -188,6 +191,17 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         (event) => module.handler(event, lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000)),
         { batchSize: consumer.batchSize },
       );
+    }
+    // Schedules: each scheduled worker on a timer at its cloud rate (unref'd: never keeps the process up).
+    for (const worker of scheduledWorkerList) {
+      const module = (await import(`../lambdas/events/${worker.entry}.ts`)) as {
+        handler: () => Promise<unknown>;
+      };
+      const timer = setInterval(() => {
+        module.handler().catch((error: unknown) => logger.error(`${worker.entry} failed`, { error }));
+      }, worker.everyMinutes * 60_000);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
     }
 
     return {

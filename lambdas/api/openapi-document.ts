@@ -41,6 +41,12 @@ export function buildOpenApiDocument(version: string) {
           bearerFormat: 'JWT',
           description: 'A Cognito access token (a local token from POST /local/token when running locally).',
         },
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Api-Key',
+          description: 'An API key from POST /v1/api-keys: acts as its owner, narrowed to its scopes.',
+        },
       },
     },
     paths,
@@ -71,14 +77,21 @@ function operation(route: RouteSpec & { id: string }): ZodOpenApiOperationObject
       description: 'Missing, invalid or expired credentials (WWW-Authenticate: Bearer)',
       content: { 'application/problem+json': { schema: Problem } },
     };
+    responses['429'] = {
+      description: "Rate limited: this caller's token bucket is empty (Retry-After and RateLimit-* headers)",
+      headers: {
+        'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } },
+      },
+      content: { 'application/problem+json': { schema: Problem } },
+    };
   }
   return {
     operationId: route.id,
     summary: route.summary.split(/(?<=[.:])\s/)[0]!.replace(/[.:]$/, ''),
     description: route.summary,
     tags: [route.tag],
-    ...(route.auth === 'required' ? { security: [{ bearer: [] }] } : {}),
-    ...(route.auth === 'optional' ? { security: [{ bearer: [] }, {}] } : {}),
+    ...(route.auth === 'required' ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
+    ...(route.auth === 'optional' ? { security: [{ bearer: [] }, { apiKey: [] }, {}] } : {}),
     ...(route.request?.params || route.request?.query
       ? {
           requestParams: {

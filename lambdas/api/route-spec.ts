@@ -24,6 +24,14 @@ export interface RouteSpec {
     body?: z.ZodType;
   };
   responses: Record<number, ResponseSpec>;
+  /**
+   * State-changing routes name their audit action; a successful call is logged with the target's id,
+   * taken from the first path parameter or, for creations, from the response body field `bodyId`.
+   * Denied attempts (401/403) are logged for every route, under this action or the route id.
+   */
+  audit?: { action: string; target: string; bodyId?: string };
+  /** Which token bucket a call draws from; default `read` for GET, `write` otherwise. */
+  rateLimit?: 'read' | 'write' | 'upload';
   /** Lambda sizing, for the few routes that need more than the defaults. */
   lambda?: { memoryMb?: number; timeoutSeconds?: number };
 }

@@ -180,3 +180,74 @@ export const CompleteUploadRequest = z
 export const UploadAccepted = z
   .object({ videoId: z.string(), status: z.literal('processing') })
   .meta({ id: 'UploadAccepted' });
+
+const scope = z.enum(['videos:read', 'videos:write', 'uploads:write']);
+
+export const CreateApiKeyRequest = z
+  .object({
+    name: z.string().trim().min(1).max(100).meta({ description: 'A label to recognise the key by' }),
+    scopes: z
+      .array(scope)
+      .min(1)
+      .max(3)
+      .meta({ description: 'What the key may do; never more than its owner may' }),
+  })
+  .strict()
+  .meta({ id: 'CreateApiKeyRequest' });
+
+export const ApiKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string().meta({ description: 'The visible start of the key, e.g. vck_Ab12Cd34Ef56' }),
+    scopes: z.array(scope),
+    createdAt: timestamp,
+    lastUsedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+export const ApiKeyCreated = ApiKey.extend({
+  key: z.string().meta({ description: 'The key itself: shown this once, send it as X-Api-Key' }),
+}).meta({ id: 'ApiKeyCreated' });
+
+export const ApiKeyList = z.object({ items: z.array(ApiKey) }).meta({ id: 'ApiKeyList' });
+
+export const ApiKeyParams = z.object({ keyId: z.string().min(1).max(64) }).strict();
+
+export const ListAuditQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().min(1).max(512).optional(),
+    actor: z.string().min(1).max(256).optional().meta({ description: 'Only entries by this user id' }),
+    action: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .meta({ description: 'Only this action, e.g. video.delete' }),
+    outcome: z.enum(['success', 'denied']).optional(),
+  })
+  .strict();
+
+export const AuditEntry = z
+  .object({
+    id: z.string(),
+    occurredAt: timestamp,
+    actor: z.object({
+      id: z.string().nullable(),
+      via: z.enum(['token', 'api-key', 'anonymous']),
+      apiKeyId: z.string().nullable(),
+    }),
+    action: z.string(),
+    outcome: z.enum(['success', 'denied']),
+    status: z.int(),
+    target: z.object({ type: z.string(), id: z.string().nullable() }).nullable(),
+    requestId: z.string(),
+    sourceIp: z.string(),
+    detail: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const AuditPage = z
+  .object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() })
+  .meta({ id: 'AuditPage' });

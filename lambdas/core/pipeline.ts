@@ -8,7 +8,7 @@
  * that died after claiming finishes on retry), and both transcoders write to fixed keys.
  */
 import { type CreatedObject, sizeMismatchReason, videoIdOfSourceKey } from './ingest.ts';
-import { MALWARE_DETECTED_REASON, type MalwareScanner } from './malware.ts';
+import { MALWARE_DETECTED_REASON, type MalwareScanner, UNSCANNABLE_REASON } from './malware.ts';
 import { MediaRejectedError } from './media/errors.ts';
 import { planLadder, type TranscodePlan } from './media/ladder.ts';
 import { type FfprobeOutput, type SourceFacts, validateSource } from './media/probe.ts';
@@ -107,6 +107,20 @@ export async function ingestSource(
   if (!video || video.deleted) return { videoId, outcome: 'ignored: video is gone' };
   if (video.status !== 'processing') return { videoId, outcome: `ignored: video is already ${video.status}` };
 
+  // Nothing reads the object, not even its size, before the scanner has cleared it: in the cloud the
+  // pipeline's roles may only read sources GuardDuty tagged clean.
+  const verdict = await ports.scanner.scan({ bucket: object.bucket, key: object.key });
+  if (verdict.status === 'pending') throw new RetryLaterError(`malware scan by ${verdict.scanner} pending`);
+  if (verdict.status === 'infected' || verdict.status === 'unscannable') {
+    const infected = verdict.status === 'infected';
+    if (await store.fail(videoId, infected ? MALWARE_DETECTED_REASON : UNSCANNABLE_REASON)) {
+      await sources.remove(object.key);
+    }
+    ports.log(infected ? 'malware detected' : 'unscannable upload refused', { videoId, ...verdict });
+    return { videoId, outcome: infected ? 'failed: malware detected' : 'failed: not scannable' };
+  }
+  if (verdict.status === 'not-scanned') ports.log('not scanned', { videoId, reason: verdict.reason });
+
   const actual = await sources.size(object.key);
   if (actual === undefined) return { videoId, outcome: 'ignored: object is gone' };
   if (actual !== video.sourceSize) {
@@ -116,17 +130,6 @@ export async function ingestSource(
   if (!(await store.claim(videoId, object.revision))) {
     return { videoId, outcome: 'ignored: another upload of this source was taken up' };
   }
-
-  // Nothing reads a byte of the file before the scanner has cleared it.
-  const verdict = await ports.scanner.scan({ bucket: object.bucket, key: object.key });
-  if (verdict.status === 'pending') throw new RetryLaterError(`malware scan by ${verdict.scanner} pending`);
-  if (verdict.status === 'infected') {
-    await store.fail(videoId, MALWARE_DETECTED_REASON);
-    await sources.remove(object.key);
-    ports.log('malware detected', { videoId, scanner: verdict.scanner, threat: verdict.threat });
-    return { videoId, outcome: 'failed: malware detected' };
-  }
-  if (verdict.status === 'not-scanned') ports.log('not scanned', { videoId, reason: verdict.reason });
 
   let probed: FfprobeOutput;
   try {
@@ -289,4 +292,3 @@ export function readyFromPlan(media: SourceMedia, keys: MediaConvertKeys): Ready
     })),
   };
 }
-

@@ -12,4 +12,6 @@ export interface Principal {
   /** The API scopes the credential carries; `null` when it carries none, so only the role limits it. */
   scopes: Scope[] | null;
   via: 'token' | 'api-key';
+  /** Set when `via` is `api-key`: which key, for the audit log. */
+  apiKeyId?: string;
 }

@@ -1,7 +1,10 @@
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import { PostgresApiKeyRepository } from '#adapters/db/api-keys.ts';
+import { db } from '#adapters/db/index.ts';
 import type { Scope } from '#api/route-spec.ts';
+import { principalForKey } from '#core/api-keys.ts';
 import { UnauthorizedError } from '#core/errors.ts';
 import { allScopes, type Principal, type Role, roles } from '#core/principal.ts';
 import { config } from './config.ts';
@@ -32,9 +35,21 @@ function buildVerifier() {
 
 let verifier: ReturnType<typeof buildVerifier> | undefined;
 
-/** Returns the caller, `null` when no credential was sent, and throws 401 for a bad one. */
+/**
+ * Returns the caller, `null` when no credential was sent, and throws 401 for a bad one. An `X-Api-Key`
+ * header is accepted wherever a bearer token is; the key is looked up on every request, so a revoked
+ * key stops working at once.
+ */
 export async function authenticate(headers: Record<string, string>): Promise<Principal | null> {
   const authorization = headers.authorization;
+  const apiKey = headers['x-api-key'];
+  if (apiKey !== undefined) {
+    if (authorization)
+      throw new UnauthorizedError('Send either a bearer token or an API key, not both', 'invalid_request');
+    const principal = await principalForKey(new PostgresApiKeyRepository(await db()), apiKey.trim());
+    if (!principal) throw new UnauthorizedError('The API key is invalid or revoked');
+    return principal;
+  }
   if (!authorization) return null;
   const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization);
   if (!match)

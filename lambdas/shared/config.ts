@@ -95,8 +95,8 @@ const schema = z
      * upload creation each have their own. RATE_LIMITS=off disables them (never in a deployed stage).
      */
     RATE_LIMITS: z.enum(['on', 'off']).default('on'),
-    READ_RATE_PER_MINUTE: z.coerce.number().positive().default(300),
-    READ_BURST: z.coerce.number().int().min(1).default(100),
+    READ_RATE_PER_MINUTE: z.coerce.number().positive().default(600),
+    READ_BURST: z.coerce.number().int().min(1).default(200),
     WRITE_RATE_PER_MINUTE: z.coerce.number().positive().default(60),
     WRITE_BURST: z.coerce.number().int().min(1).default(30),
     UPLOAD_RATE_PER_MINUTE: z.coerce.number().positive().default(2),

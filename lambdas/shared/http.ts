@@ -2,18 +2,23 @@ import { randomUUID } from 'node:crypto';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { PostgresAuditLog } from '#adapters/db/audit.ts';
 import { db } from '#adapters/db/index.ts';
 import { rememberUser } from '#adapters/db/users.ts';
+import { rateLimiter } from '#adapters/rate-limit.ts';
 import type { RouteSpec } from '#api/route-spec.ts';
+import { type AuditEntry, auditActor } from '#core/audit.ts';
 import {
   DomainError,
   type FieldError,
   PayloadTooLargeError,
+  RateLimitedError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '#core/errors.ts';
 import type { Principal } from '#core/principal.ts';
+import { rateLimitHeaders } from '#core/rate-limit.ts';
 import { authenticate } from './auth.ts';
 import { config } from './config.ts';
 import { logger } from './logger.ts';
@@ -77,14 +82,27 @@ export function httpHandler<const R extends RouteSpec>(
     .use(requestIdAndLogging(routeName))
     .use(securityHeaders())
     .use(cors(corsOrigins))
+    .use(auditAndRateLimitHeaders(route))
     .use(problemDetails())
     .handler(async (event) => {
       const headers = lowerCaseHeaders(event.headers);
-      const principal = route.auth === 'none' ? null : await authenticate(headers);
-      if (route.auth === 'required' && !principal) {
-        throw new UnauthorizedError('This route needs a bearer token or an API key', null);
+      const sourceIp = event.requestContext?.identity?.sourceIp ?? '';
+      const call: CallState = { principal: null, sourceIp, rateHeaders: {} };
+      callStates.set(event, call);
+      let principal: Principal | null;
+      try {
+        principal = route.auth === 'none' ? null : await authenticate(headers);
+        if (route.auth === 'required' && !principal) {
+          throw new UnauthorizedError('This route needs a bearer token or an API key', null);
+        }
+      } catch (error) {
+        // Failed authentication spends the client IP's budget, so keys and tokens cannot be brute-forced.
+        if (error instanceof UnauthorizedError) await limitRate(route, null, call);
+        throw error;
       }
+      call.principal = principal;
       if (principal) await rememberUser(await db(), principal);
+      await limitRate(route, principal, call);
       const request = {
         params: parsePart(route.request?.params, event.pathParameters ?? {}, 'params'),
         query: parsePart(route.request?.query, event.queryStringParameters ?? {}, 'query'),
@@ -93,11 +111,106 @@ export function httpHandler<const R extends RouteSpec>(
           : undefined,
         principal,
         requestId: requestIdOf(event),
-        sourceIp: event.requestContext.identity?.sourceIp ?? '',
+        sourceIp,
         headers,
       } as HttpRequest<R>;
-      return toResult(await fn(request));
+      const response = await fn(request);
+      if (route.audit && response.status < 300) {
+        const body = 'body' in response ? (response.body as Record<string, unknown> | undefined) : undefined;
+        const targetId = route.audit.bodyId
+          ? body?.[route.audit.bodyId]
+          : Object.values(event.pathParameters ?? {})[0];
+        await appendAudit({
+          ...auditActor(principal),
+          action: route.audit.action,
+          outcome: 'success',
+          status: response.status,
+          targetType: route.audit.target,
+          targetId: typeof targetId === 'string' ? targetId : null,
+          requestId: request.requestId,
+          sourceIp,
+          detail: null,
+        });
+      }
+      return toResult(response);
     });
+}
+
+interface CallState {
+  principal: Principal | null;
+  sourceIp: string;
+  rateHeaders: Record<string, string>;
+}
+/** What the handler learned about a call, for the middlewares that answer after it (keyed by event). */
+const callStates = new WeakMap<APIGatewayProxyEvent, CallState>();
+
+/**
+ * Takes a token from the caller's bucket for this route's budget; 429 with Retry-After when empty.
+ * Public routes (auth: none) are left to API Gateway throttling and the WAF. Should the state table be
+ * unreachable the call goes through (logged): the gateway's throttling and the WAF still stand.
+ */
+async function limitRate(route: RouteSpec, principal: Principal | null, call: CallState): Promise<void> {
+  const { rateLimits } = config();
+  if (!rateLimits.enabled || route.auth === 'none') return;
+  const budget = route.rateLimit ?? (route.method === 'GET' ? 'read' : 'write');
+  const caller = principal?.apiKeyId
+    ? `key:${principal.apiKeyId}`
+    : principal
+      ? `user:${principal.userId}`
+      : `ip:${call.sourceIp || 'unknown'}`;
+  let decision: Awaited<ReturnType<ReturnType<typeof rateLimiter>['take']>>;
+  try {
+    decision = await rateLimiter().take(budget, caller, rateLimits[budget]);
+  } catch (error) {
+    logger.error('rate limiter unavailable; request let through', { error, budget });
+    return;
+  }
+  call.rateHeaders = rateLimitHeaders(decision);
+  if (!decision.allowed) {
+    throw new RateLimitedError(
+      `Too many ${budget} requests; try again in ${decision.retryAfterSeconds} s`,
+      decision.retryAfterSeconds,
+      call.rateHeaders,
+    );
+  }
+}
+
+/** Appends to the audit log; a failed write is logged with the whole entry and never fails the call. */
+async function appendAudit(entry: AuditEntry): Promise<void> {
+  try {
+    await new PostgresAuditLog(await db()).append(entry);
+  } catch (error) {
+    logger.error('audit log write failed', { error, audit: entry });
+  }
+}
+
+/** RateLimit-* headers on every answer, and an audit entry for every denied attempt (401/403). */
+function auditAndRateLimitHeaders(
+  route: RouteSpec,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  const after = (request: HttpMiddyRequest) => {
+    const call = callStates.get(request.event);
+    if (!request.response || !call) return;
+    request.response.headers = { ...call.rateHeaders, ...request.response.headers };
+  };
+  const onError = async (request: HttpMiddyRequest) => {
+    after(request);
+    const status = request.response?.statusCode;
+    if (status !== 401 && status !== 403) return;
+    const call = callStates.get(request.event);
+    await appendAudit({
+      ...auditActor(call?.principal ?? null),
+      action: route.audit?.action ?? `${route.method} ${route.path}`,
+      outcome: 'denied',
+      status,
+      targetType: route.audit?.target ?? null,
+      targetId: Object.values(request.event.pathParameters ?? {})[0]?.slice(0, 256) ?? null,
+      requestId: request.internal?.requestId ?? requestIdOf(request.event),
+      sourceIp: call?.sourceIp ?? request.event.requestContext?.identity?.sourceIp ?? '',
+      detail: request.error?.message.slice(0, 500) ?? null,
+    });
+  };
+  return { after, onError } as MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>;
 }
 
 /** The client's X-Request-Id when it is well-formed, else API Gateway's own request id. */
@@ -237,11 +350,40 @@ function parseJsonBody(event: APIGatewayProxyEvent, headers: Record<string, stri
 
 function parsePart<S extends z.ZodType | undefined>(schema: S, value: unknown, where: string) {
   if (!schema) return undefined;
+  const nul = nulPath(value, [where]);
+  if (nul) {
+    throw new ValidationError(`The request ${where} is invalid`, {
+      errors: [{ path: nul.join('.'), message: 'NUL characters (U+0000) are not allowed' }],
+    });
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new ValidationError(`The request ${where === 'body' ? 'body' : where} is invalid`, {
     errors: zodFieldErrors(result.error, where),
   });
+}
+
+/** Where a U+0000 hides in a parsed request part (Postgres text cannot store one); iterative, O(size). */
+function nulPath(value: unknown, root: string[]): string[] | null {
+  type Step = { key: string; parent: Step | null } | null;
+  const stack: Array<[unknown, Step]> = [[value, null]];
+  const pathOf = (step: Step) => {
+    const keys: string[] = [];
+    for (let at = step; at; at = at.parent) keys.unshift(at.key);
+    return [...root, ...keys];
+  };
+  while (stack.length > 0) {
+    const [current, step] = stack.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return pathOf(step);
+    } else if (current && typeof current === 'object') {
+      for (const [key, child] of Object.entries(current)) {
+        if (key.includes('\u0000')) return pathOf(step);
+        stack.push([child, { key, parent: step }]);
+      }
+    }
+  }
+  return null;
 }
 
 export function zodFieldErrors(error: z.ZodError, where: string): FieldError[] {

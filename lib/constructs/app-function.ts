@@ -41,10 +41,12 @@ const ESM_REQUIRE_BANNER =
  * - `multipart`: ListMultipartUploadParts (ListParts) and AbortMultipartUpload;
  * - `delete`: DeleteObject (also DeleteObjects).
  */
-export type BucketCapability = 'head' | 'list' | 'read' | 'write' | 'multipart' | 'delete';
+export type BucketCapability = 'head' | 'list' | 'read' | 'tags' | 'write' | 'multipart' | 'delete';
 
 const OBJECT_ACTIONS: Record<Exclude<BucketCapability, 'head' | 'list'>, string[]> = {
   read: ['s3:GetObject'],
+  // Object tags, e.g. GuardDuty's malware scan status (lambdas/adapters/malware.ts).
+  tags: ['s3:GetObjectTagging'],
   write: ['s3:PutObject'],
   multipart: ['s3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
   delete: ['s3:DeleteObject'],

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -21,6 +21,7 @@ import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability } from './app-function.ts';
 import type { Database } from './database.ts';
+import { SCANNED_ONLY_PRINCIPAL_TAG } from './malware-protection.ts';
 import type { MediaStorage } from './media-storage.ts';
 import type { Network } from './network.ts';
 import type { QueuePair, Queues } from './queues.ts';
@@ -45,6 +46,8 @@ interface ConsumerAccess {
   readonly sendsTo?: readonly string[];
   /** Starts MediaConvert jobs with the MediaConvert role. */
   readonly mediaConvert?: boolean;
+  /** Reads uploaded sources only once GuardDuty tagged them clean (lib/constructs/malware-protection.ts). */
+  readonly scannedSourcesOnly?: boolean;
   /**
    * Extra wait for a fuller batch. Only where latency does not matter: a user waits for ingest and
    * transcode, nobody waits for deleted media to disappear.
@@ -56,7 +59,9 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
   // Probes the source through a presigned GET signed with its own credentials (so s3:GetObject), heads
   // it, keeps Powertools idempotency records in the state table, and hands work to ffmpeg or MediaConvert.
   ingest: {
-    uploadsBucket: ['read', 'head'],
+    // 'tags': reads GuardDuty's scan status before anything else (lambdas/adapters/malware.ts).
+    uploadsBucket: ['read', 'head', 'tags'],
+    scannedSourcesOnly: true,
     stateTable: 'readwrite',
     sendsTo: ['transcode'],
     mediaConvert: true,
@@ -64,6 +69,7 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
   // Reads the source, writes the ladder; lists and deletes outputs of a video deleted meanwhile.
   transcode: {
     uploadsBucket: ['read'],
+    scannedSourcesOnly: true,
     mediaBucket: ['write', 'delete', 'list'],
     stateTable: 'readwrite',
   },
@@ -162,6 +168,8 @@ export class EventPipeline extends Construct {
     });
     fn.useDatabase(database);
     if (access.uploadsBucket) fn.useBucket(storage.uploadsBucket, 'UPLOADS_BUCKET', access.uploadsBucket);
+    // The uploads bucket policy denies this role any source not tagged NO_THREATS_FOUND.
+    if (access.scannedSourcesOnly) Tags.of(fn.role).add(SCANNED_ONLY_PRINCIPAL_TAG, 'true');
     if (access.mediaBucket) fn.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', access.mediaBucket);
     if (access.stateTable) fn.useStateTable(stateTable.table, access.stateTable);
     for (const queueName of access.sendsTo ?? []) {
@@ -274,6 +282,8 @@ export class MediaConvertIntegration extends Construct {
     const sources = `${importedArn(this, storage.uploadsBucket)}/${objectKeys.uploadsPrefix}*`;
     const media = `${importedArn(this, storage.mediaBucket)}/${objectKeys.mediaPrefix('*').slice(0, -1)}`;
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [sources] }));
+    // MediaConvert too reads only sources GuardDuty tagged clean (uploads bucket policy).
+    Tags.of(this.role).add(SCANNED_ONLY_PRINCIPAL_TAG, 'true');
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [media] }));
     Validations.of(this.role).acknowledge(
       {

@@ -91,7 +91,12 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
 
   test('least privilege per consumer: exactly the bucket actions it needs', () => {
     const c = pipeline.consumers;
-    expect(s3Grants(c.get('ingest')!)).toEqual(['s3:GetObject uploads', 's3:ListBucket uploads']);
+    // GetObjectTagging: the malware scan status GuardDuty writes (lib/constructs/malware-protection.ts).
+    expect(s3Grants(c.get('ingest')!)).toEqual([
+      's3:GetObject uploads',
+      's3:GetObjectTagging uploads',
+      's3:ListBucket uploads',
+    ]);
     expect(s3Grants(c.get('transcode')!)).toEqual([
       's3:DeleteObject media',
       's3:GetObject uploads',

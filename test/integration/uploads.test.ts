@@ -145,10 +145,21 @@ describe('direct-to-storage multipart uploads', () => {
       createHash('sha256').update(file).digest('hex'),
     );
 
-    // The upload completed into exactly one ingest, which confirmed the object and handed it on.
-    await waitFor(() => runtime.queues.depth('transcode') === 1);
-    expect(runtime.queues.peek('transcode')).toEqual([JSON.stringify({ videoId: created.videoId })]);
-    expect(runtime.queues.depth('ingest')).toBe(0);
+    // The upload completed into exactly one ingest event, which confirmed the object's size and probed
+    // it: random bytes are no video, so the video fails with a reason (the e2e suite plays real ones).
+    const key = `uploads/${created.videoId}/source`;
+    await waitFor(() => runtime.queues.sent('ingest').some((body) => body.includes(key)));
+    let status: { status: string; failureReason: string | null } | undefined;
+    const deadline = Date.now() + 15_000;
+    while (status?.status !== 'failed' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await (await runtime.api(`/v1/videos/${created.videoId}`, { token: alice })).json()) as {
+        status: string;
+        failureReason: string | null;
+      };
+    }
+    expect(status?.failureReason).toMatch(/^unreadable: /);
+    expect(runtime.queues.sent('ingest').filter((body) => body.includes(key))).toHaveLength(1);
     expect(runtime.queues.depth('ingest-dlq')).toBe(0);
 
     const done = (await (await runtime.api(`/v1/uploads/${created.uploadId}`, { token: alice })).json()) as {

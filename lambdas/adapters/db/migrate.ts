@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
 import * as initial from './migrations/0001-initial.ts';
+import * as security from './migrations/0002-security.ts';
+import * as cleanupSweep from './migrations/0003-cleanup-sweep.ts';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so the migration Lambda's
@@ -8,6 +10,8 @@ import * as initial from './migrations/0001-initial.ts';
  */
 export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-security': security,
+  '0003-cleanup-sweep': cleanupSweep,
 };
 
 /** Applies every pending migration. Safe to run again and from several processes (Kysely takes a lock). */

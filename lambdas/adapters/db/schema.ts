@@ -6,6 +6,8 @@ export interface Database {
   users: UsersTable;
   videos: VideosTable;
   renditions: RenditionsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -63,3 +65,34 @@ export type VideoRow = Selectable<VideosTable>;
 export type NewVideoRow = Insertable<VideosTable>;
 export type VideoUpdate = Updateable<VideosTable>;
 export type RenditionRow = Selectable<RenditionsTable>;
+
+export interface ApiKeysTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  /** Visible, unique part of the key: how a presented key is looked up. */
+  prefix: string;
+  /** Hex SHA-256 of the whole key; the key itself is never stored. */
+  secret_hash: string;
+  scopes: string[];
+  roles: string[];
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  occurred_at: Generated<Date>;
+  actor_id: string | null;
+  actor_via: 'token' | 'api-key' | 'anonymous';
+  api_key_id: string | null;
+  action: string;
+  outcome: 'success' | 'denied';
+  status: number;
+  target_type: string | null;
+  target_id: string | null;
+  request_id: string;
+  source_ip: string;
+  detail: string | null;
+}

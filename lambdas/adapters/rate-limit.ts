@@ -1,0 +1,93 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type BucketPolicy,
+  type Budget,
+  decisionAt,
+  intervalMs,
+  type RateDecision,
+  type RateLimiter,
+} from '#core/rate-limit.ts';
+import { config } from '#shared/config.ts';
+import { stateTable } from '#shared/resources.ts';
+import { dynamoDocumentClient } from './aws.ts';
+
+/**
+ * Token buckets in the state table under `ratelimit#{budget}#{caller}`, stored as one GCRA timestamp
+ * `tat` (see core/rate-limit.ts). Each take is a single conditional UpdateItem, atomic in DynamoDB
+ * (and dynalite locally), with no read first, so concurrent requests can never together take more
+ * tokens than the bucket holds and never lose a race:
+ *   1. busy bucket (`now < tat <= now + (capacity-1)*interval`): `tat += interval`;
+ *   2. else idle bucket (no item, or `tat <= now`): `tat = now + interval`;
+ *   3. else the bucket is empty: refused (one read for Retry-After).
+ */
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as Error).name === 'ConditionalCheckFailedException';
+
+export class DynamoRateLimiter implements RateLimiter {
+  private readonly table = config().stateTable;
+
+  async take(
+    budget: Budget,
+    caller: string,
+    policy: BucketPolicy,
+    nowMs = Date.now(),
+  ): Promise<RateDecision> {
+    const Key = {
+      [stateTable.partitionKey]: `ratelimit#${budget}#${caller}`,
+      [stateTable.sortKey]: 'bucket',
+    };
+    const interval = intervalMs(policy);
+    // The item can go (TTL) a day after the bucket would be full again.
+    const ttl = Math.ceil((nowMs + policy.capacity * interval) / 1000 + 86_400);
+    const names = { '#tat': 'tat', '#ttl': stateTable.ttlAttribute };
+    const attempt = async (
+      update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>,
+    ) => {
+      try {
+        const { Attributes } = await dynamoDocumentClient().send(
+          new UpdateCommand({ TableName: this.table, Key, ReturnValues: 'UPDATED_NEW', ...update }),
+        );
+        return Number(Attributes?.tat);
+      } catch (error) {
+        if (isConditionFailure(error)) return undefined;
+        throw error;
+      }
+    };
+    for (let round = 0; round < 2; round++) {
+      const busy = await attempt({
+        UpdateExpression: 'SET #tat = #tat + :interval, #ttl = :ttl',
+        ConditionExpression: '#tat > :now AND #tat <= :latest',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: {
+          ':interval': interval,
+          ':now': nowMs,
+          ':latest': nowMs + (policy.capacity - 1) * interval,
+          ':ttl': ttl,
+        },
+      });
+      if (busy !== undefined) return decisionAt(policy, busy, nowMs, true);
+      const idle = await attempt({
+        UpdateExpression: 'SET #tat = :next, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(#tat) OR #tat <= :now',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':ttl': ttl },
+      });
+      if (idle !== undefined) return decisionAt(policy, idle, nowMs, true);
+      // Neither: empty, unless another request moved the bucket between the two updates; read to know.
+      const { Item } = await dynamoDocumentClient().send(
+        new GetCommand({ TableName: this.table, Key, ConsistentRead: true }),
+      );
+      const tat = Number(Item?.tat ?? 0);
+      if (tat > nowMs + (policy.capacity - 1) * interval) return decisionAt(policy, tat, nowMs, false);
+    }
+    return decisionAt(policy, nowMs + policy.capacity * interval, nowMs, false);
+  }
+}
+
+let limiter: RateLimiter | undefined;
+export function rateLimiter(): RateLimiter {
+  limiter ??= new DynamoRateLimiter();
+  return limiter;
+}

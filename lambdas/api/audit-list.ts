@@ -1,0 +1,9 @@
+import { auditLog } from '#adapters/security.ts';
+import { listAudit } from '#core/audit.ts';
+import { httpHandler } from '#shared/http.ts';
+import { routes } from './routes.ts';
+
+export const handler = httpHandler(routes.listAudit, async ({ principal, query }) => ({
+  status: 200,
+  body: await listAudit(await auditLog(), principal, query),
+}));

@@ -1,0 +1,73 @@
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+
+export interface WebAclProps {
+  /** REGIONAL for API Gateway; CLOUDFRONT only in a us-east-1 stack. */
+  readonly scope: 'REGIONAL' | 'CLOUDFRONT';
+  /** Requests per client IP per 5 minutes before the rate-based rule blocks it. */
+  readonly ratePer5Minutes: number;
+  readonly name: string;
+}
+
+/**
+ * A WAF web ACL: a per-IP rate-based rule, AWS's common rule set and known-bad-inputs rule set, and
+ * the Amazon IP reputation list. The common set's 8 KB body-size rule only counts: the API takes JSON
+ * bodies up to 64 KiB (handler-enforced, 413) and the media distribution serves GETs.
+ *
+ * API: associate with the REST API stage (lib/stateless-stack.ts does). CloudFront: WAF for CloudFront
+ * must live in us-east-1; create this construct with scope CLOUDFRONT in a us-east-1 stack and pass
+ * `webAcl.attrArn` as the distribution's `webAclId` (with crossRegionReferences enabled on both stacks).
+ */
+export class WebAcl extends Construct {
+  public readonly webAcl: wafv2.CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: WebAclProps) {
+    super(scope, id);
+    const visibility = (metricName: string) => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
+    const managed = (
+      priority: number,
+      name: string,
+      ruleActionOverrides?: wafv2.CfnWebACL.RuleActionOverrideProperty[],
+    ) => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: 'AWS',
+          name,
+          ...(ruleActionOverrides ? { ruleActionOverrides } : {}),
+        },
+      },
+      visibilityConfig: visibility(name),
+    });
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      name: props.name,
+      scope: props.scope,
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(props.name),
+      rules: [
+        {
+          name: 'RatePerIp',
+          priority: 0,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: props.ratePer5Minutes, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('RatePerIp'),
+        },
+        managed(1, 'AWSManagedRulesAmazonIpReputationList'),
+        managed(2, 'AWSManagedRulesCommonRuleSet', [
+          { name: 'SizeRestrictions_BODY', actionToUse: { count: {} } },
+        ]),
+        managed(3, 'AWSManagedRulesKnownBadInputsRuleSet'),
+      ],
+    });
+  }
+
+  get arn(): string {
+    return this.webAcl.attrArn;
+  }
+}

