@@ -51,6 +51,16 @@ const stageSettings = z
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
     /** Optional; WAF rate-based rule: requests per client IP per 5 minutes before it is blocked. */
     wafRatePer5Minutes: z.number().int().min(10).default(2000),
+    /**
+     * Optional; the ARN the EdgeWaf stack (us-east-1) outputs. Set it after deploying that stack and the
+     * media and web distributions are put behind it.
+     */
+    cloudFrontWebAclArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/, {
+        message: 'must be the ARN of a CloudFront (global, us-east-1) web ACL, as the EdgeWaf stack outputs',
+      })
+      .optional(),
     /** Optional; GuardDuty Malware Protection for S3 on the uploads bucket (billed per GB scanned). */
     malwareProtection: z.boolean().default(true),
   })

@@ -51,7 +51,11 @@ export class StatefulStack extends Stack {
     // The web app's bucket and distribution live here so that its origin can be a Cognito callback URL and
     // a CORS origin of the uploads bucket and the media CDN (from the stateless stack: a cycle). Its files
     // and config.json are deployed from the stateless stack (WebDeployment), which knows the API URL.
-    this.web = new WebHosting(this, 'Web', { stage, storage: this.storage });
+    this.web = new WebHosting(this, 'Web', {
+      stage,
+      storage: this.storage,
+      webAclId: stage.cloudFrontWebAclArn,
+    });
     this.storage.allowBrowserUploadsFrom(this.web.origin);
     this.auth = new Auth(this, 'Auth', { stage, extraWebOrigins: [this.web.origin] });
     // The media CDN lives beside its bucket: OAC adds the distribution to the media bucket's policy, which
@@ -60,6 +64,7 @@ export class StatefulStack extends Stack {
       stage,
       storage: this.storage,
       corsOrigins: [...stage.webOrigins, this.web.origin],
+      webAclId: stage.cloudFrontWebAclArn,
     });
   }
 }

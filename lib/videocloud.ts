@@ -1,4 +1,5 @@
 import { type App, Tags } from 'aws-cdk-lib';
+import { EdgeWafStack } from './edge-waf-stack.ts';
 import { loadStageConfig, type StageConfig } from './stage-config.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { StatelessStack } from './stateless-stack.ts';
@@ -9,6 +10,7 @@ export interface VideoCloudStacks {
   readonly stage: StageConfig;
   readonly stateful: StatefulStack;
   readonly stateless: StatelessStack;
+  readonly edgeWaf: EdgeWafStack;
 }
 
 /**
@@ -40,7 +42,11 @@ export function addVideoCloudStacks(app: App): VideoCloudStacks {
     delivery: stateful.delivery,
     web: stateful.web,
   });
+  const edgeWaf = new EdgeWafStack(app, `VideoCloud-${stage.name}-EdgeWaf`, {
+    stage,
+    description: `VideoCloud ${stage.name}: web ACL for the CloudFront distributions (us-east-1)`,
+  });
   Tags.of(app).add('project', 'videocloud');
   Tags.of(app).add('stage', stage.name);
-  return { stage, stateful, stateless };
+  return { stage, stateful, stateless, edgeWaf };
 }

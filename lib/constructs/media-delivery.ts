@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction } from './app-function.ts';
 import type { MediaStorage } from './media-storage.ts';
+import { acknowledgeEdgeWafPending } from './waf.ts';
 
 export interface MediaDeliveryProps {
   /** Web origins (CORS), retention and log settings come from the stage. */
@@ -171,18 +172,13 @@ export class MediaDelivery extends Construct {
     });
     this.baseUrl = `https://${this.distribution.distributionDomainName}`;
 
+    acknowledgeEdgeWafPending(this.distribution, props.webAclId);
     Validations.of(this.distribution).acknowledge(
       {
         id: 'AwsSolutions-CFR1',
         reason:
           'VideoCloud is a general-purpose video host for viewers anywhere; nothing in its content or terms ' +
           'calls for geo restriction. A deployment that needs it can add it on the distribution.',
-      },
-      {
-        id: 'AwsSolutions-CFR2',
-        reason:
-          'A CloudFront web ACL must be created in us-east-1 while this stack deploys to any region; it is ' +
-          'attached through the webAclId prop of MediaDelivery when the us-east-1 WAF stack provides one.',
       },
       {
         id: 'AwsSolutions-CFR4',

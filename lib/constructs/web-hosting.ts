@@ -18,6 +18,7 @@ import type { CognitoWebAuth, WebConfig } from '../../lambdas/shared/web-config.
 import type { StageConfig } from '../stage-config.ts';
 import { REPO_ROOT } from './app-function.ts';
 import type { MediaStorage } from './media-storage.ts';
+import { acknowledgeEdgeWafPending } from './waf.ts';
 
 /** What `npm run build:web` produces; deployed as is. */
 export const WEB_DIST_DIR = join(REPO_ROOT, 'web', 'dist');
@@ -90,18 +91,13 @@ export class WebHosting extends Construct {
     });
     this.origin = `https://${this.distribution.distributionDomainName}`;
 
+    acknowledgeEdgeWafPending(this.distribution, props.webAclId);
     Validations.of(this.distribution).acknowledge(
       {
         id: 'AwsSolutions-CFR1',
         reason:
           'The web client of a general-purpose video host is for users anywhere; nothing calls for geo ' +
           'restriction. A deployment that needs it can add it on the distribution.',
-      },
-      {
-        id: 'AwsSolutions-CFR2',
-        reason:
-          'A CloudFront web ACL must be created in us-east-1 while this stack deploys to any region; it is ' +
-          'attached through the webAclId prop of WebHosting when the us-east-1 WAF stack provides one.',
       },
       {
         id: 'AwsSolutions-CFR4',

@@ -21,11 +21,12 @@ function acknowledgements(root: IConstruct) {
 }
 
 describe.each(['dev', 'prod'] as const)('cdk-nag AwsSolutions (%s)', (stageName) => {
-  const { stateful, stateless } = buildStage(stageName);
+  const { stateful, stateless, edgeWaf } = buildStage(stageName);
 
   test.each([
     ['Stateful', stateful],
     ['Stateless', stateless],
+    ['EdgeWaf', edgeWaf],
   ])('%s stack has no unacknowledged finding, error or warning', (_, stack) => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     const findings = report.violations.map(
