@@ -84,7 +84,7 @@ export interface IngestSettings {
   ffmpegMaxSeconds: number;
 }
 
-/** Thrown to have the message retried later (the scanner has not decided yet). */
+/** Thrown to have the message retried later (the scanner has not decided yet, or the API is mid-complete). */
 export class RetryLaterError extends Error {
   override readonly name = 'RetryLaterError';
 }
@@ -105,6 +105,9 @@ export async function ingestSource(
   const { store, sources } = ports;
   const video = await store.find(videoId);
   if (!video || video.deleted) return { videoId, outcome: 'ignored: video is gone' };
+  // S3's event can overtake the API's own bookkeeping: the object is complete in storage while the
+  // complete call has yet to mark the video processing. Come back shortly rather than drop the event.
+  if (video.status === 'uploading') throw new RetryLaterError('the upload is not yet marked complete');
   if (video.status !== 'processing') return { videoId, outcome: `ignored: video is already ${video.status}` };
 
   // Nothing reads the object, not even its size, before the scanner has cleared it: in the cloud the

@@ -120,6 +120,23 @@ describe('the ingest handler', () => {
     expect(transcodeJobsFor(videoId)).toBe(1);
   });
 
+  it('waits for the API when the S3 event overtakes the complete call', async () => {
+    const videoId = await seedVideo({ ownerId: 'alice', status: 'uploading' });
+    await sql`update videos set source_size = ${clip.length} where id = ${videoId}`.execute(await db());
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: LOCAL_RESOURCES.uploadsBucket,
+        Key: `uploads/${videoId}/source`,
+        Body: clip,
+      }),
+    );
+    // The event is in: the video must not be dropped while it is still `uploading`.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await videoRow(videoId)).status).toBe('uploading');
+    await sql`update videos set status = 'processing' where id = ${videoId}`.execute(await db());
+    expect((await settled(videoId)).status).toBe('ready');
+  });
+
   it('fails a source that is not a video with a reason, and queues no transcode', async () => {
     const { videoId } = await processingVideoWithSource(4096);
     const video = await settled(videoId);

@@ -290,6 +290,13 @@ describe('API keys, rate limits and the audit log', () => {
       pages++;
     } while (cursor && pages < 200);
     expect(pages).toBeGreaterThan(2);
+    // A hostile id (a NUL, which Postgres text refuses) is still recorded, made storable.
+    const hostile = 'a\u0000b';
+    expect(
+      (await runtime.api(`/v1/api-keys/${encodeURIComponent(hostile)}`, { method: 'DELETE' })).status,
+    ).toBe(401);
+    const revokes = await audit('?action=api-key.revoke&outcome=denied&limit=100');
+    expect(revokes.items.map((item) => item.target?.id)).toContain('a\uFFFDb');
     // The denied attempts above are themselves in the log.
     const denied = await audit('?outcome=denied&limit=100');
     expect(denied.items.some((item) => item.action === 'GET /v1/audit' && item.actor.id === 'alice')).toBe(

@@ -2,6 +2,14 @@ import type { Kysely } from 'kysely';
 import type { AuditEntry, AuditLog, AuditQuery, AuditRecord } from '#core/audit.ts';
 import type { Database } from './schema.ts';
 
+/**
+ * Attacker-chosen text (a path id, a header) as Postgres text can hold it: NUL, which Postgres refuses,
+ * becomes U+FFFD, so the attempt is still recorded rather than lost with the failed insert.
+ */
+function storable<T extends string | null | undefined>(value: T): T {
+  return (typeof value === 'string' ? value.replaceAll('\0', '\uFFFD') : value) as T;
+}
+
 /** The audit log in Postgres: inserts only, listed newest first by id. */
 export class PostgresAuditLog implements AuditLog {
   constructor(private readonly db: Kysely<Database>) {}
@@ -10,17 +18,17 @@ export class PostgresAuditLog implements AuditLog {
     await this.db
       .insertInto('audit_log')
       .values({
-        actor_id: entry.actorId,
+        actor_id: storable(entry.actorId),
         actor_via: entry.actorVia,
         api_key_id: entry.apiKeyId,
-        action: entry.action,
+        action: storable(entry.action)!,
         outcome: entry.outcome,
         status: entry.status,
         target_type: entry.targetType,
-        target_id: entry.targetId,
-        request_id: entry.requestId,
-        source_ip: entry.sourceIp,
-        detail: entry.detail,
+        target_id: storable(entry.targetId),
+        request_id: storable(entry.requestId)!,
+        source_ip: storable(entry.sourceIp)!,
+        detail: storable(entry.detail),
       })
       .execute();
   }
