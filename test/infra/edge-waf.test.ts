@@ -11,7 +11,7 @@ const ACL_ARN =
 
 const distributionAcls = (template: Template) =>
   resourcesOfType(template, 'AWS::CloudFront::Distribution').map(
-    ([, d]) => (d.Properties?.DistributionConfig as { WebACLId?: string }).WebACLId,
+    ([, d]) => (d.Properties?.DistributionConfig as { WebACLId?: string } | undefined)?.WebACLId,
   );
 
 describe('the CloudFront web ACL', () => {
