@@ -21,7 +21,7 @@ export class EdgeWafStack extends Stack {
     super(scope, id, { ...props, env: { ...props.env, region: 'us-east-1' } });
     this.webAcl = new WebAcl(this, 'CdnWaf', {
       scope: 'CLOUDFRONT',
-      ratePer5Minutes: props.stage.wafRatePer5Minutes,
+      ratePer5Minutes: props.stage.cdnWafRatePer5Minutes,
       name: `videocloud-${props.stage.name}-cdn`,
     });
     new CfnOutput(this, 'WebAclArn', {

@@ -52,6 +52,11 @@ const stageSettings = z
     /** Optional; WAF rate-based rule: requests per client IP per 5 minutes before it is blocked. */
     wafRatePer5Minutes: z.number().int().min(10).default(2000),
     /**
+     * Per-IP limit of the CloudFront web ACL. Far above the API's: a viewer fetches a segment every 4 s
+     * (75 per 5 minutes), and a school or office shares one address.
+     */
+    cdnWafRatePer5Minutes: z.number().int().min(100).default(50_000),
+    /**
      * Optional; the ARN the EdgeWaf stack (us-east-1) outputs. Set it after deploying that stack and the
      * media and web distributions are put behind it.
      */

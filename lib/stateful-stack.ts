@@ -40,7 +40,7 @@ export class StatefulStack extends Stack {
     this.storage = new MediaStorage(this, 'Storage', { stage });
     this.stateTable = new StateTable(this, 'State', { stage });
     this.queues = new Queues(this, 'Queues');
-    // GuardDuty scans and tags every uploaded source; pipeline roles read only clean ones (grantScannedRead).
+    // GuardDuty scans and tags every uploaded source; the bucket policy lets pipeline roles read only clean ones.
     if (stage.malwareProtection) {
       this.malwareProtection = new MalwareProtection(this, 'MalwareProtection', {
         bucket: this.storage.uploadsBucket,

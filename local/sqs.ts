@@ -88,7 +88,9 @@ export class LocalQueues {
     };
     list.push(message);
     this.persist();
-    this.history.set(queue, [...(this.history.get(queue) ?? []), body]);
+    const sent = this.history.get(queue) ?? [];
+    sent.push(body);
+    this.history.set(queue, sent);
     return message.messageId;
   }
 
@@ -135,12 +137,14 @@ export class LocalQueues {
     const definition = this.definitions.get(queue)!;
     const now = Date.now();
     const batch: StoredMessage[] = [];
+    let deadLettered = false;
     for (const message of [...this.list(queue)]) {
       if (batch.length >= max) break;
       if (message.visibleAt > now) continue;
       if (message.receiveCount >= definition.maxReceiveCount) {
         this.remove(queue, message.messageId);
         this.list(dlqName(queue)).push({ ...message, visibleAt: 0 });
+        deadLettered = true;
         continue;
       }
       message.receiveCount += 1;
@@ -148,8 +152,26 @@ export class LocalQueues {
       message.visibleAt = now + definition.visibilityTimeoutSeconds * 1000;
       batch.push(message);
     }
-    this.persist();
+    // Idle polls (ten a second per queue) change nothing and write nothing.
+    if (batch.length > 0 || deadLettered) this.persist();
     return batch;
+  }
+
+  /**
+   * ChangeMessageVisibility for an in-flight message (the handle of its latest receive only). Locally
+   * the new timeout is capped at the queue's own, so tests that run queues at 0.3 s stay fast.
+   */
+  private changeVisibility(queue: string, receiptHandle: string, seconds: number): void {
+    const [messageId, count] = receiptHandle.split(':');
+    const message = this.list(queue).find((m) => m.messageId === messageId);
+    if (!message || String(message.receiveCount) !== count) {
+      throw Object.assign(new Error('The receipt handle is not valid for a message in flight'), {
+        code: 'ReceiptHandleIsInvalid',
+      });
+    }
+    const limit = this.definitions.get(queue)?.visibilityTimeoutSeconds ?? seconds;
+    message.visibleAt = Date.now() + Math.min(seconds, limit) * 1000;
+    this.persist();
   }
 
   private async deliver(queue: string, batch: StoredMessage[], consumer: Consumer): Promise<void> {
@@ -240,6 +262,9 @@ export class LocalQueues {
             Failed: [],
           });
         }
+        case 'ChangeMessageVisibility':
+          this.changeVisibility(queueFromUrl(), String(input.ReceiptHandle), Number(input.VisibilityTimeout));
+          return reply(200, {});
         case 'GetQueueUrl':
           return reply(200, { QueueUrl: this.url(String(input.QueueName)) });
         case 'GetQueueAttributes':

@@ -1,4 +1,4 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { config } from '#shared/config.ts';
 
 let sqs: SQSClient | undefined;
@@ -9,12 +9,28 @@ function client(): SQSClient {
   return sqs;
 }
 
-/** Sends one JSON message to a named queue whose URL this function was configured with. */
-export async function sendToQueue(
-  queue: 'ingest' | 'cleanup' | 'transcode',
-  message: unknown,
-): Promise<void> {
+type QueueName = 'ingest' | 'cleanup' | 'transcode';
+
+function queueUrl(queue: QueueName): string {
   const url = config().queues[queue];
   if (!url) throw new Error(`${queue.toUpperCase()}_QUEUE_URL is not set on this function`);
-  await client().send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(message) }));
+  return url;
+}
+
+/** Sends one JSON message to a named queue whose URL this function was configured with. */
+export async function sendToQueue(queue: QueueName, message: unknown): Promise<void> {
+  await client().send(
+    new SendMessageCommand({ QueueUrl: queueUrl(queue), MessageBody: JSON.stringify(message) }),
+  );
+}
+
+/** Makes a received message visible again after `seconds` (instead of the queue's whole timeout). */
+export async function retryAfter(queue: QueueName, receiptHandle: string, seconds: number): Promise<void> {
+  await client().send(
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: queueUrl(queue),
+      ReceiptHandle: receiptHandle,
+      VisibilityTimeout: Math.round(seconds),
+    }),
+  );
 }

@@ -15,6 +15,8 @@ export interface ApiKeyRecord {
   id: string;
   ownerId: string;
   ownerName: string;
+  /** The roles of the owner's latest token; null when not known (not seen since migration 0004). */
+  ownerRoles: Role[] | null;
   name: string;
   prefix: string;
   secretHash: string;
@@ -27,7 +29,7 @@ export interface ApiKeyRecord {
 
 export interface ApiKeyRepository {
   insert(
-    key: Omit<ApiKeyRecord, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'ownerName'>,
+    key: Omit<ApiKeyRecord, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'ownerName' | 'ownerRoles'>,
   ): Promise<ApiKeyRecord>;
   findByPrefix(prefix: string): Promise<ApiKeyRecord | undefined>;
   findById(id: string): Promise<ApiKeyRecord | undefined>;
@@ -138,7 +140,10 @@ export async function principalForKey(repo: ApiKeyRepository, presented: string)
   return {
     userId: record.ownerId,
     username: record.ownerName,
-    roles: record.roles,
+    // Never more than the owner has today: a demoted creator's keys stop creating uploads at once.
+    roles: record.ownerRoles
+      ? record.roles.filter((role) => record.ownerRoles!.includes(role))
+      : record.roles,
     scopes: record.scopes,
     via: 'api-key',
     apiKeyId: record.id,

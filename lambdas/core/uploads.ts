@@ -294,9 +294,14 @@ export async function completeUpload(
   return finish(deps, session, accepted);
 }
 
+/**
+ * The video first, the session second: a crash in between leaves the session open, so a repeated
+ * complete comes back here and finishes (marking processing again is a no-op). The other order could
+ * leave a completed session whose video stays `uploading` for good.
+ */
 async function finish<T>(deps: UploadDeps, session: UploadSession, accepted: T): Promise<T> {
-  await deps.sessions.finish(session.uploadId, 'completed');
   await deps.videos.markProcessing(session.videoId);
+  await deps.sessions.finish(session.uploadId, 'completed');
   return accepted;
 }
 

@@ -26,7 +26,9 @@ export const queueConsumers = {
     batchSize: 5,
     timeoutSeconds: 120,
     memoryMb: 1024,
-    maxReceiveCount: 5,
+    // Eight: a record waiting for GuardDuty's verdict retries after 15 s, 30 s, ... (events/attempts.ts),
+    // about 26 minutes in all before the video fails, enough for a scan of a large upload.
+    maxReceiveCount: 8,
     // Probes the source where it lies (ffprobe over a presigned GET).
     ffmpeg: true,
   },

@@ -8,13 +8,13 @@ import { idempotencyConfig, idempotencyStore } from '#adapters/idempotency.ts';
 import { malwareScanner } from '#adapters/malware.ts';
 import { UploadedSources } from '#adapters/media-objects.ts';
 import { startMediaConvertJob } from '#adapters/mediaconvert.ts';
-import { sendToQueue } from '#adapters/queue.ts';
+import { retryAfter, sendToQueue } from '#adapters/queue.ts';
 import { type CreatedObject, createdObjects, videoIdOfSourceKey } from '#core/ingest.ts';
-import { failAfterLastAttempt, type IngestPorts, ingestSource } from '#core/pipeline.ts';
+import { failAfterLastAttempt, type IngestPorts, ingestSource, RetryLaterError } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
-import { isLastAttempt, receiveCount } from './attempts.ts';
+import { isLastAttempt, receiveCount, waitBeforeRetrySeconds } from './attempts.ts';
 import { queueConsumers } from './consumers.ts';
 
 /**
@@ -61,6 +61,10 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
       logger.warn('ingest attempt failed', { key: object.key, attempts, error });
       if (videoId && isLastAttempt(record, queueConsumers.ingest)) {
         await failAfterLastAttempt(new PipelineVideos(await db()), videoId, 'ingest', attempts, error);
+      } else if (error instanceof RetryLaterError) {
+        await retryAfter('ingest', record.receiptHandle, waitBeforeRetrySeconds(record)).catch(
+          (cause: unknown) => logger.warn('could not shorten the wait; the queue timeout applies', { cause }),
+        );
       }
       throw error;
     }

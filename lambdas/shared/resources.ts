@@ -46,3 +46,9 @@ export const queueNames = {
   cleanup: 'media-cleanup',
   transcode: 'transcode',
 } as const;
+
+/** The tag GuardDuty Malware Protection for S3 writes on each object it scans, and its clean value. */
+export const guardDutyScan = {
+  tag: 'GuardDutyMalwareScanStatus',
+  clean: 'NO_THREATS_FOUND',
+} as const;

@@ -18,11 +18,7 @@ export interface MediaDeliveryProps {
   readonly storage: MediaStorage;
   /** Origins allowed to fetch media cross-origin (hls.js). @default the stage's webOrigins */
   readonly corsOrigins?: readonly string[];
-  /**
-   * ARN of a WAFv2 web ACL (scope CLOUDFRONT, which AWS only allows in us-east-1) to attach to the
-   * distribution. The hardening work owns that web ACL; it is created in a us-east-1 stack and its ARN
-   * passed here.
-   */
+  /** ARN of the CloudFront-scope web ACL from the EdgeWaf stack (us-east-1), once the stage names it. */
   readonly webAclId?: string;
 }
 

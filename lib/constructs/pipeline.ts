@@ -59,8 +59,9 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
   // Probes the source through a presigned GET signed with its own credentials (so s3:GetObject), heads
   // it, keeps Powertools idempotency records in the state table, and hands work to ffmpeg or MediaConvert.
   ingest: {
-    // 'tags': reads GuardDuty's scan status before anything else (lambdas/adapters/malware.ts).
-    uploadsBucket: ['read', 'head', 'tags'],
+    // 'tags': reads GuardDuty's scan status before anything else (lambdas/adapters/malware.ts);
+    // 'delete': removes a source the scanner flagged or could not scan.
+    uploadsBucket: ['read', 'head', 'tags', 'delete'],
     scannedSourcesOnly: true,
     stateTable: 'readwrite',
     sendsTo: ['transcode'],
@@ -71,10 +72,10 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
     uploadsBucket: ['read'],
     scannedSourcesOnly: true,
     mediaBucket: ['write', 'delete', 'list'],
-    stateTable: 'readwrite',
   },
+  // Lists and deletes everything under a deleted video's prefixes in both buckets.
   'media-cleanup': {
-    uploadsBucket: ['delete'],
+    uploadsBucket: ['list', 'delete'],
     mediaBucket: ['list', 'delete'],
     maxBatchingWindowSeconds: 20,
   },
@@ -177,6 +178,9 @@ export class EventPipeline extends Construct {
       fn.useQueue(target.queue, QUEUE_URL_VARIABLE[queueName]!);
     }
     if (access.mediaConvert) this.mediaConvert.allowCreateJobs(fn);
+    // Its own queue's URL: a record that must wait (a malware scan still running) shortens its own
+    // visibility timeout instead of waiting out the full one (lambdas/events/retry.ts).
+    fn.function.addEnvironment(QUEUE_URL_VARIABLE[consumer.queue]!, pair.queue.queueUrl);
 
     // Receiving, deleting and visibility changes on this one queue.
     fn.function.addEventSource(
@@ -310,8 +314,8 @@ export class MediaConvertIntegration extends Construct {
       network: props.network,
     });
     this.statusFunction.useDatabase(props.database);
-    // Reads the job's outputs; on ERROR removes the partial ones under the video's prefix.
-    this.statusFunction.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', ['read', 'list', 'delete']);
+    // Removes the outputs of a video deleted while its job ran.
+    this.statusFunction.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', ['list', 'delete']);
 
     this.deadLetterQueue = new sqs.Queue(this, 'StatusDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -15,9 +15,9 @@ export interface WebAclProps {
  * the Amazon IP reputation list. The common set's 8 KB body-size rule only counts: the API takes JSON
  * bodies up to 64 KiB (handler-enforced, 413) and the media distribution serves GETs.
  *
- * API: associate with the REST API stage (lib/stateless-stack.ts does). CloudFront: WAF for CloudFront
- * must live in us-east-1; create this construct with scope CLOUDFRONT in a us-east-1 stack and pass
- * `webAcl.attrArn` as the distribution's `webAclId` (with crossRegionReferences enabled on both stacks).
+ * API: associated with the REST API stage (lib/stateless-stack.ts). CloudFront: a CLOUDFRONT-scope
+ * instance lives in the us-east-1 EdgeWaf stack (lib/edge-waf-stack.ts), attached through the stage's
+ * `cloudFrontWebAclArn`.
  */
 export class WebAcl extends Construct {
   public readonly webAcl: wafv2.CfnWebACL;

@@ -27,7 +27,7 @@ export interface WebHostingProps {
   readonly stage: StageConfig;
   /** The access-logs bucket receives the distribution's standard logs under `cdn-web/`. */
   readonly storage: MediaStorage;
-  /** ARN of a CloudFront-scope WAFv2 web ACL (us-east-1), when the hardening stack provides one. */
+  /** ARN of the CloudFront-scope web ACL from the EdgeWaf stack (us-east-1), once the stage names it. */
   readonly webAclId?: string;
 }
 

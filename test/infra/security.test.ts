@@ -1,9 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { grantScannedRead, SCANNED_ONLY_PRINCIPAL_TAG } from '../../lib/constructs/malware-protection.ts';
+import { SCANNED_ONLY_PRINCIPAL_TAG } from '../../lib/constructs/malware-protection.ts';
 import { buildStage, resourcesOfType } from './app.ts';
 
 describe.each(['dev', 'prod'] as const)('hardening (%s)', (stageName) => {
@@ -63,25 +59,6 @@ describe.each(['dev', 'prod'] as const)('hardening (%s)', (stageName) => {
     expect(policies).toContain(`aws:PrincipalTag/${SCANNED_ONLY_PRINCIPAL_TAG}`);
     expect(policies).toContain('s3:ExistingObjectTag/GuardDutyMalwareScanStatus');
     expect(policies).toContain('NO_THREATS_FOUND');
-  });
-});
-
-describe('grantScannedRead', () => {
-  test('grants tag reads freely and object reads only on NO_THREATS_FOUND, and tags the role', () => {
-    const stack = new Stack();
-    const bucket = new s3.Bucket(stack, 'Uploads');
-    const role = new iam.Role(stack, 'Transcoder', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    });
-    grantScannedRead(role, bucket);
-    const template = Template.fromStack(stack);
-    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    expect(policy).toContain('s3:GetObjectTagging');
-    expect(policy).toMatch(
-      /"Condition":\{"StringEquals":\{"s3:ExistingObjectTag\/GuardDutyMalwareScanStatus":"NO_THREATS_FOUND"\}\}/,
-    );
-    const roleProps = JSON.stringify(template.findResources('AWS::IAM::Role'));
-    expect(roleProps).toContain(SCANNED_ONLY_PRINCIPAL_TAG);
   });
 });
 

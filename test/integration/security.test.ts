@@ -117,6 +117,26 @@ describe('API keys, rate limits and the audit log', () => {
     expect(both.status).toBe(401);
   });
 
+  it("never acts with more than its owner's current roles", async () => {
+    const carol = await runtime.token('carol', ['creator']);
+    await runtime.api('/v1/me', { token: carol });
+    const { key } = (await (
+      await createKey(carol, { name: 'ci', scopes: ['videos:read', 'uploads:write'] })
+    ).json()) as KeyCreated;
+    const upload = () =>
+      withKey(key, '/v1/uploads', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ filename: 'a.mp4', contentType: 'video/mp4', size: 1000, title: 'a' }),
+      });
+    expect((await upload()).status).toBe(201);
+    // Carol is demoted to viewer: her next token says so, and her key loses creator with it.
+    const demoted = await runtime.token('carol', ['viewer']);
+    expect((await runtime.api('/v1/me', { token: demoted })).status).toBe(200);
+    expect((await upload()).status).toBe(403);
+    expect((await withKey(key, '/v1/videos')).status).toBe(200);
+  });
+
   it('revokes at once; only the owner or an admin can revoke; someone else gets 404', async () => {
     const created = (await (
       await createKey(alice, { name: 'short-lived', scopes: ['videos:read', 'uploads:write'] })

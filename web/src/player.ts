@@ -8,8 +8,8 @@ import { h } from './dom.ts';
  * Key-Pair-Id). Variant playlists and segments are referenced relatively, and resolving a relative URL
  * drops the query, so the loader below puts the master's query back on every request under the same
  * folder. hls.js is used wherever Media Source Extensions exist (it is the only way to add that query);
- * native HLS (older iPhones) is the fallback, which plays public and unlisted videos as long as their
- * segments are reachable.
+ * native HLS (older iPhones) is the last resort: it cannot add the query to child requests, and the CDN
+ * signs every video, so there it plays only where the CDN is told to accept signed cookies (not yet).
  */
 export interface PlayerHandle {
   element: HTMLElement;

@@ -16,6 +16,7 @@ export class PostgresApiKeyRepository implements ApiKeyRepository {
         'api_keys.id',
         'api_keys.owner_id',
         'users.username',
+        'users.roles as owner_roles',
         'api_keys.name',
         'api_keys.prefix',
         'api_keys.secret_hash',
@@ -27,7 +28,9 @@ export class PostgresApiKeyRepository implements ApiKeyRepository {
       ]);
   }
 
-  async insert(key: Omit<ApiKeyRecord, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'ownerName'>) {
+  async insert(
+    key: Omit<ApiKeyRecord, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'ownerName' | 'ownerRoles'>,
+  ) {
     await this.db
       .insertInto('api_keys')
       .values({
@@ -105,6 +108,7 @@ function toRecord(row: {
   id: string;
   owner_id: string;
   username: string;
+  owner_roles: string[] | null;
   name: string;
   prefix: string;
   secret_hash: string;
@@ -118,6 +122,7 @@ function toRecord(row: {
     id: row.id,
     ownerId: row.owner_id,
     ownerName: row.username,
+    ownerRoles: row.owner_roles as Role[] | null,
     name: row.name,
     prefix: row.prefix,
     secretHash: row.secret_hash,

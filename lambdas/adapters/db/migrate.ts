@@ -3,6 +3,7 @@ import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migrat
 import * as initial from './migrations/0001-initial.ts';
 import * as security from './migrations/0002-security.ts';
 import * as cleanupSweep from './migrations/0003-cleanup-sweep.ts';
+import * as userRoles from './migrations/0004-user-roles.ts';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so the migration Lambda's
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-security': security,
   '0003-cleanup-sweep': cleanupSweep,
+  '0004-user-roles': userRoles,
 };
 
 /** Applies every pending migration. Safe to run again and from several processes (Kysely takes a lock). */

@@ -18,6 +18,8 @@ export interface UsersTable {
   username: string;
   created_at: Generated<Date>;
   last_seen_at: Timestamp;
+  /** Roles of the user's latest token (migration 0004); null until the user is seen again. */
+  roles: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
 }
 
 export interface VideosTable {

@@ -1,0 +1,70 @@
+/**
+ * The local SQS stand-in's visibility changes, as the ingest worker uses them to come back soon for a
+ * record that must wait (rather than after the queue's whole visibility timeout).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { LocalQueues } from '#local/sqs.ts';
+
+describe('local queue visibility', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'local-queues-'));
+  const queues = new LocalQueues(path.join(dir, 'queues.json'), [
+    { name: 'work', visibilityTimeoutSeconds: 5, maxReceiveCount: 3 },
+  ]);
+  let sqs: SQSClient;
+  beforeAll(async () => {
+    const endpoint = await queues.start();
+    sqs = new SQSClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    });
+  });
+  afterAll(async () => {
+    await queues.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a shortened visibility brings a failed record back in about a second, not the queue timeout of 5 s', async () => {
+    const deliveries: number[] = [];
+    let staleHandle = '';
+    queues.consume(
+      'work',
+      async (event) => {
+        deliveries.push(Date.now());
+        const handle = event.Records[0]!.receiptHandle;
+        if (deliveries.length === 1) {
+          staleHandle = handle;
+          await sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: queues.url('work'),
+              ReceiptHandle: handle,
+              VisibilityTimeout: 1,
+            }),
+          );
+          throw new Error('not yet');
+        }
+        return undefined;
+      },
+      { batchSize: 1, pollMs: 50 },
+    );
+    queues.send('work', 'job');
+    const deadline = Date.now() + 4_000;
+    while (deliveries.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(deliveries).toHaveLength(2);
+    expect(deliveries[1]! - deliveries[0]!).toBeLessThan(2_500);
+    // The first receive's handle is no longer valid once the message was received again.
+    await expect(
+      sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queues.url('work'),
+          ReceiptHandle: staleHandle,
+          VisibilityTimeout: 1,
+        }),
+      ),
+    ).rejects.toThrow(/receipt handle is not valid/);
+  });
+});
