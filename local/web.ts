@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WebConfig } from '#shared/web-config.ts';
+import { type WebConfig, webContentSecurityPolicy } from '#shared/web-config.ts';
 import type { LocalEndpoint } from './gateway.ts';
 
 /**
@@ -93,20 +93,11 @@ export function webEndpoint(options: { distDir?: string; tokenUrl?: string } = {
 }
 
 /** The page talks to this origin (API, /local/token, /cdn/) and PUTs parts to the local S3 on loopback. */
+const LOOPBACK = ['http://localhost:*', 'http://127.0.0.1:*'];
+
 function htmlHeaders(): Record<string, string> {
   return {
-    'Content-Security-Policy': [
-      "default-src 'self'",
-      "script-src 'self'",
-      "style-src 'self'",
-      "img-src 'self' data: blob: http://localhost:* http://127.0.0.1:*",
-      "media-src 'self' blob: http://localhost:* http://127.0.0.1:*",
-      "connect-src 'self' http://localhost:* http://127.0.0.1:*",
-      "worker-src 'self' blob:",
-      "object-src 'none'",
-      "base-uri 'none'",
-      "frame-ancestors 'none'",
-    ].join('; '),
+    'Content-Security-Policy': webContentSecurityPolicy({ connect: LOOPBACK, media: LOOPBACK }),
     'X-Frame-Options': 'DENY',
   };
 }

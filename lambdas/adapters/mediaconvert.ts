@@ -1,8 +1,8 @@
 import { CreateJobCommand, MediaConvertClient } from '@aws-sdk/client-mediaconvert';
-import { buildMediaConvertJob, mediaConvertOutputUris } from '#core/media/mediaconvert-job.ts';
 import type { MediaConvertKeys, MediaConvertRequest } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
+import { buildMediaConvertJob, mediaConvertOutputUris } from './mediaconvert-job.ts';
 
 let client: MediaConvertClient | undefined;
 

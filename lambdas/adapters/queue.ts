@@ -1,4 +1,9 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { config } from '#shared/config.ts';
 
 let sqs: SQSClient | undefined;
@@ -22,6 +27,24 @@ export async function sendToQueue(queue: QueueName, message: unknown): Promise<v
   await client().send(
     new SendMessageCommand({ QueueUrl: queueUrl(queue), MessageBody: JSON.stringify(message) }),
   );
+}
+
+/** Sends many JSON messages, ten per request (SQS's batch limit); a refused entry is an error. */
+export async function sendBatchToQueue(queue: QueueName, messages: readonly unknown[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 10) {
+    const result = await client().send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl(queue),
+        Entries: messages.slice(i, i + 10).map((message, n) => ({
+          Id: String(n),
+          MessageBody: JSON.stringify(message),
+        })),
+      }),
+    );
+    if (result.Failed?.length) {
+      throw new Error(`${result.Failed.length} message(s) refused by ${queue}: ${result.Failed[0]?.Message}`);
+    }
+  }
 }
 
 /** Makes a received message visible again after `seconds` (instead of the queue's whole timeout). */

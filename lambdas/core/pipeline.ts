@@ -276,7 +276,7 @@ export async function settleMediaConvertJob(
 }
 
 /** MediaConvert's ladder described from the plan it was built from (targets, not measurements). */
-export function readyFromPlan(media: SourceMedia, keys: MediaConvertKeys): ReadyMedia {
+function readyFromPlan(media: SourceMedia, keys: MediaConvertKeys): ReadyMedia {
   const { plan, source } = media;
   return {
     durationSeconds: source.durationSeconds,

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { CleanupVideos } from '#adapters/db/cleanup.ts';
 import { db } from '#adapters/db/index.ts';
-import { sendToQueue } from '#adapters/queue.ts';
+import { sendBatchToQueue } from '#adapters/queue.ts';
 import { logger } from '#shared/logger.ts';
 
 /**
@@ -14,15 +14,11 @@ const GRACE_MINUTES = 15;
 const BATCH = 500;
 
 export const handler = async (): Promise<{ queued: number }> => {
-  const stale = await (await db())
-    .selectFrom('videos')
-    .select('id')
-    .where('deleted_at', '<', sql<Date>`now() - make_interval(mins => ${GRACE_MINUTES})`)
-    .where('media_removed_at', 'is', null)
-    .orderBy('deleted_at')
-    .limit(BATCH)
-    .execute();
-  for (const { id } of stale) await sendToQueue('cleanup', { videoId: id });
+  const stale = await new CleanupVideos(await db()).awaitingRemoval(GRACE_MINUTES, BATCH);
+  await sendBatchToQueue(
+    'cleanup',
+    stale.map((videoId) => ({ videoId })),
+  );
   if (stale.length > 0) logger.info('cleanup re-queued', { videos: stale.length });
   return { queued: stale.length };
 };

@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { sql } from 'kysely';
 import { z } from 'zod';
+import { CleanupVideos } from '#adapters/db/cleanup.ts';
 import { db } from '#adapters/db/index.ts';
 import { deletePrefix } from '#adapters/objects.ts';
 import { config } from '#shared/config.ts';
@@ -18,13 +18,8 @@ const processor = new BatchProcessor(EventType.SQS);
 
 async function removeMedia(record: SQSRecord): Promise<void> {
   const { videoId } = Message.parse(JSON.parse(record.body));
-  const database = await db();
-  const video = await database
-    .selectFrom('videos')
-    .select(['deleted_at'])
-    .where('id', '=', videoId)
-    .executeTakeFirst();
-  if (video && video.deleted_at === null) {
+  const videos = new CleanupVideos(await db());
+  if (await videos.isLive(videoId)) {
     // Never remove a live video's media, whatever a message says.
     logger.warn('cleanup refused: video is not deleted', { videoId });
     return;
@@ -33,11 +28,7 @@ async function removeMedia(record: SQSRecord): Promise<void> {
   const removed =
     (await deletePrefix(uploadsBucket, `${objectKeys.uploadsPrefix}${videoId}/`)) +
     (await deletePrefix(mediaBucket, objectKeys.mediaPrefix(videoId)));
-  await database
-    .updateTable('videos')
-    .set({ media_removed_at: sql`now()` })
-    .where('id', '=', videoId)
-    .execute();
+  await videos.markMediaRemoved(videoId);
   logger.info('media removed', { videoId, objects: removed });
 }
 

@@ -52,3 +52,25 @@ export function parseWebConfig(value: unknown): WebConfig {
   }
   return { ...value, apiBaseUrl: value.apiBaseUrl.replace(/\/+$/, '') } as WebConfig;
 }
+
+/**
+ * The browser client's Content-Security-Policy, the same rules wherever it is served (local/web.ts,
+ * lib/constructs/web-hosting.ts); only the outside origins differ. `connect` is what the page fetches
+ * (API, token issuer, presigned part PUTs, playlists and segments); `media` where video, posters and
+ * thumbnails come from.
+ */
+export function webContentSecurityPolicy(origins: { connect: string[]; media: string[] }): string {
+  const list = (values: string[]) => values.join(' ');
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data: blob: ${list(origins.media)}`,
+    `media-src 'self' blob: ${list(origins.media)}`,
+    `connect-src 'self' ${list(origins.connect)}`,
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}

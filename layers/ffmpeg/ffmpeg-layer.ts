@@ -19,10 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { REPO_ROOT } from '../../lib/constructs/app-function.ts';
 
 /** This directory: the placeholder asset when bundling is skipped, and the home of the README. */
 const LAYER_DIR = fileURLToPath(new URL('./', import.meta.url));
-const REPO_ROOT = resolve(LAYER_DIR, '../..');
 /** Built layer trees and downloaded npm tarballs (gitignored with the rest of .build/). */
 const CACHE_DIR = join(REPO_ROOT, '.build', 'ffmpeg-layer');
 

@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteSpec } from '../../lambdas/api/route-spec.ts';
 import type { StageConfig } from '../stage-config.ts';
-import { AppFunction, type BucketCapability, type BundleFiles } from './app-function.ts';
+import { AppFunction, type BucketCapability, type BundleFiles, pascalCase } from './app-function.ts';
 import type { Database } from './database.ts';
 import type { MediaDelivery } from './media-delivery.ts';
 import type { MediaStorage } from './media-storage.ts';
@@ -253,12 +253,4 @@ export class Api extends Construct {
       );
     }
   }
-}
-
-function pascalCase(value: string): string {
-  return value
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0]!.toUpperCase() + part.slice(1))
-    .join('');
 }

@@ -308,3 +308,12 @@ export function databaseEnvironment(database: Database): Record<string, string> 
     DB_USER: database.appUser,
   };
 }
+
+/** `media-cleanup` -> `MediaCleanup`: construct ids from route-table and consumer-table entries. */
+export function pascalCase(value: string): string {
+  return value
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}

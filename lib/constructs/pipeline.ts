@@ -19,7 +19,7 @@ import { type ScheduledWorker, scheduledWorkerList } from '../../lambdas/events/
 import { objectKeys } from '../../lambdas/shared/resources.ts';
 import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
 import type { StageConfig } from '../stage-config.ts';
-import { AppFunction, type BucketCapability } from './app-function.ts';
+import { AppFunction, type BucketCapability, pascalCase } from './app-function.ts';
 import type { Database } from './database.ts';
 import { SCANNED_ONLY_PRINCIPAL_TAG } from './malware-protection.ts';
 import type { MediaStorage } from './media-storage.ts';
@@ -33,9 +33,6 @@ import type { StateTable } from './state-table.ts';
  * @ffprobe-installer/linux-arm64), and x264/AAC have NEON code paths, at Graviton's lower GB-second price.
  */
 export const FFMPEG_ARCHITECTURE = lambda.Architecture.ARM_64;
-
-/** Sources up to this many seconds take the ffmpeg Lambda; longer ones MediaConvert (lambdas/shared/config.ts). */
-export const FFMPEG_MAX_SECONDS = 600;
 
 /** What each consumer (consumers.ts `entry`) may reach, beyond the database every one of them uses. */
 interface ConsumerAccess {
@@ -348,8 +345,8 @@ export class MediaConvertIntegration extends Construct {
 
   /**
    * Lets `fn` start jobs that run as this role: mediaconvert:CreateJob, and iam:PassRole of this role to
-   * MediaConvert only. Sets MEDIACONVERT_ROLE_ARN (its presence switches long sources to MediaConvert)
-   * and FFMPEG_MAX_SECONDS (the longest source the ffmpeg Lambda takes).
+   * MediaConvert only. Sets MEDIACONVERT_ROLE_ARN: its presence sends sources longer than
+   * FFMPEG_MAX_SECONDS (lambdas/shared/config.ts, default 10 min) to MediaConvert.
    */
   public allowCreateJobs(fn: AppFunction): void {
     const stack = Stack.of(this);
@@ -375,10 +372,7 @@ export class MediaConvertIntegration extends Construct {
         'MediaConvert names a job by an id it generates at CreateJob, so the job resource cannot be known in ' +
         'advance; the action is CreateJob only, in this account and region, on the Default queue.',
     });
-    fn.addEnvironment({
-      MEDIACONVERT_ROLE_ARN: this.role.roleArn,
-      FFMPEG_MAX_SECONDS: String(FFMPEG_MAX_SECONDS),
-    });
+    fn.addEnvironment({ MEDIACONVERT_ROLE_ARN: this.role.roleArn });
   }
 }
 
@@ -492,12 +486,4 @@ function importedArn(scope: Construct, bucket: s3.IBucket): string {
 /** The resource string cdk-nag reports for an IAM5 finding on `value`. */
 function flatten(scope: Construct, value: string): string {
   return flattenForNag(Stack.of(scope).resolve(value));
-}
-
-function pascalCase(value: string): string {
-  return value
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0]!.toUpperCase() + part.slice(1))
-    .join('');
 }

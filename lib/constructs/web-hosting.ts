@@ -15,6 +15,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
 import type { CognitoWebAuth, WebConfig } from '../../lambdas/shared/web-config.ts';
+import { webContentSecurityPolicy } from '../../lambdas/shared/web-config.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { REPO_ROOT } from './app-function.ts';
 import type { MediaStorage } from './media-storage.ts';
@@ -67,6 +68,33 @@ export class WebHosting extends Construct {
       responsePagePath: '/index.html',
       ttl: Duration.seconds(10),
     });
+    // AWS's managed security headers plus the client's own CSP. Outside origins by domain family: the
+    // API (execute-api), presigned part PUTs (S3), sign-in (Cognito) and the media CDN (CloudFront);
+    // their exact names only exist at deploy time, in other stacks.
+    const headers = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
+      comment: `VideoCloud ${stage.name} web app security headers`,
+      securityHeadersBehavior: {
+        contentSecurityPolicy: {
+          contentSecurityPolicy: webContentSecurityPolicy({
+            connect: ['https://*.amazonaws.com', 'https://*.amazoncognito.com', 'https://*.cloudfront.net'],
+            media: ['https://*.cloudfront.net'],
+          }),
+          override: true,
+        },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: {
+          referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+          override: true,
+        },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(365),
+          includeSubdomains: true,
+          override: true,
+        },
+        xssProtection: { protection: true, modeBlock: true, override: true },
+      },
+    });
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `VideoCloud ${stage.name} web app`,
       defaultRootObject: 'index.html',
@@ -78,7 +106,7 @@ export class WebHosting extends Construct {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-        responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+        responseHeadersPolicy: headers,
         compress: true,
       },
       // S3 answers 403 for a missing key when the reader may not list: both mean "a client-side route".

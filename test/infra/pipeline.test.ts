@@ -158,7 +158,6 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
     expect(JSON.stringify(create.Resource)).toContain(':jobs/*');
     const env = fnProps(ingest).Environment.Variables;
     expect(env.MEDIACONVERT_ROLE_ARN).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
-    expect(env.FFMPEG_MAX_SECONDS).toBe('600');
     expect(env.VIDEOCLOUD_STAGE).toBe(stage.name);
     // The status handler checks the same tag.
     expect(fnProps(pipeline.mediaConvert.statusFunction).Environment.Variables.VIDEOCLOUD_STAGE).toBe(

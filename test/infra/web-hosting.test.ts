@@ -18,6 +18,19 @@ describe.each(['dev', 'prod'] as const)('web hosting (%s)', (stageName) => {
   const config = template.findResources('AWS::CloudFront::Distribution')[id(stateful.web.distribution)]!
     .Properties.DistributionConfig;
 
+  test("the client's own Content-Security-Policy, HSTS and frame denial on every response", () => {
+    const policyId = config.DefaultCacheBehavior.ResponseHeadersPolicyId.Ref as string;
+    const headers = template.findResources('AWS::CloudFront::ResponseHeadersPolicy')[policyId]!.Properties
+      .ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const csp = headers.ContentSecurityPolicy.ContentSecurityPolicy as string;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).toMatch(/connect-src 'self' .*https:\/\/\*\.amazonaws\.com/);
+    expect(csp).not.toMatch(/unsafe-(inline|eval)/);
+    expect(headers.FrameOptions.FrameOption).toBe('DENY');
+    expect(headers.StrictTransportSecurity.AccessControlMaxAgeSec).toBe(31536000);
+  });
+
   test('a private, TLS-only web bucket behind CloudFront with OAC, index.html and the SPA fallback', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       PublicAccessBlockConfiguration: Match.objectLike({

@@ -1,8 +1,8 @@
 import { CreateJobCommand, MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import { describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { buildMediaConvertJob, mediaConvertOutputUris } from '#adapters/mediaconvert-job.ts';
 import { planLadder } from '#core/media/ladder.ts';
-import { buildMediaConvertJob, mediaConvertOutputUris } from '#core/media/mediaconvert-job.ts';
 import type { SourceFacts } from '#core/media/probe.ts';
 
 const longPortrait: SourceFacts = {

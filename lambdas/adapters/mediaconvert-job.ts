@@ -1,7 +1,8 @@
 /**
  * The MediaConvert job for sources too long for the ffmpeg Lambda: the same ladder as the ffmpeg path
  * (sizes, bitrate ceilings, profile/level, 4 s segments on aligned closed GOPs, AAC), plus the poster.
- * Pure data: the adapter sends it; only the type comes from the SDK.
+ * Pure data, kept beside the adapter that sends it (lambdas/adapters/mediaconvert.ts) because its types
+ * are the SDK's, and core imports nothing from AWS.
  *
  * MediaConvert's HLS output group writes MPEG-TS segments (fMP4 would need a CMAF group, which demands
  * separate audio-only outputs). Players don't care which path made a video: both are H.264/AAC HLS with
@@ -13,7 +14,7 @@ import type {
   Output,
   OutputGroup,
 } from '@aws-sdk/client-mediaconvert';
-import type { H264Level, PlannedRendition, TranscodePlan } from './ladder.ts';
+import type { H264Level, PlannedRendition, TranscodePlan } from '#core/media/ladder.ts';
 
 export interface MediaConvertJobOptions {
   /** s3://uploads-bucket/key of the validated source. */
