@@ -11,12 +11,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { probe, resolveBinaries } from '#adapters/ffmpeg.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
 import { LOCAL_RESOURCES, startLocalRuntime } from '#local/runtime.ts';
-import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { localS3Client } from '#local/s3.ts';
 import { exec, makeClip } from '#test/helpers/media.ts';
 
 const seconds = Number(process.argv[2] ?? 60);
@@ -94,12 +94,7 @@ try {
       }),
     ),
   );
-  const s3 = new S3Client({
-    endpoint: runtime.s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: LOCAL_S3_CREDENTIALS,
-  });
+  const s3 = localS3Client(runtime.s3.endpoint);
   const started = performance.now();
   await api(`/v1/uploads/${created.uploadId}/complete`, {});
   let firstPlayable: number | undefined;

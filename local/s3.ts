@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import S3rver, { type S3rverEvent } from 's3rver';
 import type { CorsRuleDefinition } from '#shared/resources.ts';
@@ -13,6 +14,17 @@ import { verifySigV4 } from './s3/sigv4.ts';
 /** The only key pair the local endpoint accepts; SigV4 signatures are checked against this secret. */
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 export const LOCAL_S3_REGION = 'us-east-1';
+
+/** An S3 client of a running local server, for tools and tests that reach storage directly. */
+export function localS3Client(endpoint: string, extra: Partial<S3ClientConfig> = {}): S3Client {
+  return new S3Client({
+    endpoint,
+    region: LOCAL_S3_REGION,
+    forcePathStyle: true,
+    credentials: LOCAL_S3_CREDENTIALS,
+    ...extra,
+  });
+}
 
 export interface LocalBucket {
   name: string;

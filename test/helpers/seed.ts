@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import type { VideoStatus, Visibility } from '#core/video.ts';
+import { LOCAL_RESOURCES } from '#local/runtime.ts';
 
 /** Direct inserts for tests that need catalog rows without going through an upload. */
 export async function seedUser(id: string, username = id): Promise<void> {
@@ -54,4 +56,35 @@ export async function seedVideo(video: SeedVideo): Promise<string> {
     })
     .execute();
   return id;
+}
+
+/**
+ * A video of alice's in `status` (default `processing`) whose source, `body`, is then PUT into the
+ * uploads bucket: the runtime's S3 event starts the pipeline on it, as after a real upload.
+ */
+export async function videoWithSource(
+  s3: S3Client,
+  body: Buffer,
+  status: VideoStatus = 'processing',
+): Promise<{ videoId: string; key: string; size: number }> {
+  const videoId = await seedVideo({ ownerId: 'alice', status });
+  await sql`update videos set source_size = ${body.length} where id = ${videoId}`.execute(await db());
+  const key = `uploads/${videoId}/source`;
+  await s3.send(new PutObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key, Body: body }));
+  return { videoId, key, size: body.length };
+}
+
+export async function videoRow(videoId: string) {
+  return (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
+}
+
+/** The video's row once the pipeline has settled it (no longer `processing`). */
+export async function settledRow(videoId: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await videoRow(videoId);
+    if (row.status !== 'processing') return row;
+    if (Date.now() > deadline) throw new Error(`video ${videoId} still processing`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -4,7 +4,6 @@
  * 2 cores; the 1280x720 landscape run uses the production preset, the others ultrafast.
  */
 
-import { execFile } from 'node:child_process';
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { access, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -24,6 +23,7 @@ import {
 } from '#adapters/ffmpeg.ts';
 import { planLadder, type TranscodePlan } from '#core/media/ladder.ts';
 import { type SourceFacts, validateSource } from '#core/media/probe.ts';
+import { exec, makeClip as makeTestClip } from '#test/helpers/media.ts';
 
 const STATIC_FFMPEG = path.resolve('node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
 const ACCEPTED = '(accepted: MP4/MOV, Matroska/WebM)';
@@ -31,57 +31,14 @@ const ACCEPTED = '(accepted: MP4/MOV, Matroska/WebM)';
 let dir: string;
 let binaries: Binaries;
 
-interface Exec {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(bin: string, args: string[], timeoutMs = 30_000): Promise<Exec> {
-  return new Promise((resolve) => {
-    execFile(
-      bin,
-      args,
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
 async function ffmpeg(args: string[]): Promise<void> {
   const out = await exec(binaries.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args]);
   if (out.code !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${out.stderr}`);
 }
 
-/** A testsrc2 + 440 Hz clip; `extra` goes before the output (e.g. -movflags +faststart). */
-async function makeClip(name: string, width: number, height: number, seconds: number, extra: string[] = []) {
-  const file = path.join(dir, name);
-  await ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:duration=${seconds}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    ...extra,
-    file,
-  ]);
-  return file;
-}
+/** A testsrc2 + 440 Hz clip in this file's temp dir; `extra` goes before the output. */
+const makeClip = (name: string, width: number, height: number, seconds: number, extra: string[] = []) =>
+  makeTestClip(dir, name, { width, height, seconds, extra });
 
 async function validated(file: string): Promise<SourceFacts> {
   const result = validateSource(await probe(file, { binaries }));

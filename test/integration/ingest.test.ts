@@ -1,15 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
-import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { localS3Client } from '#local/s3.ts';
 import { makeClip } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
-import { seedVideo } from '#test/helpers/seed.ts';
+import { settledRow, videoRow, videoWithSource } from '#test/helpers/seed.ts';
 
 /** S3 delivers at least once and not always in order: the ingest handler must still start one job. */
 describe('the ingest handler', () => {
@@ -21,12 +21,7 @@ describe('the ingest handler', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'ingest-test-'));
     clip = await readFile(await makeClip(dir, 'tiny.mp4', { width: 160, height: 90, seconds: 1 }));
     runtime = await startTestRuntime();
-    s3 = new S3Client({
-      endpoint: runtime.s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: LOCAL_S3_CREDENTIALS,
-    });
+    s3 = localS3Client(runtime.s3.endpoint);
   });
   afterAll(async () => {
     await runtime.close();
@@ -54,33 +49,14 @@ describe('the ingest handler', () => {
       ],
     });
 
-  /** A processing video whose source is `body` (junk bytes of a size, or a real clip). */
-  async function processingVideoWithSource(body: number | Buffer) {
-    const bytes = typeof body === 'number' ? Buffer.alloc(body, 7) : body;
-    const videoId = await seedVideo({ ownerId: 'alice', status: 'processing' });
-    await sql`update videos set source_size = ${bytes.length} where id = ${videoId}`.execute(await db());
-    const key = `uploads/${videoId}/source`;
-    await s3.send(new PutObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key, Body: bytes }));
-    return { videoId, key, size: bytes.length };
-  }
+  /** A processing video whose source is `body`: junk bytes of a size, or a real clip. */
+  const processingVideoWithSource = (body: number | Buffer) =>
+    videoWithSource(s3, typeof body === 'number' ? Buffer.alloc(body, 7) : body);
 
   const transcodeJobsFor = (videoId: string) =>
     runtime.queues
       .sent('transcode')
       .filter((body) => (JSON.parse(body) as { videoId: string }).videoId === videoId).length;
-
-  const videoRow = async (videoId: string) =>
-    (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
-
-  async function settled(videoId: string) {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const row = await videoRow(videoId);
-      if (row.status !== 'processing') return row;
-      if (Date.now() > deadline) throw new Error(`video ${videoId} still processing`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 
   const drained = async () => {
     const deadline = Date.now() + 15_000;
@@ -104,7 +80,7 @@ describe('the ingest handler', () => {
     await drained();
     expect(transcodeJobsFor(videoId)).toBe(1);
     expect(runtime.queues.depth('ingest-dlq')).toBe(0);
-    const video = await settled(videoId);
+    const video = await settledRow(videoId);
     expect(video).toMatchObject({ status: 'ready', width: 160, height: 90, failure_reason: null });
     expect(video.master_playlist_key).toBe(`videos/${videoId}/master.m3u8`);
   });
@@ -116,30 +92,22 @@ describe('the ingest handler', () => {
       await db(),
     );
     runtime.queues.send('ingest', event(key, '0055AED6DCD9028777', size));
-    expect((await settled(videoId)).status).toBe('ready');
+    expect((await settledRow(videoId)).status).toBe('ready');
     expect(transcodeJobsFor(videoId)).toBe(1);
   });
 
   it('waits for the API when the S3 event overtakes the complete call', async () => {
-    const videoId = await seedVideo({ ownerId: 'alice', status: 'uploading' });
-    await sql`update videos set source_size = ${clip.length} where id = ${videoId}`.execute(await db());
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: LOCAL_RESOURCES.uploadsBucket,
-        Key: `uploads/${videoId}/source`,
-        Body: clip,
-      }),
-    );
+    const { videoId } = await videoWithSource(s3, clip, 'uploading');
     // The event is in: the video must not be dropped while it is still `uploading`.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await videoRow(videoId)).status).toBe('uploading');
     await sql`update videos set status = 'processing' where id = ${videoId}`.execute(await db());
-    expect((await settled(videoId)).status).toBe('ready');
+    expect((await settledRow(videoId)).status).toBe('ready');
   });
 
   it('fails a source that is not a video with a reason, and queues no transcode', async () => {
     const { videoId } = await processingVideoWithSource(4096);
-    const video = await settled(videoId);
+    const video = await settledRow(videoId);
     expect(video.status).toBe('failed');
     expect(video.failure_reason).toMatch(/^unreadable: /);
     expect(transcodeJobsFor(videoId)).toBe(0);
@@ -179,7 +147,7 @@ describe('the ingest handler', () => {
     const dead = runtime.queues.depth('ingest-dlq');
     runtime.queues.send('ingest', '{ this is not json');
     const { videoId } = await processingVideoWithSource(clip);
-    expect((await settled(videoId)).status).toBe('ready');
+    expect((await settledRow(videoId)).status).toBe('ready');
     const deadline = Date.now() + 10_000;
     while (runtime.queues.depth('ingest-dlq') === dead && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));

@@ -13,14 +13,14 @@ import {
   ListPartsCommand,
   type Part,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   type S3ClientConfig,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { S3Event } from 'aws-lambda';
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, type LocalS3, startLocalS3 } from '#local/s3.ts';
+import { LOCAL_S3_CREDENTIALS, type LocalS3, localS3Client, startLocalS3 } from '#local/s3.ts';
 import { uploadsBucketCors } from '#shared/resources.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
 
@@ -37,14 +37,7 @@ describe('the local S3 stand-in', () => {
   const events: S3Event[] = [];
 
   /** A client of whichever server is running now (one test restarts it). */
-  const makeClient = (extra: Partial<S3ClientConfig> = {}) =>
-    new S3Client({
-      region: LOCAL_S3_REGION,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: LOCAL_S3_CREDENTIALS,
-      ...extra,
-    });
+  const makeClient = (extra: Partial<S3ClientConfig> = {}) => localS3Client(s3.endpoint, extra);
   const start = async () => {
     s3 = await startLocalS3({
       directory,

@@ -2,12 +2,12 @@
  * Deleting a video removes its source and its media, through the API and the cleanup queue; the hourly
  * sweep catches deletions whose hand-off was lost; a cleanup message never touches a live video.
  */
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
-import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { localS3Client } from '#local/s3.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
@@ -18,12 +18,7 @@ describe('media cleanup', () => {
   beforeAll(async () => {
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
-    s3 = new S3Client({
-      endpoint: runtime.s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: LOCAL_S3_CREDENTIALS,
-    });
+    s3 = localS3Client(runtime.s3.endpoint);
   });
   afterAll(async () => {
     await runtime.close();

@@ -7,17 +7,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateJobCommand, MediaConvertClient } from '@aws-sdk/client-mediaconvert';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { sql } from 'kysely';
-import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
-import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { localS3Client } from '#local/s3.ts';
 import { makeClip } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
-import { seedVideo } from '#test/helpers/seed.ts';
+import { videoRow, videoWithSource } from '#test/helpers/seed.ts';
 
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/videocloud-mediaconvert';
 const mediaConvert = mockClient(MediaConvertClient);
@@ -39,12 +37,7 @@ describe('long sources go to MediaConvert', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'mediaconvert-test-'));
     clip = await readFile(await makeClip(dir, 'three.mp4', { width: 320, height: 180, seconds: 3 }));
     runtime = await startTestRuntime();
-    s3 = new S3Client({
-      endpoint: runtime.s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: LOCAL_S3_CREDENTIALS,
-    });
+    s3 = localS3Client(runtime.s3.endpoint);
     ({ handler } = await import('#events/mediaconvert-status.ts'));
   });
   afterAll(async () => {
@@ -54,19 +47,8 @@ describe('long sources go to MediaConvert', () => {
     delete process.env.FFMPEG_MAX_SECONDS;
   });
 
-  const videoRow = async (videoId: string) =>
-    (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
-
   async function planned(): Promise<string> {
-    const videoId = await seedVideo({ ownerId: 'alice', status: 'processing', visibility: 'public' });
-    await sql`update videos set source_size = ${clip.length} where id = ${videoId}`.execute(await db());
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: LOCAL_RESOURCES.uploadsBucket,
-        Key: `uploads/${videoId}/source`,
-        Body: clip,
-      }),
-    );
+    const { videoId } = await videoWithSource(s3, clip);
     const deadline = Date.now() + 20_000;
     while (!mediaConvert.commandCalls(CreateJobCommand).some((c) => jobVideo(c.args[0].input) === videoId)) {
       if (Date.now() > deadline) throw new Error('no MediaConvert job was created');

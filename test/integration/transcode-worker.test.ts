@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sql } from 'kysely';
@@ -18,7 +18,7 @@ import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
-import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { localS3Client } from '#local/s3.ts';
 import { makeClip } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
@@ -38,12 +38,7 @@ describe('the transcode worker', () => {
     clipPath = await makeClip(dir, 'clip.mp4', { width: 320, height: 180, seconds: 2 });
     clip = await readFile(clipPath);
     runtime = await startTestRuntime();
-    s3 = new S3Client({
-      endpoint: runtime.s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: LOCAL_S3_CREDENTIALS,
-    });
+    s3 = localS3Client(runtime.s3.endpoint);
     ({ handler } = (await import('#events/transcode.ts')) as unknown as { handler: typeof handler });
   });
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
-import { LOCAL_S3_CREDENTIALS } from '#local/s3.ts';
+import { localS3Client } from '#local/s3.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
 const MiB = 1024 * 1024;
@@ -63,12 +63,7 @@ describe('direct-to-storage multipart uploads', () => {
     file.subarray((n - 1) * created.partSize, Math.min(file.length, n * created.partSize));
 
   const objectSha256 = async (key: string) => {
-    const s3 = new S3Client({
-      endpoint: runtime.s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: LOCAL_S3_CREDENTIALS,
-    });
+    const s3 = localS3Client(runtime.s3.endpoint);
     const object = await s3.send(new GetObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key }));
     return createHash('sha256')
       .update(Buffer.from(await object.Body!.transformToByteArray()))
