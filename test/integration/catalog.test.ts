@@ -75,12 +75,19 @@ describe('the video catalog', () => {
 
   it('finds videos by words in the title or description, newest first', async () => {
     await sql`delete from videos`.execute(await db());
+    // Explicit times: two inserts can share a millisecond, and "newest first" must not depend on the clock.
     const surf = await seedVideo({
       ownerId: 'alice',
       title: 'Surfing at dawn',
       description: 'Big waves in Nazaré',
+      createdAt: new Date('2026-01-01T10:00:00Z'),
     });
-    const cats = await seedVideo({ ownerId: 'alice', title: 'Cats', description: 'A cat surfing the couch' });
+    const cats = await seedVideo({
+      ownerId: 'alice',
+      title: 'Cats',
+      description: 'A cat surfing the couch',
+      createdAt: new Date('2026-01-01T11:00:00Z'),
+    });
     await seedVideo({ ownerId: 'alice', title: 'Cooking', description: 'Pasta from scratch' });
     await seedVideo({ ownerId: 'alice', title: 'Private surfing', visibility: 'private' });
 
