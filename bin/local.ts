@@ -3,9 +3,6 @@
  * `npm start`: VideoCloud whole on one machine, against local stand-ins (PGlite or DATABASE_URL,
  * s3rver, dynalite, an in-process SQS, a local token issuer). State lives in VIDEOCLOUD_DATA_DIR.
  */
-// Node 20 is supported for local use; the SDK's notice about its future Node 22 floor is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
 import { loadLocalConfig } from '../local/config.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { REPO_ROOT } from '../../lib/constructs/app-function.ts';
+import { LAMBDA_RUNTIME, REPO_ROOT } from '../../lib/constructs/app-function.ts';
 
 /** This directory: the placeholder asset when bundling is skipped, and the home of the README. */
 const LAYER_DIR = fileURLToPath(new URL('./', import.meta.url));
@@ -201,7 +201,7 @@ export class FfmpegLayer extends Construct {
     this.layer = new lambda.LayerVersion(this, 'Layer', {
       code: lambda.Code.fromAsset(assetDir),
       compatibleArchitectures: [props.architecture],
-      compatibleRuntimes: [lambda.Runtime.NODEJS_22_X],
+      compatibleRuntimes: [LAMBDA_RUNTIME],
       description: `Static ffmpeg/ffprobe in /opt/bin (${description})`.slice(0, 256),
       // The npm static builds (johnvansickle.com) are GPL-3.0 builds of FFmpeg.
       license: 'GPL-3.0-or-later',

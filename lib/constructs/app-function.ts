@@ -20,6 +20,14 @@ import type { Network } from './network.ts';
 /** The repository root: entries, the lock file and node_modules are all resolved from here. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * The Node.js line every function (and the ffmpeg layer) runs: the current LTS, the same major as the
+ * `engines` floor in package.json and .nvmrc, so code is tested locally on what Lambda runs.
+ */
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** esbuild's target for that runtime. */
+const BUNDLE_TARGET = 'node24';
+
 /** The version the API reports, from package.json. */
 export const APP_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
 
@@ -87,7 +95,7 @@ export interface AppFunctionProps {
 }
 
 /**
- * Every Lambda function of VideoCloud: Node.js 22 on Graviton, bundled by the local esbuild into one
+ * Every Lambda function of VideoCloud: Node.js 24 (LAMBDA_RUNTIME) on Graviton, bundled by the local esbuild into one
  * minified ESM file with source maps, X-Ray active tracing, its own log group with the stage's retention,
  * and an execution role that starts empty. Access is added with the `use*` methods, which set the
  * environment variable and the least-privilege grant together so the two cannot drift apart.
@@ -139,7 +147,7 @@ export class AppFunction extends Construct {
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       layers: props.layers,
       ephemeralStorageSize: props.ephemeralStorageMb ? Size.mebibytes(props.ephemeralStorageMb) : undefined,
@@ -157,7 +165,7 @@ export class AppFunction extends Construct {
       },
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node22',
+        target: BUNDLE_TARGET,
         // Prefer packages' ESM builds: they tree-shake far better than their CommonJS ones.
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
@@ -187,20 +195,12 @@ export class AppFunction extends Construct {
       },
     });
 
-    Validations.of(this).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Only X-Ray PutTraceSegments/PutTelemetryRecords and, for VPC functions, the Lambda ENI actions ' +
-          'use Resource "*": none of those actions supports resource-level permissions.',
-      },
-      {
-        id: 'AwsSolutions-L1',
-        reason:
-          'The project targets the Node.js 22 LTS line on purpose (nodejs22.x is supported by Lambda and ' +
-          'matches the engines the dependencies are tested on); moving to nodejs24.x is a deliberate upgrade.',
-      },
-    );
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only X-Ray PutTraceSegments/PutTelemetryRecords and, for VPC functions, the Lambda ENI actions ' +
+        'use Resource "*": none of those actions supports resource-level permissions.',
+    });
   }
 
   /** Adds environment variables (the same name set twice must have the same value). */

@@ -74,7 +74,7 @@ describe.each(['dev', 'prod'] as const)('ffmpeg layer in the stack (%s)', (stage
     stateless.pipeline.ffmpegLayer.layer.node.defaultChild as lambda.CfnLayerVersion,
   );
 
-  test('one layer, for the ffmpeg architecture and nodejs22.x, with its source in the description', () => {
+  test('one layer, for the ffmpeg architecture and nodejs24.x, with its source in the description', () => {
     // (BucketDeployment brings the AWS CLI layer, for its own Python handler.)
     const nodeLayers = Object.values(template.findResources('AWS::Lambda::LayerVersion')).filter((l) =>
       JSON.stringify(l.Properties.CompatibleRuntimes ?? []).includes('nodejs'),
@@ -82,7 +82,7 @@ describe.each(['dev', 'prod'] as const)('ffmpeg layer in the stack (%s)', (stage
     expect(nodeLayers).toHaveLength(1);
     const layer = template.findResources('AWS::Lambda::LayerVersion')[layerId]!.Properties;
     expect(layer.CompatibleArchitectures).toEqual([FFMPEG_ARCHITECTURE.name]);
-    expect(layer.CompatibleRuntimes).toEqual(['nodejs22.x']);
+    expect(layer.CompatibleRuntimes).toEqual(['nodejs24.x']);
     expect(layer.Description).toContain('@ffmpeg-installer/');
   });
 

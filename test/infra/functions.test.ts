@@ -52,10 +52,10 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stageName) => {
   });
 
   test.each(appFunctions(template).map(([id]) => id))(
-    '%s runs nodejs22.x on arm64 with active tracing, source maps and explicit sizing',
+    '%s runs nodejs24.x on arm64 with active tracing, source maps and explicit sizing',
     (id) => {
       const props = template.findResources('AWS::Lambda::Function')[id]!.Properties;
-      expect(props.Runtime).toBe('nodejs22.x');
+      expect(props.Runtime).toBe('nodejs24.x');
       expect(props.Architectures).toEqual(['arm64']);
       expect(props.TracingConfig).toEqual({ Mode: 'Active' });
       expect(props.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
