@@ -13,21 +13,37 @@ const base = {
   transform: { '^.+\\.ts$': swc },
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // Per-kind deadlines for tests and hooks (test/setup-timeouts.ts): Jest's 5 s suits none but unit tests.
+  setupFilesAfterEnv: ['<rootDir>/test/setup-timeouts.ts'],
 };
+
+const BROWSER_TESTS = ['<rootDir>/test/e2e/browser.test.ts', '<rootDir>/test/e2e/players.test.ts'];
 
 /** @type {import('jest').Config} */
 export default {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    {
+      ...base,
+      displayName: 'integration',
+
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+    },
     { ...base, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
     {
       ...base,
       displayName: 'e2e',
+
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/browser.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...BROWSER_TESTS],
     },
-    // Real Chromium against the local stack (`npm run test:browser`); kept out of `e2e` so it runs once.
-    { ...base, displayName: 'browser', testMatch: ['<rootDir>/test/e2e/browser.test.ts'] },
+    // Real Chromium against the local stack (`npm run test:browser`): the web client, and playback in
+    // other people's players; kept out of `e2e` so each runs once.
+    {
+      ...base,
+      displayName: 'browser',
+
+      testMatch: BROWSER_TESTS,
+    },
   ],
 };

@@ -60,6 +60,7 @@ const runtime = await startLocalRuntime({
   HOST: '127.0.0.1',
   VIDEOCLOUD_DATA_DIR: path.join(dir, 'data'),
   WEB_ORIGINS: [],
+  EMBED_ORIGINS: ['*'],
   LOG_LEVEL: 'ERROR',
 });
 try {

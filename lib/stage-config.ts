@@ -66,6 +66,22 @@ const stageSettings = z
         message: 'must be the ARN of a CloudFront (global, us-east-1) web ACL, as the EdgeWaf stack outputs',
       })
       .optional(),
+    /**
+     * Optional; the origins whose pages may play this stage's media with MSE players (hls.js, Shaka,
+     * video.js): CORS on the media distribution. `["*"]` (the default) lets any site embed a video it has
+     * a playback URL for; the web app's own origin is always allowed.
+     */
+    embedOrigins: z
+      .array(z.union([z.literal('*'), webOrigin]))
+      .min(1)
+      .default(['*']),
+    /** Optional; how long a private video's playback URLs work, in seconds (public ones do not expire). */
+    privatePlaybackSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(24 * 3600)
+      .default(3600),
     /** Optional; GuardDuty Malware Protection for S3 on the uploads bucket (billed per GB scanned). */
     malwareProtection: z.boolean().default(true),
   })

@@ -63,7 +63,7 @@ export class StatefulStack extends Stack {
     this.delivery = new MediaDelivery(this, 'MediaDelivery', {
       stage,
       storage: this.storage,
-      corsOrigins: [...stage.webOrigins, this.web.origin],
+      webOrigins: [...stage.webOrigins, this.web.origin],
       webAclId: stage.cloudFrontWebAclArn,
     });
   }

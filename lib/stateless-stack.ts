@@ -44,9 +44,10 @@ const API_ACCESS: Record<string, EntryAccess> = {
   // Video views carry signed playback URLs (lambdas/adapters/playback.ts) for ready videos.
   'videos-list': { database: true, playback: true, stateTable: 'readwrite' },
   'videos-get': { database: true, playback: true, stateTable: 'readwrite' },
-  'videos-update': { database: true, playback: true, stateTable: 'readwrite' },
-  // The media are removed asynchronously by the media-cleanup worker.
-  'videos-delete': { database: true, stateTable: 'readwrite', cleanupQueue: 'send' },
+  // Making a video private revokes its playback URLs: an outbox row, handed on to edge-sync at once.
+  'videos-update': { database: true, playback: true, stateTable: 'readwrite', outbox: true },
+  // The media are removed asynchronously by the media-cleanup worker; the playback URLs are revoked.
+  'videos-delete': { database: true, stateTable: 'readwrite', cleanupQueue: 'send', outbox: true },
   // Uploads: sessions live in the state table, parts in the uploads bucket (presigned PUTs are signed with
   // the function's own credentials, so signing a part needs s3:PutObject).
   'uploads-create': { database: true, stateTable: 'readwrite', uploadsBucket: ['write', 'multipart'] },
@@ -136,6 +137,7 @@ export class StatelessStack extends Stack {
       storage,
       stateTable,
       queues,
+      delivery,
     });
 
     // WAF on the API stage: per-IP rate rule, AWS common rules, known bad inputs, IP reputation list.

@@ -1,57 +1,62 @@
-import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { CfHeaders, CfRequest, ViewerRequestFunction } from './cloudfront-function.ts';
+import { isResponse } from './cloudfront-function.ts';
 import type { LocalEndpoint } from './gateway.ts';
 
 /**
- * The local stand-in for the CloudFront media distribution, under /cdn/. Like the distribution (a
- * trusted key group on every behavior) it serves nothing unsigned: each request must carry a custom
- * policy, its RSA signature by the signing key, and the key id; the policy's resource must cover the
- * requested path and must not have expired. Objects come from the media bucket, with Range support.
- * Resources are compared by path, since loopback has several host names.
+ * The local stand-in for the media distribution, under /cdn/: every request goes through the very
+ * CloudFront Function the distribution runs (lambdas/edge/playback-gate.js, through
+ * local/cloudfront-function.ts), which checks the playback token and rewrites the path to the object's
+ * key, or answers itself (403, 400, a CORS preflight). What it lets through is read from the media bucket,
+ * and nothing else, with Range support and the object's own Cache-Control (what the cache policies and
+ * S3 give in the cloud) and CORS for embedding from any origin, as the distribution's response headers
+ * policy does.
  */
 const CONTENT_TYPES: Record<string, string> = {
   m3u8: 'application/vnd.apple.mpegurl',
   m4s: 'video/iso.segment',
   mp4: 'video/mp4',
-  ts: 'video/mp2t',
+  vtt: 'text/vtt; charset=utf-8',
   jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  webp: 'image/webp',
 };
+
+const PREFIX = '/cdn';
 
 export function cdnEndpoint(options: {
   s3: () => S3Client;
   bucket: string;
-  keyPairId: string;
-  publicKeyPem: string;
+  gate: ViewerRequestFunction;
+  embedOrigins: readonly string[];
 }): LocalEndpoint {
-  const publicKey = createPublicKey(options.publicKeyPem);
   return async (req, res, url) => {
-    if (!url.pathname.startsWith('/cdn/')) return false;
-    const deny = (status: number, message: string) => {
-      res.writeHead(status, {
-        'Content-Type': 'text/plain; charset=utf-8',
-        'Access-Control-Allow-Origin': '*',
-      });
-      res.end(message);
+    if (!url.pathname.startsWith(`${PREFIX}/`)) return false;
+    const request = viewerRequest(req, url);
+    const result = await options.gate({
+      version: '1.0',
+      context: { eventType: 'viewer-request', requestId: randomUUID() },
+      viewer: { ip: req.socket.remoteAddress ?? '127.0.0.1' },
+      request,
+    });
+    if (isResponse(result)) {
+      const body = typeof result.body === 'string' ? result.body : (result.body?.data ?? '');
+      res.writeHead(result.statusCode, flatten(result.headers));
+      res.end(body);
       return true;
-    };
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        'Access-Control-Allow-Origin': '*',
-        'Access-Control-Allow-Methods': 'GET, HEAD',
-        'Access-Control-Allow-Headers': 'Range',
-        'Access-Control-Max-Age': '600',
-      });
+    }
+    const cors = corsHeaders(req.headers.origin, options.embedOrigins);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS', ...cors });
       res.end();
       return true;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return deny(405, 'GET or HEAD only');
-    const refusal = verifySignedUrl(url, options.keyPairId, publicKey);
-    if (refusal) return deny(403, refusal);
-
-    const key = decodeURIComponent(url.pathname.slice('/cdn/'.length));
+    // The gate hands back a canonical /videos/<id>/... path; refuse anything else outright.
+    if (!/^\/videos\/[0-9a-f-]{36}(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/.test(result.uri)) {
+      throw new Error(`the playback gate let through a path it must not: ${result.uri}`);
+    }
+    const key = result.uri.slice(1);
     try {
       const object = await options.s3().send(
         new GetObjectCommand({
@@ -67,7 +72,8 @@ export function cdnEndpoint(options: {
         ...(object.ContentRange ? { 'Content-Range': object.ContentRange } : {}),
         'Accept-Ranges': 'bytes',
         'Cache-Control': object.CacheControl ?? 'public, max-age=60',
-        'Access-Control-Allow-Origin': '*',
+        ...(object.ETag ? { ETag: object.ETag } : {}),
+        ...cors,
         'Access-Control-Expose-Headers': 'Content-Length, Content-Range',
         'X-Content-Type-Options': 'nosniff',
       });
@@ -79,50 +85,47 @@ export function cdnEndpoint(options: {
       }
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (error as Error).name === 'NoSuchKey') return deny(404, 'Not found');
-      if (status === 416) return deny(416, 'Range not satisfiable');
-      throw error;
+      const answer = (code: number, text: string) => {
+        res.writeHead(code, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Cache-Control': 'no-store',
+          ...cors,
+        });
+        res.end(text);
+      };
+      if (status === 404 || (error as Error).name === 'NoSuchKey') answer(404, 'Not found');
+      else if (status === 416) answer(416, 'Range not satisfiable');
+      else throw error;
     }
     return true;
   };
 }
 
-/** Returns why a request is refused, or undefined when its CloudFront-style signature holds. */
-export function verifySignedUrl(
-  url: URL,
-  keyPairId: string,
-  publicKey: KeyObject,
-  now = Date.now(),
-): string | undefined {
-  const policyParam = url.searchParams.get('Policy');
-  const signature = url.searchParams.get('Signature');
-  if (!policyParam || !signature || !url.searchParams.get('Key-Pair-Id'))
-    return 'Missing Key-Pair-Id, Policy or Signature';
-  if (url.searchParams.get('Key-Pair-Id') !== keyPairId) return 'Unknown Key-Pair-Id';
-  const policyJson = Buffer.from(fromCloudFrontBase64(policyParam), 'base64').toString('utf8');
-  const algorithm = url.searchParams.get('Hash-Algorithm') === 'SHA256' ? 'RSA-SHA256' : 'RSA-SHA1';
-  const verifier = createVerify(algorithm);
-  verifier.update(policyJson);
-  if (!verifier.verify(publicKey, Buffer.from(fromCloudFrontBase64(signature), 'base64')))
-    return 'Signature does not match';
-  let statement:
-    | { Resource?: string; Condition?: { DateLessThan?: { 'AWS:EpochTime'?: number } } }
-    | undefined;
-  try {
-    statement = (JSON.parse(policyJson) as { Statement?: (typeof statement)[] }).Statement?.[0];
-  } catch {
-    return 'Malformed policy';
+/** The request as CloudFront hands it to a viewer-request function: the URI still percent-encoded. */
+function viewerRequest(req: IncomingMessage, url: URL): CfRequest {
+  const rawPath = (req.url ?? '/').split('?')[0]!;
+  const headers: CfHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = { value: Array.isArray(value) ? value.join(',') : value };
   }
-  const expires = statement?.Condition?.DateLessThan?.['AWS:EpochTime'];
-  if (!expires || now / 1000 >= expires) return 'Access denied: the URL has expired';
-  const resourcePath = statement?.Resource
-    ? new URL(statement.Resource.replaceAll('*', '__STAR__')).pathname
-    : '';
-  const pattern = new RegExp(`^${resourcePath.split('__STAR__').map(escapeRegExp).join('.*')}$`);
-  if (!pattern.test(url.pathname)) return 'Access denied: the policy does not cover this resource';
-  return undefined;
+  const querystring: CfRequest['querystring'] = {};
+  for (const [name, value] of url.searchParams) querystring[name] = { value };
+  return {
+    method: req.method ?? 'GET',
+    uri: rawPath.slice(PREFIX.length),
+    querystring,
+    headers,
+    cookies: {},
+  };
 }
 
-const fromCloudFrontBase64 = (value: string) =>
-  value.replaceAll('-', '+').replaceAll('_', '=').replaceAll('~', '/');
-const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function flatten(headers: CfHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, { value }] of Object.entries(headers ?? {})) out[name] = value;
+  return out;
+}
+
+function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> {
+  const allow = allowed.includes('*') ? '*' : origin && allowed.includes(origin) ? origin : undefined;
+  return { ...(allow ? { 'Access-Control-Allow-Origin': allow } : {}), Vary: 'Origin' };
+}

@@ -11,6 +11,8 @@ const schema = z.object({
   /** Extra browser origins allowed to call the API and upload (the runtime's own origin always is). */
   WEB_ORIGINS: commaList,
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
+  /** Origins whose pages may embed the media (CORS at /cdn/); `*` (the default) for any. */
+  EMBED_ORIGINS: commaList.transform((origins) => (origins.length > 0 ? origins : ['*'])),
   /** Overrides every queue's visibility timeout (tests use a short one to see retries quickly). */
   QUEUE_VISIBILITY_SECONDS: z.coerce.number().positive().optional(),
 });

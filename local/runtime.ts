@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -6,7 +7,10 @@ import { s3Client } from '#adapters/aws.ts';
 import { closeSharedDb } from '#adapters/db/connect.ts';
 import { db } from '#adapters/db/index.ts';
 import { migrateToLatest } from '#adapters/db/migrate.ts';
+import { putSigningKey } from '#adapters/edge-store.ts';
 import { routeList } from '#api/routes.ts';
+import type { PlaybackKey } from '#core/playback-token.ts';
+import { playbackGateSource } from '#edge/playback-gate.ts';
 import { consumerList, visibilityTimeoutSeconds } from '#events/consumers.ts';
 import { scheduledWorkerList } from '#events/schedules.ts';
 import { config } from '#shared/config.ts';
@@ -14,24 +18,25 @@ import { problemResult, zodFieldErrors } from '#shared/http.ts';
 import { logger } from '#shared/logger.ts';
 import { queueNames, uploadsBucketCors } from '#shared/resources.ts';
 import { cdnEndpoint } from './cdn.ts';
+import { loadViewerRequestFunction } from './cloudfront-function.ts';
 import type { LocalConfig } from './config.ts';
 import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
+import { startLocalKeyValueStore } from './kvs.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from './s3.ts';
 import { LocalQueues } from './sqs.ts';
-import { LocalTokenIssuer, localKeyPair, TokenRequest } from './token-issuer.ts';
+import { LocalTokenIssuer, TokenRequest } from './token-issuer.ts';
 import { webEndpoint } from './web.ts';
 
 type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
-
-const LOCAL_CDN_KEY_ID = 'K2LOCALVIDEOCLOUD';
 
 /** Names the local stand-ins use for what the CDK app creates. */
 export const LOCAL_RESOURCES = {
   uploadsBucket: 'videocloud-uploads',
   mediaBucket: 'videocloud-media',
   stateTable: 'videocloud-state',
+  edgeKvsArn: 'arn:aws:cloudfront::000000000000:key-value-store/5f0c1d2e-7a3b-4c5d-8e9f-0a1b2c3d4e5f',
   userPoolId: 'us-east-1_local',
   clientId: 'videocloud-local-web',
   scopePrefix: 'videocloud/',
@@ -75,15 +80,23 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       scopePrefix: LOCAL_RESOURCES.scopePrefix,
     });
 
+    // The CDN's KeyValueStore, which the playback gate at /cdn/ reads (signing keys, revocations).
+    const kvs = await startLocalKeyValueStore({
+      file: join(dataDir, 'kvs.json'),
+      arn: LOCAL_RESOURCES.edgeKvsArn,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    stops.push(kvs.stop);
+    const playbackKey = localPlaybackKey(join(dataDir, 'keys'));
+
     // Listen first, so a taken port fails before anything else starts and CORS rules know the origin.
-    const cdnKey = localKeyPair(join(dataDir, 'keys'), 'cdn-signing-key.pem');
     const endpoints: LocalEndpoint[] = [
       tokenEndpoint(issuer),
       cdnEndpoint({
         s3: s3Client,
         bucket: LOCAL_RESOURCES.mediaBucket,
-        keyPairId: LOCAL_CDN_KEY_ID,
-        publicKeyPem: cdnKey.publicKeyPem,
+        gate: loadViewerRequestFunction(playbackGateSource({ embedOrigins: local.EMBED_ORIGINS }), kvs.store),
+        embedOrigins: local.EMBED_ORIGINS,
       }),
       webEndpoint(), // last: the browser client takes every GET the API, docs and CDN do not
     ];
@@ -164,9 +177,11 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       CLEANUP_QUEUE_URL: queues.url(queueNames.cleanup),
       INGEST_QUEUE_URL: queues.url(queueNames.ingest),
       TRANSCODE_QUEUE_URL: queues.url(queueNames.transcode),
+      EDGE_SYNC_QUEUE_URL: queues.url(queueNames.edgeSync),
       MEDIA_BASE_URL: `http://localhost:${boundPort}/cdn/`,
-      CDN_KEY_PAIR_ID: LOCAL_CDN_KEY_ID,
-      CDN_PRIVATE_KEY_PEM: cdnKey.privateKeyPem,
+      PLAYBACK_KEY: JSON.stringify(playbackKey),
+      EDGE_KVS_ARN: LOCAL_RESOURCES.edgeKvsArn,
+      KVS_ENDPOINT: kvs.endpoint,
       CORS_ORIGINS: origins().join(','),
       LOG_LEVEL: local.LOG_LEVEL,
     });
@@ -182,6 +197,8 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
 
     stops.push(closeSharedDb);
     await migrateToLatest(await db());
+    // What the deploy-time custom resource does in the cloud: the gate learns the signing key.
+    await putSigningKey(playbackKey.kid, playbackKey.secret);
 
     // Event source mappings: each queue drained by the same handler its Lambda runs.
     for (const consumer of consumerList) {
@@ -216,6 +233,17 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     await stopAll();
     throw error;
   }
+}
+
+/** The playback signing key, made on first start and kept in the data dir (like the cloud's secret). */
+function localPlaybackKey(keyDir: string): PlaybackKey {
+  const file = join(keyDir, 'playback-key.json');
+  if (!existsSync(file)) {
+    mkdirSync(keyDir, { recursive: true });
+    const key: PlaybackKey = { kid: 'local1', secret: randomBytes(32).toString('base64url') };
+    writeFileSync(file, JSON.stringify(key), { mode: 0o600 });
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as PlaybackKey;
 }
 
 function selfOrigins(port: number): string[] {

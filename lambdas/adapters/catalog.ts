@@ -1,6 +1,8 @@
 import type { CatalogDeps, MediaCleanupQueue } from '#core/videos.ts';
+import { logger } from '#shared/logger.ts';
 import { db } from './db/index.ts';
 import { PostgresVideoRepository } from './db/videos.ts';
+import { outboxRelay } from './outbox.ts';
 import { resolvePlayback } from './playback.ts';
 import { sendToQueue } from './queue.ts';
 
@@ -9,7 +11,14 @@ export async function catalog(): Promise<
   CatalogDeps & { cleanup: MediaCleanupQueue; videos: PostgresVideoRepository }
 > {
   return {
-    videos: new PostgresVideoRepository(await db()),
+    videos: new PostgresVideoRepository(await db(), {
+      // Revocations leave at once; should this send fail, the minute's outbox relay sends them.
+      afterOutboxWrite: async () => {
+        await (await outboxRelay()).publishPending().catch((error: unknown) => {
+          logger.warn('outbox fast path failed; the scheduled relay will publish', { error });
+        });
+      },
+    }),
     playback: resolvePlayback,
     cleanup: (video) => sendToQueue('cleanup', { videoId: video.id }),
   };

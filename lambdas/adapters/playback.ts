@@ -1,52 +1,53 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
+import * as z from 'zod';
+import { PLAYBACK_KID, type PlaybackKey, playbackToken, tokenPath } from '#core/playback-token.ts';
 import type { Playback, VideoRecord } from '#core/video.ts';
 import { config } from '#shared/config.ts';
-import { objectKeys } from '#shared/resources.ts';
 
 /**
- * Playback URLs for a ready video. The media distribution serves nothing unsigned (a trusted key group
- * on every behavior), so an unlisted or private video cannot be found by guessing paths. Each URL
- * carries a CloudFront custom policy whose resource is the video's whole folder (`videos/{id}/*`), so
- * the same signature works for the master playlist, every variant playlist and segment, and the
- * poster: players append the master URL's query to each request (the web client's HLS loader does).
- * Private videos get short-lived URLs; public and unlisted ones longer-lived.
+ * Playback URLs for a ready video: `<media base>/t/<token>/videos/<id>/master.m3u8` and the poster under the
+ * same token (core/playback-token.ts; the CDN's playback gate checks it). Public and unlisted videos get
+ * a token without expiry, made from the video's playback epoch, so their URL is the same on every call
+ * and keeps working while the video stays shared; making the video private or deleting it moves the
+ * epoch and revokes them. Private videos get a token that expires after PRIVATE_PLAYBACK_SECONDS.
  */
 export async function resolvePlayback(video: VideoRecord): Promise<Playback | null> {
-  const { mediaBaseUrl, cdn } = config();
+  const { mediaBaseUrl, playback } = config();
   if (!mediaBaseUrl || video.status !== 'ready' || !video.masterPlaylistKey || !video.posterKey) return null;
   const base = mediaBaseUrl.endsWith('/') ? mediaBaseUrl : `${mediaBaseUrl}/`;
-  const ttlSeconds = video.visibility === 'private' ? cdn.privateUrlSeconds : cdn.publicUrlSeconds;
-  const expiresAt = new Date(Math.floor(Date.now() / 1000 + ttlSeconds) * 1000);
-  const policy = JSON.stringify({
-    Statement: [
-      {
-        Resource: `${base}${objectKeys.mediaPrefix(video.id)}*`,
-        Condition: { DateLessThan: { 'AWS:EpochTime': Math.floor(expiresAt.getTime() / 1000) } },
-      },
-    ],
+  const expiresAt =
+    video.visibility === 'private' ? Math.floor(Date.now() / 1000) + playback.privateUrlSeconds : 0;
+  const token = playbackToken(await signingKey(), {
+    videoId: video.id,
+    epoch: video.playbackEpoch,
+    expiresAt,
   });
-  const credentials = { keyPairId: cdn.keyPairId, privateKey: await signingKey(), policy };
   return {
-    hls: getSignedUrl({ ...credentials, url: `${base}${video.masterPlaylistKey}` }),
-    poster: getSignedUrl({ ...credentials, url: `${base}${video.posterKey}` }),
-    expiresAt: expiresAt.toISOString(),
+    hls: `${base}${tokenPath(token, video.masterPlaylistKey)}`,
+    poster: `${base}${tokenPath(token, video.posterKey)}`,
+    ...(expiresAt ? { expiresAt: new Date(expiresAt * 1000).toISOString() } : {}),
   };
 }
 
-let key: Promise<string> | undefined;
+const KeySchema = z.strictObject({ kid: z.string().regex(PLAYBACK_KID), secret: z.string().min(32) });
 
-/** The CloudFront signing key: inline (local runtime) or from Secrets Manager, fetched once per container. */
-function signingKey(): Promise<string> {
+let key: Promise<PlaybackKey> | undefined;
+
+/** The signing key: inline (local runtime) or from Secrets Manager, fetched once per container. */
+function signingKey(): Promise<PlaybackKey> {
   key ??= (async () => {
-    const { cdn, region } = config();
-    if (cdn.privateKeyPem) return cdn.privateKeyPem;
-    if (!cdn.privateKeySecretArn) throw new Error('no CloudFront signing key configured');
-    const secret = await new SecretsManagerClient({ region }).send(
-      new GetSecretValueCommand({ SecretId: cdn.privateKeySecretArn }),
-    );
-    if (!secret.SecretString) throw new Error('the CloudFront signing key secret is empty');
-    return secret.SecretString;
+    const { playback, region } = config();
+    let value = playback.inlineKey;
+    if (!value) {
+      if (!playback.keySecretArn) throw new Error('no playback signing key configured');
+      const secret = await new SecretsManagerClient({ region }).send(
+        new GetSecretValueCommand({ SecretId: playback.keySecretArn }),
+      );
+      value = secret.SecretString;
+    }
+    const parsed = KeySchema.safeParse(JSON.parse(value ?? 'null'));
+    if (!parsed.success) throw new Error('the playback signing key is not {"kid","secret"}');
+    return parsed.data;
   })().catch((error: unknown) => {
     key = undefined;
     throw error;

@@ -4,7 +4,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { config } from '#shared/config.ts';
+import { type Config, config, QUEUE_URL_VARIABLES } from '#shared/config.ts';
 
 let sqs: SQSClient | undefined;
 
@@ -14,11 +14,11 @@ function client(): SQSClient {
   return sqs;
 }
 
-type QueueName = 'ingest' | 'cleanup' | 'transcode';
+type QueueName = keyof Config['queues'];
 
 function queueUrl(queue: QueueName): string {
   const url = config().queues[queue];
-  if (!url) throw new Error(`${queue.toUpperCase()}_QUEUE_URL is not set on this function`);
+  if (!url) throw new Error(`${QUEUE_URL_VARIABLES[queue]} is not set on this function`);
   return url;
 }
 

@@ -50,9 +50,22 @@ export const Video = z
       z.object({ name: z.string(), width: z.int(), height: z.int(), bitrate: z.int(), codecs: z.string() }),
     ),
     playback: z
-      .object({ hls: z.url(), poster: z.url(), expiresAt: timestamp.optional() })
+      .object({
+        hls: z.url().meta({
+          description:
+            'HLS master playlist. Any HLS client plays it as-is: access travels in the path to every child playlist, segment and track.',
+        }),
+        poster: z.url(),
+        expiresAt: timestamp.optional().meta({
+          description:
+            'Private videos only: when these URLs stop working. Public and unlisted URLs do not expire.',
+        }),
+      })
       .nullable()
-      .meta({ description: 'Set once the video is ready; signed and expiring for private videos' }),
+      .meta({
+        description:
+          'Set once the video is ready. Public and unlisted URLs are stable; private ones expire. Making a video private or deleting it revokes earlier URLs.',
+      }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })

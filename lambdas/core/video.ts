@@ -29,6 +29,8 @@ export interface VideoRecord {
   posterKey: string | null;
   thumbnailKey: string | null;
   masterPlaylistKey: string | null;
+  /** Playback tokens carry it; the CDN refuses tokens older than the latest revocation (see playback-token.ts). */
+  playbackEpoch: number;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;

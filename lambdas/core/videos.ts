@@ -10,8 +10,12 @@ export interface VideoRepository {
   /** Includes soft-deleted videos: the policy decides what a caller may see. */
   findById(id: string): Promise<VideoRecord | undefined>;
   list(query: VideoListQuery): Promise<VideoRecord[]>;
-  update(id: string, patch: VideoPatch): Promise<VideoRecord>;
-  /** Marks the video deleted; false if it already was. */
+  /**
+   * Applies the patch. With `revokePlayback`, in the same transaction, moves the video's playback epoch
+   * forward and records the revocation for the CDN, so every URL handed out before stops working.
+   */
+  update(id: string, patch: VideoPatch, effects: { revokePlayback: boolean }): Promise<VideoRecord>;
+  /** Marks the video deleted and revokes its playback URLs; false if it already was deleted. */
   softDelete(id: string): Promise<boolean>;
 }
 
@@ -111,7 +115,10 @@ export async function updateVideo(
   if (!canModify(principal, facts(video), 'update'))
     throw new ForbiddenError('You may not change this video');
   if (Object.keys(patch).length === 0) return view(deps, video);
-  return view(deps, await deps.videos.update(id, patch));
+  // Public and unlisted URLs never expire, so taking a video private must revoke them; a private
+  // video's own short-lived URLs are scoped to it already, so going public revokes nothing.
+  const revokePlayback = patch.visibility === 'private' && video.visibility !== 'private';
+  return view(deps, await deps.videos.update(id, patch, { revokePlayback }));
 }
 
 export async function deleteVideo(

@@ -52,6 +52,16 @@ export const queueConsumers = {
     ephemeralStorageMb: 10240,
     ffmpeg: true,
   },
+  // Playback revocations from the outbox into the CDN's KeyValueStore: small, quick, retried often
+  // (a revocation that waits is a URL that still works).
+  edgeSync: {
+    queue: queueNames.edgeSync,
+    entry: 'edge-sync',
+    batchSize: 10,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    maxReceiveCount: 10,
+  },
 } satisfies Record<string, QueueConsumer>;
 
 export const consumerList: QueueConsumer[] = Object.values(queueConsumers);

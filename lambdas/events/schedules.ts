@@ -18,6 +18,13 @@ export const scheduledWorkers = {
     memoryMb: 512,
     description: 'Re-queues media cleanup for deleted videos whose objects are still stored',
   },
+  outboxRelay: {
+    entry: 'outbox-relay',
+    everyMinutes: 1,
+    timeoutSeconds: 50,
+    memoryMb: 256,
+    description: 'Publishes outbox rows (playback revocations) that the request path did not hand on',
+  },
 } satisfies Record<string, ScheduledWorker>;
 
 export const scheduledWorkerList: ScheduledWorker[] = Object.values(scheduledWorkers);

@@ -43,20 +43,27 @@ const schema = z
     INGEST_QUEUE_URL: z.url().optional(),
     CLEANUP_QUEUE_URL: z.url().optional(),
     TRANSCODE_QUEUE_URL: z.url().optional(),
+    EDGE_SYNC_QUEUE_URL: z.url().optional(),
     SQS_ENDPOINT: z.url().optional(),
 
-    /** Where playback URLs point: the CloudFront distribution (the local runtime's /cdn in dev). */
+    /** Where playback URLs point: the CloudFront distribution (the local runtime's /cdn/ in dev). */
     MEDIA_BASE_URL: z.url().optional(),
-    /** CloudFront key group key id, and the private key: inline PEM (local) or a secret's ARN (cloud). */
-    CDN_KEY_PAIR_ID: z.string().min(1).default('unset'),
-    CDN_PRIVATE_KEY_PEM: z.string().optional(),
-    CDN_PRIVATE_KEY_SECRET_ARN: z.string().optional(),
-    PRIVATE_PLAYBACK_SECONDS: z.coerce.number().int().min(60).default(3600),
-    PUBLIC_PLAYBACK_SECONDS: z.coerce
+    /**
+     * The key playback tokens are signed with, `{"kid","secret"}`: inline (local runtime) or the ARN of
+     * the secret holding it (cloud; made at deploy time, also written to the CDN's KeyValueStore).
+     */
+    PLAYBACK_KEY: z.string().optional(),
+    PLAYBACK_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    /** How long a private video's playback URLs work (public and unlisted ones do not expire). */
+    PRIVATE_PLAYBACK_SECONDS: z.coerce
       .number()
       .int()
-      .min(60)
-      .default(24 * 3600),
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(3600),
+    /** The CDN's KeyValueStore (revocations, signing keys); KVS_ENDPOINT only to reach the local stand-in. */
+    EDGE_KVS_ARN: z.string().startsWith('arn:').optional(),
+    KVS_ENDPOINT: z.url().optional(),
 
     /**
      * Transcoding. Sources up to FFMPEG_MAX_SECONDS go to the ffmpeg Lambda; longer ones to MediaConvert
@@ -162,16 +169,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ingest: parsed.INGEST_QUEUE_URL,
       cleanup: parsed.CLEANUP_QUEUE_URL,
       transcode: parsed.TRANSCODE_QUEUE_URL,
+      edgeSync: parsed.EDGE_SYNC_QUEUE_URL,
     },
     sqsEndpoint: parsed.SQS_ENDPOINT,
     mediaBaseUrl: parsed.MEDIA_BASE_URL,
-    cdn: {
-      keyPairId: parsed.CDN_KEY_PAIR_ID,
-      privateKeyPem: parsed.CDN_PRIVATE_KEY_PEM,
-      privateKeySecretArn: parsed.CDN_PRIVATE_KEY_SECRET_ARN,
+    playback: {
+      inlineKey: parsed.PLAYBACK_KEY,
+      keySecretArn: parsed.PLAYBACK_KEY_SECRET_ARN,
       privateUrlSeconds: parsed.PRIVATE_PLAYBACK_SECONDS,
-      publicUrlSeconds: parsed.PUBLIC_PLAYBACK_SECONDS,
     },
+    edge: { kvsArn: parsed.EDGE_KVS_ARN, kvsEndpoint: parsed.KVS_ENDPOINT },
     uploads: {
       maxBytes: parsed.MAX_UPLOAD_BYTES,
       sessionSeconds: parsed.UPLOAD_SESSION_SECONDS,
@@ -200,6 +207,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/** The variable each queue's URL is read from. */
+export const QUEUE_URL_VARIABLES: Record<keyof Config['queues'], string> = {
+  ingest: 'INGEST_QUEUE_URL',
+  cleanup: 'CLEANUP_QUEUE_URL',
+  transcode: 'TRANSCODE_QUEUE_URL',
+  edgeSync: 'EDGE_SYNC_QUEUE_URL',
+};
 
 let cached: Config | undefined;
 /** The process-wide config, parsed on first use (at cold start in Lambda). */

@@ -45,6 +45,26 @@ export const queueNames = {
   ingest: 'ingest',
   cleanup: 'media-cleanup',
   transcode: 'transcode',
+  edgeSync: 'edge-sync',
+} as const;
+
+/**
+ * Outbox topics (migration 0005) and the queue the relay hands each one to. `playback.revoked`
+ * (`{videoId, epoch}`): the CDN's KeyValueStore must refuse the video's tokens older than `epoch`.
+ */
+export const outboxTopics = {
+  playbackRevoked: 'playback.revoked',
+} as const;
+export type OutboxTopic = (typeof outboxTopics)[keyof typeof outboxTopics];
+
+export const outboxQueues: Record<OutboxTopic, keyof typeof queueNames> = {
+  'playback.revoked': 'edgeSync',
+};
+
+/** Names in the CDN's KeyValueStore (read by lambdas/edge/playback-gate.js). */
+export const edgeKeys = {
+  signingKey: (kid: string) => `key:${kid}`,
+  revocation: (videoId: string) => `rev:${videoId}`,
 } as const;
 
 /** The tag GuardDuty Malware Protection for S3 writes on each object it scans, and its clean value. */

@@ -3,6 +3,8 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteSpec } from '../../lambdas/api/route-spec.ts';
+import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
+import { outboxQueues } from '../../lambdas/shared/resources.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability, type BundleFiles, pascalCase } from './app-function.ts';
 import type { Database } from './database.ts';
@@ -24,10 +26,15 @@ export interface EntryAccess {
   /** Send to the media-cleanup queue (CLEANUP_QUEUE_URL). */
   readonly cleanupQueue?: 'send';
   /**
-   * Returns playback URLs: MEDIA_BASE_URL, CDN_KEY_PAIR_ID and CDN_PRIVATE_KEY_SECRET_ARN, and
+   * Returns playback URLs: MEDIA_BASE_URL, PLAYBACK_KEY_SECRET_ARN and PRIVATE_PLAYBACK_SECONDS, and
    * GetSecretValue on the signing key only (lambdas/adapters/playback.ts).
    */
   readonly playback?: boolean;
+  /**
+   * Writes outbox rows (a playback revocation) and hands them on right after its commit: send to the
+   * queue of each outbox topic (lambdas/shared/resources.ts outboxQueues).
+   */
+  readonly outbox?: boolean;
   /** Extra files the handler reads at run time, copied into its bundle. */
   readonly bundleFiles?: BundleFiles;
 }
@@ -183,9 +190,14 @@ export class Api extends Construct {
           throw new Error(`Route entry "${entry}" returns playback URLs but Api has no delivery`);
         fn.addEnvironment({
           MEDIA_BASE_URL: delivery.baseUrl,
-          CDN_KEY_PAIR_ID: delivery.publicKey.publicKeyId,
+          PRIVATE_PLAYBACK_SECONDS: String(stage.privatePlaybackSeconds),
         });
-        fn.useSecret(delivery.signingKey, 'CDN_PRIVATE_KEY_SECRET_ARN');
+        fn.useSecret(delivery.signingKey, 'PLAYBACK_KEY_SECRET_ARN');
+      }
+      if (grants.outbox) {
+        for (const queue of new Set(Object.values(outboxQueues))) {
+          fn.useQueue(queues.byKey[queue].queue, QUEUE_URL_VARIABLES[queue]);
+        }
       }
       functions.set(entry, fn);
     }

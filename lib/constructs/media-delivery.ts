@@ -7,36 +7,47 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
+import { playbackGateSource } from '../../lambdas/edge/playback-gate.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction } from './app-function.ts';
 import type { MediaStorage } from './media-storage.ts';
 import { acknowledgeEdgeWafPending } from './waf.ts';
 
+/** What writing into the KeyValueStore takes: its ETag (describe), the current values, and the write. */
+const KVS_WRITE_ACTIONS = [
+  'cloudfront-keyvaluestore:DescribeKeyValueStore',
+  'cloudfront-keyvaluestore:GetKey',
+  'cloudfront-keyvaluestore:UpdateKeys',
+] as const;
+
 export interface MediaDeliveryProps {
-  /** Web origins (CORS), retention and log settings come from the stage. */
+  /** Embed origins (CORS), retention and log settings come from the stage. */
   readonly stage: StageConfig;
   readonly storage: MediaStorage;
-  /** Origins allowed to fetch media cross-origin (hls.js). @default the stage's webOrigins */
-  readonly corsOrigins?: readonly string[];
+  /** Origins always allowed to play media cross-origin (the deployed web app), besides the stage's embedOrigins. */
+  readonly webOrigins?: readonly string[];
   /** ARN of the CloudFront-scope web ACL from the EdgeWaf stack (us-east-1), once the stage names it. */
   readonly webAclId?: string;
 }
 
-/** Segments, init segments and posters never change under a key: cache them for a year. */
-const IMMUTABLE_PATTERNS = ['*.m4s', '*.mp4', '*.ts', '*.jpg'];
-/** Playlists: short-lived, so a re-published video (same id) is seen within a minute. */
-const PLAYLIST_PATTERNS = ['*.m3u8'];
+/** Segments, init segments, MP4s and images never change under a key: cache them for a year. */
+const IMMUTABLE_PATTERNS = ['*.m4s', '*.mp4', '*.jpg'];
+/** Playlists and captions: short-lived, so a re-published master (a caption added) is seen within a minute. */
+const PLAYLIST_PATTERNS = ['*.m3u8', '*.vtt'];
 
 /**
- * The CDN in front of the media bucket. CloudFront reads the private bucket through Origin Access
- * Control (no public bucket, no OAI), viewers must use HTTPS, and every behavior requires a CloudFront
- * signed URL from the key group: lambdas/adapters/playback.ts signs a custom policy over
- * `videos/{id}/*` for every ready video, short-lived for private ones and long-lived for public and
- * unlisted ones, so nothing is served unsigned and media cannot be found by guessing paths.
+ * The CDN in front of the media bucket, one construct for how media is delivered: CloudFront reads the
+ * private bucket through Origin Access Control (no public bucket, no OAI), viewers must use HTTPS, and
+ * every request passes the playback gate, a CloudFront Function (lambdas/edge/playback-gate.js) on
+ * viewer request. The gate checks the playback token in the path (`/t/<token>/videos/<id>/...`, minted
+ * by lambdas/adapters/playback.ts) against the signing key and the video's revocation epoch in a
+ * CloudFront KeyValueStore, refuses every path outside that video, and strips the token, so the cache key
+ * and the origin request are the plain object path and every viewer of a video shares one cached copy.
+ * Because the token is in the path, relative URIs in playlists carry it: any HLS client plays the URL.
  *
- * The signing key pair is made at deploy time by a custom resource (lambdas/deploy/cdn-key-pair.ts):
- * the private key goes straight into `signingKey` (Secrets Manager, kept on stages that retain data)
- * and only the public key comes back into the template, as the CloudFront public key of the key group.
+ * The signing key is made at deploy time by a custom resource (lambdas/deploy/playback-key.ts): into
+ * `signingKey` (Secrets Manager, for the API) and into the KeyValueStore (for the gate); nothing secret
+ * appears in the template. Revocations reach the store through the outbox and the edge-sync consumer.
  *
  * Access logs: CloudFront standard logging (legacy) into the access-logs bucket under `cdn-media/`.
  * Standard logging v2 (CloudWatch vended logs) would keep that bucket ACL-free, but CloudFront's
@@ -46,47 +57,52 @@ const PLAYLIST_PATTERNS = ['*.m3u8'];
  */
 export class MediaDelivery extends Construct {
   public readonly distribution: cloudfront.Distribution;
-  public readonly keyGroup: cloudfront.KeyGroup;
-  public readonly publicKey: cloudfront.PublicKey;
-  /** The private key (PKCS#8 PEM) playback signs with; its ARN is CDN_PRIVATE_KEY_SECRET_ARN. */
+  /** Signing keys (`key:<kid>`) and revocations (`rev:<video id>`), read by the gate at every edge. */
+  public readonly keyValueStore: cloudfront.KeyValueStore;
+  public readonly gate: cloudfront.Function;
+  /** `{"kid","secret"}` playback tokens are signed with; its ARN is PLAYBACK_KEY_SECRET_ARN. */
   public readonly signingKey: secretsmanager.Secret;
   /** `https://<distribution domain>`, the MEDIA_BASE_URL of functions that return playback URLs. */
   public readonly baseUrl: string;
+  /** Origins whose pages may play the media (CORS). */
+  public readonly embedOrigins: readonly string[];
 
   constructor(scope: Construct, id: string, props: MediaDeliveryProps) {
     super(scope, id);
     const { stage, storage } = props;
-    const corsOrigins = props.corsOrigins ?? stage.webOrigins;
+    this.embedOrigins = stage.embedOrigins.includes('*')
+      ? ['*']
+      : [...new Set([...stage.embedOrigins, ...(props.webOrigins ?? [])])];
 
-    this.signingKey = new secretsmanager.Secret(this, 'SigningKey', {
-      description: `VideoCloud ${stage.name}: private key (PEM) that signs CloudFront media URLs`,
+    this.signingKey = new secretsmanager.Secret(this, 'PlaybackKey', {
+      description: `VideoCloud ${stage.name}: the key playback tokens are signed with ({"kid","secret"})`,
       removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     Validations.of(this.signingKey).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The value is a CloudFront signing key, not a credential Secrets Manager can rotate: rotating it means ' +
-        'adding a new public key to the key group before the old one is removed, which a redeploy with a new ' +
-        'key pair resource does; automatic rotation would break every playback URL in circulation.',
+        'The value is the HMAC key of playback tokens, which public URLs carry for as long as the video stays ' +
+        'public: rotating it means adding a second key to the KeyValueStore before the old one goes, which ' +
+        'the gate supports (key ids in tokens); automatic rotation would break every shared playback URL.',
     });
 
-    const keyPair = this.keyPairResource(stage);
-    this.publicKey = new cloudfront.PublicKey(this, 'PublicKey', {
-      encodedKey: keyPair.getAttString('PublicKeyPem'),
-      comment: `VideoCloud ${stage.name} media signing key`,
+    this.keyValueStore = new cloudfront.KeyValueStore(this, 'Store', {
+      comment: `VideoCloud ${stage.name}: playback signing keys and revocations`,
     });
-    this.keyGroup = new cloudfront.KeyGroup(this, 'KeyGroup', {
-      items: [this.publicKey],
-      comment: `VideoCloud ${stage.name}: keys trusted for media signed URLs`,
+    this.gate = new cloudfront.Function(this, 'PlaybackGate', {
+      comment: `VideoCloud ${stage.name}: playback token check on every media request`,
+      code: cloudfront.FunctionCode.fromInline(playbackGateSource({ embedOrigins: this.embedOrigins })),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      keyValueStore: this.keyValueStore,
     });
+    const keyResource = this.playbackKeyResource(stage);
 
     const immutable = new cloudfront.CachePolicy(this, 'ImmutableCache', {
-      comment: 'VideoCloud media segments and posters: immutable, one year',
+      comment: 'VideoCloud media segments and images: immutable, one year',
       defaultTtl: Duration.days(365),
       minTtl: Duration.days(1),
       maxTtl: Duration.days(365),
-      // The signed-URL parameters (Policy, Signature, Key-Pair-Id) are checked by CloudFront and must not
-      // split the cache: every viewer of a video shares one cached copy.
+      // The gate strips the token before the cache is asked: every viewer of a video shares one copy.
       queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
       headerBehavior: cloudfront.CacheHeaderBehavior.none(),
       cookieBehavior: cloudfront.CacheCookieBehavior.none(),
@@ -94,7 +110,7 @@ export class MediaDelivery extends Construct {
       enableAcceptEncodingBrotli: false,
     });
     const playlists = new cloudfront.CachePolicy(this, 'PlaylistCache', {
-      comment: 'VideoCloud HLS playlists: short-lived',
+      comment: 'VideoCloud HLS playlists and captions: short-lived',
       defaultTtl: Duration.seconds(30),
       minTtl: Duration.seconds(0),
       maxTtl: Duration.minutes(1),
@@ -106,7 +122,7 @@ export class MediaDelivery extends Construct {
     });
 
     const responseHeaders = new cloudfront.ResponseHeadersPolicy(this, 'ResponseHeaders', {
-      comment: 'VideoCloud media: security headers, CORS for the web origins',
+      comment: 'VideoCloud media: security headers, CORS for embedding players',
       securityHeadersBehavior: {
         contentTypeOptions: { override: true },
         strictTransportSecurity: {
@@ -118,20 +134,16 @@ export class MediaDelivery extends Construct {
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
         contentSecurityPolicy: { contentSecurityPolicy: "default-src 'none'", override: true },
       },
-      // hls.js fetches playlists and segments with XHR/fetch from the web app's origin. No origins
-      // configured means no cross-origin player yet (CloudFront refuses an empty allow-list).
-      corsBehavior:
-        corsOrigins.length > 0
-          ? {
-              accessControlAllowOrigins: [...corsOrigins],
-              accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
-              accessControlAllowHeaders: ['Range'],
-              accessControlExposeHeaders: ['Content-Length', 'Content-Range'],
-              accessControlAllowCredentials: false,
-              accessControlMaxAge: Duration.minutes(10),
-              originOverride: true,
-            }
-          : undefined,
+      // hls.js, Shaka and video.js fetch playlists and segments with XHR/fetch from the embedding page.
+      corsBehavior: {
+        accessControlAllowOrigins: [...this.embedOrigins],
+        accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
+        accessControlAllowHeaders: ['Range'],
+        accessControlExposeHeaders: ['Content-Length', 'Content-Range'],
+        accessControlAllowCredentials: false,
+        accessControlMaxAge: Duration.minutes(10),
+        originOverride: true,
+      },
     });
 
     const origin = origins.S3BucketOrigin.withOriginAccessControl(storage.mediaBucket, {
@@ -147,7 +159,7 @@ export class MediaDelivery extends Construct {
       cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
       cachePolicy,
       responseHeadersPolicy: responseHeaders,
-      trustedKeyGroups: [this.keyGroup],
+      functionAssociations: [{ function: this.gate, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       compress,
     });
     const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {};
@@ -156,7 +168,7 @@ export class MediaDelivery extends Construct {
 
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `VideoCloud ${stage.name} media (HLS, posters)`,
-      // Anything else under the bucket (there is nothing else today) is signed and short-lived too.
+      // Anything else under the bucket passes the same gate and is short-lived too.
       defaultBehavior: behavior(playlists, true),
       additionalBehaviors,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
@@ -166,6 +178,8 @@ export class MediaDelivery extends Construct {
       logFilePrefix: 'cdn-media/',
       webAclId: props.webAclId,
     });
+    // Viewers are let in only once the gate can check their tokens.
+    this.distribution.node.addDependency(keyResource);
     this.baseUrl = `https://${this.distribution.distributionDomainName}`;
 
     acknowledgeEdgeWafPending(this.distribution, props.webAclId);
@@ -185,28 +199,45 @@ export class MediaDelivery extends Construct {
     );
   }
 
-  /** The deploy-time key pair: Provider framework around lambdas/deploy/cdn-key-pair.ts. */
-  private keyPairResource(stage: StageConfig): CustomResource {
-    const handler = new AppFunction(this, 'KeyPairFn', {
-      entry: 'lambdas/deploy/cdn-key-pair.ts',
+  /** Lets a function write revocations into the KeyValueStore (EDGE_KVS_ARN). */
+  public allowEdgeWrites(fn: AppFunction): void {
+    fn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [...KVS_WRITE_ACTIONS],
+        resources: [this.keyValueStore.keyValueStoreArn],
+      }),
+    );
+    fn.addEnvironment({ EDGE_KVS_ARN: this.keyValueStore.keyValueStoreArn });
+  }
+
+  /** The deploy-time signing key: Provider framework around lambdas/deploy/playback-key.ts. */
+  private playbackKeyResource(stage: StageConfig): CustomResource {
+    const handler = new AppFunction(this, 'PlaybackKeyFn', {
+      entry: 'lambdas/deploy/playback-key.ts',
       stage,
-      description: 'Generates the CloudFront signing key pair at deploy time (custom resource)',
+      description: 'Generates the playback signing key at deploy time (custom resource)',
       memoryMb: 256,
       timeout: Duration.seconds(60),
     });
-    // Writing the private key is the only thing it may do.
+    // Writing the key (and reading it back on an update) into the secret and the store is all it may do.
     handler.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['secretsmanager:PutSecretValue'],
+        actions: ['secretsmanager:PutSecretValue', 'secretsmanager:GetSecretValue'],
         resources: [this.signingKey.secretArn],
       }),
     );
+    handler.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [...KVS_WRITE_ACTIONS],
+        resources: [this.keyValueStore.keyValueStoreArn],
+      }),
+    );
 
-    const providerLogs = new logs.LogGroup(this, 'KeyPairProviderLogs', {
+    const providerLogs = new logs.LogGroup(this, 'PlaybackKeyProviderLogs', {
       retention: stage.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const provider = new cr.Provider(this, 'KeyPairProvider', {
+    const provider = new cr.Provider(this, 'PlaybackKeyProvider', {
       onEventHandler: handler.function,
       logGroup: providerLogs,
     });
@@ -215,12 +246,12 @@ export class MediaDelivery extends Construct {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason:
           "The Provider framework's own function (aws-cdk-lib custom-resources) gets the basic execution " +
-          'policy from CDK; it only relays CloudFormation events to the key-pair handler during deployments.',
+          'policy from CDK; it only relays CloudFormation events to the playback-key handler during deployments.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(this).resolve(handler.function.functionArn))}:*]`,
         reason:
-          'The Provider framework may invoke every version of the key-pair handler (lambda:InvokeFunction on ' +
+          'The Provider framework may invoke every version of the playback-key handler (lambda:InvokeFunction on ' +
           '<function arn>:*), and nothing else; CDK generates this statement.',
       },
       {
@@ -231,10 +262,10 @@ export class MediaDelivery extends Construct {
       },
     );
 
-    return new CustomResource(this, 'KeyPair', {
+    return new CustomResource(this, 'SigningKeyResource', {
       serviceToken: provider.serviceToken,
-      resourceType: 'Custom::CloudFrontKeyPair',
-      properties: { SecretArn: this.signingKey.secretArn },
+      resourceType: 'Custom::PlaybackKey',
+      properties: { SecretArn: this.signingKey.secretArn, KvsArn: this.keyValueStore.keyValueStoreArn },
     });
   }
 }

@@ -16,12 +16,14 @@ import { Construct } from 'constructs';
 import { JOB_METADATA_STAGE } from '../../lambdas/adapters/mediaconvert.ts';
 import { consumerList, type QueueConsumer } from '../../lambdas/events/consumers.ts';
 import { type ScheduledWorker, scheduledWorkerList } from '../../lambdas/events/schedules.ts';
-import { objectKeys } from '../../lambdas/shared/resources.ts';
+import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
+import { objectKeys, outboxQueues, queueNames } from '../../lambdas/shared/resources.ts';
 import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability, pascalCase } from './app-function.ts';
 import type { Database } from './database.ts';
 import { SCANNED_ONLY_PRINCIPAL_TAG } from './malware-protection.ts';
+import type { MediaDelivery } from './media-delivery.ts';
 import type { MediaStorage } from './media-storage.ts';
 import type { Network } from './network.ts';
 import type { QueuePair, Queues } from './queues.ts';
@@ -34,8 +36,15 @@ import type { StateTable } from './state-table.ts';
  */
 export const FFMPEG_ARCHITECTURE = lambda.Architecture.ARM_64;
 
-/** What each consumer (consumers.ts `entry`) may reach, beyond the database every one of them uses. */
+/** What each consumer (consumers.ts `entry`) may reach. */
 interface ConsumerAccess {
+  /**
+   * Postgres through RDS Proxy, which puts the function in the VPC. @default true. Without it the
+   * function runs outside the VPC and can reach public AWS endpoints (the KeyValueStore API).
+   */
+  readonly database?: boolean;
+  /** Writes revocations into the CDN's KeyValueStore (EDGE_KVS_ARN). */
+  readonly edgeStore?: boolean;
   readonly uploadsBucket?: readonly BucketCapability[];
   readonly mediaBucket?: readonly BucketCapability[];
   readonly stateTable?: 'read' | 'readwrite';
@@ -76,14 +85,17 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
     mediaBucket: ['list', 'delete'],
     maxBatchingWindowSeconds: 20,
   },
+  // Revocations into the KeyValueStore, whose API is on the internet: no VPC, no database.
+  'edge-sync': { database: false, edgeStore: true },
 };
 
-/** Environment variable of each queue's URL (lambdas/shared/config.ts). */
-const QUEUE_URL_VARIABLE: Record<string, string> = {
-  ingest: 'INGEST_QUEUE_URL',
-  'media-cleanup': 'CLEANUP_QUEUE_URL',
-  transcode: 'TRANSCODE_QUEUE_URL',
-};
+/** Environment variable of each queue's URL, by queue name (lambdas/shared/config.ts). */
+const QUEUE_URL_VARIABLE: Record<string, string> = Object.fromEntries(
+  Object.entries(queueNames).map(([key, name]) => [
+    name,
+    QUEUE_URL_VARIABLES[key as keyof typeof QUEUE_URL_VARIABLES],
+  ]),
+);
 
 export interface EventPipelineProps {
   readonly stage: StageConfig;
@@ -94,6 +106,8 @@ export interface EventPipelineProps {
   readonly storage: MediaStorage;
   readonly stateTable: StateTable;
   readonly queues: Queues;
+  /** The media CDN, whose KeyValueStore edge-sync writes. */
+  readonly delivery: MediaDelivery;
 }
 
 /**
@@ -162,9 +176,10 @@ export class EventPipeline extends Construct {
       architecture: consumer.ffmpeg ? FFMPEG_ARCHITECTURE : undefined,
       layers: consumer.ffmpeg ? [this.ffmpegLayer.layer] : undefined,
       environment: { ...props.environment },
-      network,
+      network: access.database === false ? undefined : network,
     });
-    fn.useDatabase(database);
+    if (access.database !== false) fn.useDatabase(database);
+    if (access.edgeStore) props.delivery.allowEdgeWrites(fn);
     if (access.uploadsBucket) fn.useBucket(storage.uploadsBucket, 'UPLOADS_BUCKET', access.uploadsBucket);
     // The uploads bucket policy denies this role any source not tagged NO_THREATS_FOUND.
     if (access.scannedSourcesOnly) Tags.of(fn.role).add(SCANNED_ONLY_PRINCIPAL_TAG, 'true');
@@ -198,6 +213,8 @@ export class EventPipeline extends Construct {
 const SCHEDULED_ACCESS: Record<string, Pick<ConsumerAccess, 'sendsTo'>> = {
   // Re-queues media cleanup of deleted videos whose objects are still recorded as stored.
   'cleanup-sweeper': { sendsTo: ['media-cleanup'] },
+  // Publishes what the outbox still owes, to each topic's queue.
+  'outbox-relay': { sendsTo: [...new Set(Object.values(outboxQueues).map((key) => queueNames[key]))] },
 };
 
 /**

@@ -6,6 +6,7 @@ import {
   queueConsumers,
   visibilityTimeoutSeconds,
 } from '../../lambdas/events/consumers.ts';
+import type { queueNames } from '../../lambdas/shared/resources.ts';
 
 /** SQS's own maximum (256 KiB). S3 event records are a few KiB; the headroom is for batched cleanups. */
 export const MAX_MESSAGE_BYTES = 262_144;
@@ -20,7 +21,8 @@ export interface QueuePair {
 
 /**
  * The event pipeline's queues: `ingest` (S3 ObjectCreated on uploaded sources), `media-cleanup`
- * (objects of deleted videos) and `transcode` (planned ffmpeg transcodes). Each queue's visibility
+ * (objects of deleted videos), `transcode` (planned ffmpeg transcodes) and `edge-sync` (playback
+ * revocations from the outbox). Each queue's visibility
  * timeout (six times its consumer's timeout) and maxReceiveCount come from the consumer table in
  * lambdas/events/consumers.ts, the same table the local runtime builds its pollers from, so the numbers
  * exist once. Every queue is SSE-encrypted and refuses non-TLS requests; DLQs keep messages for the
@@ -30,17 +32,25 @@ export class Queues extends Construct {
   public readonly ingest: QueuePair;
   public readonly cleanup: QueuePair;
   public readonly transcode: QueuePair;
+  /** Playback revocations on their way to the CDN's KeyValueStore. */
+  public readonly edgeSync: QueuePair;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.ingest = this.pair('Ingest', queueConsumers.ingest);
     this.cleanup = this.pair('MediaCleanup', queueConsumers.mediaCleanup);
     this.transcode = this.pair('Transcode', queueConsumers.transcode);
+    this.edgeSync = this.pair('EdgeSync', queueConsumers.edgeSync);
   }
 
   /** Every pair, keyed by the consumer's queue name (consumers.ts `queue`). */
   public get byQueueName(): ReadonlyMap<string, QueuePair> {
-    return new Map([this.ingest, this.cleanup, this.transcode].map((pair) => [pair.consumer.queue, pair]));
+    return new Map(Object.values(this.byKey).map((pair) => [pair.consumer.queue, pair]));
+  }
+
+  /** Every pair, keyed as lambdas/shared/resources.ts `queueNames` keys them. */
+  public get byKey(): Readonly<Record<keyof typeof queueNames, QueuePair>> {
+    return { ingest: this.ingest, cleanup: this.cleanup, transcode: this.transcode, edgeSync: this.edgeSync };
   }
 
   private pair(id: string, consumer: QueueConsumer): QueuePair {

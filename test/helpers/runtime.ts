@@ -24,6 +24,7 @@ export async function startTestRuntime(options: { dataDir?: string } = {}): Prom
     VIDEOCLOUD_DATA_DIR: dataDir,
     DATABASE_URL: database?.url,
     WEB_ORIGINS: ['http://web.example.test'],
+    EMBED_ORIGINS: ['*'],
     LOG_LEVEL: 'ERROR',
     // Short, so retries and dead-lettering happen within a test.
     QUEUE_VISIBILITY_SECONDS: 0.3,

@@ -1,11 +1,25 @@
 import { describe, expect, test } from '@jest/globals';
 import { Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { playbackGateSource } from '../../lambdas/edge/playback-gate.ts';
 import { buildStage, resourcesOfType } from './app.ts';
 
-type Behavior = Record<string, unknown> & { PathPattern?: string; TrustedKeyGroups?: unknown[] };
+type Behavior = Record<string, unknown> & {
+  PathPattern?: string;
+  TrustedKeyGroups?: unknown[];
+  FunctionAssociations?: Array<{ EventType: string; FunctionARN: unknown }>;
+};
+type Statement = { Action: string | string[]; Resource: unknown; Effect?: string };
+
+/** Every statement of the policies attached to one role. */
+function statementsOf(template: Template, stack: Stack, role: { node: { defaultChild?: unknown } }) {
+  const roleId = stack.getLogicalId(role.node.defaultChild as CfnRole);
+  return resourcesOfType(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties!.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
+}
 
 describe.each(['dev', 'prod'] as const)('media delivery (%s)', (stageName) => {
   const { stateful, stateless, statefulTemplate: template, statelessTemplate, stage } = buildStage(stageName);
@@ -16,7 +30,8 @@ describe.each(['dev', 'prod'] as const)('media delivery (%s)', (stageName) => {
     logicalId(delivery.distribution)
   ]!.Properties.DistributionConfig;
   const behaviors: Behavior[] = [distribution.DefaultCacheBehavior, ...distribution.CacheBehaviors];
-  const keyGroupId = logicalId(delivery.keyGroup);
+  const gateId = logicalId(delivery.gate);
+  const storeId = logicalId(delivery.keyValueStore);
 
   test('the media bucket is the origin, read through OAC (no OAI, no public bucket)', () => {
     expect(distribution.Origins).toHaveLength(1);
@@ -24,12 +39,6 @@ describe.each(['dev', 'prod'] as const)('media delivery (%s)', (stageName) => {
     expect(JSON.stringify(origin.DomainName)).toContain('StorageMedia');
     expect(origin.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Id'] });
     expect(origin.S3OriginConfig.OriginAccessIdentity).toBe('');
-    template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
-      OriginAccessControlConfig: Match.objectLike({
-        OriginAccessControlOriginType: 's3',
-        SigningBehavior: 'always',
-      }),
-    });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: Match.stringLikeRegexp('^StorageMedia') },
       PolicyDocument: {
@@ -45,31 +54,50 @@ describe.each(['dev', 'prod'] as const)('media delivery (%s)', (stageName) => {
     });
   });
 
-  test('every behavior is HTTPS-only, signed (the key group) and has the response headers policy', () => {
+  test('every behavior is HTTPS-only and passes the playback gate on viewer request (no signed URLs)', () => {
     for (const behavior of behaviors) {
       expect(behavior.ViewerProtocolPolicy).toBe('https-only');
-      expect(behavior.TrustedKeyGroups).toEqual([{ Ref: keyGroupId }]);
+      expect(behavior.TrustedKeyGroups).toBeUndefined();
+      expect(behavior.FunctionAssociations).toEqual([
+        { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [gateId, 'FunctionARN'] } },
+      ]);
       expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: expect.stringMatching(/ResponseHeaders/) });
     }
+    expect(resourcesOfType(template, 'AWS::CloudFront::KeyGroup')).toEqual([]);
   });
 
-  test('segments, init segments and posters are cached for a year; playlists briefly', () => {
+  test('the gate is the repository source with the stage settings, on cloudfront-js-2.0, with the store', () => {
+    const gate = template.findResources('AWS::CloudFront::Function')[gateId]!.Properties;
+    expect(gate.FunctionCode).toBe(playbackGateSource({ embedOrigins: delivery.embedOrigins }));
+    expect(gate.AutoPublish).toBe(true);
+    expect(gate.FunctionConfig).toEqual(
+      expect.objectContaining({
+        Runtime: 'cloudfront-js-2.0',
+        KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': [storeId, 'Arn'] } }],
+      }),
+    );
+  });
+
+  test('segments, init segments, MP4s and images are cached for a year; playlists and captions briefly', () => {
     const policies = template.findResources('AWS::CloudFront::CachePolicy');
     const ttl = (behavior: Behavior) =>
       policies[(behavior.CachePolicyId as { Ref: string }).Ref]!.Properties.CachePolicyConfig;
-    for (const pattern of ['*.m4s', '*.mp4', '*.ts', '*.jpg']) {
+    for (const pattern of ['*.m4s', '*.mp4', '*.jpg']) {
       const config = ttl(behaviors.find((b) => b.PathPattern === pattern)!);
       expect(config.DefaultTTL).toBe(365 * 24 * 3600);
+      // The gate strips the token: the cache key is the object path, one copy for every viewer.
       expect(config.ParametersInCacheKeyAndForwardedToOrigin.QueryStringsConfig.QueryStringBehavior).toBe(
         'none',
       );
     }
-    const playlists = ttl(behaviors.find((b) => b.PathPattern === '*.m3u8')!);
-    expect(playlists.MaxTTL).toBeLessThanOrEqual(60);
+    for (const pattern of ['*.m3u8', '*.vtt']) {
+      expect(ttl(behaviors.find((b) => b.PathPattern === pattern)!).MaxTTL).toBeLessThanOrEqual(60);
+    }
     expect(ttl(behaviors[0]!).MaxTTL).toBeLessThanOrEqual(60);
   });
 
-  test('security headers, and CORS for the web origins (plus the deployed web app)', () => {
+  test('security headers, and CORS for any embedding origin by default', () => {
+    expect(stage.embedOrigins).toEqual(['*']);
     template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
       ResponseHeadersPolicyConfig: Match.objectLike({
         SecurityHeadersConfig: Match.objectLike({
@@ -77,9 +105,8 @@ describe.each(['dev', 'prod'] as const)('media delivery (%s)', (stageName) => {
           ContentTypeOptions: { Override: true },
         }),
         CorsConfig: Match.objectLike({
-          AccessControlAllowOrigins: {
-            Items: [...stage.webOrigins, Match.objectLike({ 'Fn::Join': Match.anyValue() })],
-          },
+          AccessControlAllowOrigins: { Items: ['*'] },
+          AccessControlAllowHeaders: { Items: ['Range'] },
           AccessControlAllowCredentials: false,
         }),
       }),
@@ -93,67 +120,58 @@ describe.each(['dev', 'prod'] as const)('media delivery (%s)', (stageName) => {
     });
   });
 
-  test('the key pair comes from a deploy-time custom resource that writes the private key to the secret', () => {
-    const [[crId, cr]] = resourcesOfType(template, 'Custom::CloudFrontKeyPair') as [
+  test('the signing key comes from a deploy-time custom resource that writes only the secret and the store', () => {
+    const [[, cr]] = resourcesOfType(template, 'Custom::PlaybackKey') as [
       [string, { Properties: Record<string, unknown> }],
     ];
     expect(cr.Properties.SecretArn).toEqual({ Ref: logicalId(delivery.signingKey) });
-    template.hasResourceProperties('AWS::CloudFront::PublicKey', {
-      PublicKeyConfig: Match.objectLike({ EncodedKey: { 'Fn::GetAtt': [crId, 'PublicKeyPem'] } }),
-    });
-    template.hasResourceProperties('AWS::CloudFront::KeyGroup', {
-      KeyGroupConfig: Match.objectLike({ Items: [{ Ref: logicalId(delivery.publicKey) }] }),
-    });
-    // The handler may only put the secret's value.
-    const fn = delivery.node.findChild('KeyPairFn') as unknown as {
+    expect(cr.Properties.KvsArn).toEqual({ 'Fn::GetAtt': [storeId, 'Arn'] });
+    const fn = delivery.node.findChild('PlaybackKeyFn') as unknown as {
       role: { node: { defaultChild?: unknown } };
     };
-    const roleId = Stack.of(stateful).getLogicalId(fn.role.node.defaultChild as CfnRole);
-    const statements = resourcesOfType(template, 'AWS::IAM::Policy')
-      .filter(([, p]) => JSON.stringify(p.Properties!.Roles) === JSON.stringify([{ Ref: roleId }]))
-      .flatMap(
-        ([, p]) =>
-          (p.Properties!.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> })
-            .Statement,
-      );
-    const secretStatement = statements.find((s) => JSON.stringify(s.Action).includes('secretsmanager'));
-    expect(secretStatement).toEqual(
+    const statements = statementsOf(template, Stack.of(stateful), fn.role).filter(
+      (s) => !JSON.stringify(s.Action).includes('logs:') && !JSON.stringify(s.Action).includes('xray:'),
+    );
+    expect(statements).toEqual([
       expect.objectContaining({
-        Action: 'secretsmanager:PutSecretValue',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
         Resource: { Ref: logicalId(delivery.signingKey) },
       }),
-    );
+      expect.objectContaining({
+        Action: [
+          'cloudfront-keyvaluestore:DescribeKeyValueStore',
+          'cloudfront-keyvaluestore:GetKey',
+          'cloudfront-keyvaluestore:UpdateKeys',
+        ],
+        Resource: { 'Fn::GetAtt': [storeId, 'Arn'] },
+      }),
+    ]);
     const [secretEntry] = resourcesOfType(template, 'AWS::SecretsManager::Secret').filter(
       ([id]) => id === logicalId(delivery.signingKey),
     );
     expect(secretEntry![1].DeletionPolicy).toBe(stage.retainData ? 'Retain' : 'Delete');
   });
 
+  const functionProps = (fn: { function: { node: { defaultChild?: unknown } } }) =>
+    statelessTemplate.findResources('AWS::Lambda::Function')[
+      Stack.of(stateless).getLogicalId(fn.function.node.defaultChild as CfnFunction)
+    ]!.Properties;
+
   test.each(['videos-get', 'videos-list', 'videos-update'])(
-    '%s gets MEDIA_BASE_URL, CDN_KEY_PAIR_ID, the secret ARN, and GetSecretValue on that secret only',
+    '%s gets MEDIA_BASE_URL, the key secret ARN and the private URL lifetime, and reads that secret only',
     (entry) => {
       const fn = stateless.api.functions.get(entry)!;
-      const props =
-        statelessTemplate.findResources('AWS::Lambda::Function')[
-          Stack.of(stateless).getLogicalId(fn.function.node.defaultChild as CfnFunction)
-        ]!.Properties;
-      const env = props.Environment.Variables;
+      const env = functionProps(fn).Environment.Variables;
       expect(JSON.stringify(env.MEDIA_BASE_URL)).toMatch(/https:\/\/.*MediaDeliveryDistribution/);
-      expect(JSON.stringify(env.CDN_KEY_PAIR_ID)).toContain('MediaDeliveryPublicKey');
-      expect(JSON.stringify(env.CDN_PRIVATE_KEY_SECRET_ARN)).toContain('MediaDeliverySigningKey');
-      const roleId = Stack.of(stateless).getLogicalId(fn.role.node.defaultChild as CfnRole);
-      const secretStatements = resourcesOfType(statelessTemplate, 'AWS::IAM::Policy')
-        .filter(([, p]) => JSON.stringify(p.Properties!.Roles) === JSON.stringify([{ Ref: roleId }]))
-        .flatMap(
-          ([, p]) =>
-            (p.Properties!.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> })
-              .Statement,
-        )
-        .filter((s) => JSON.stringify(s.Action).includes('secretsmanager'));
+      expect(JSON.stringify(env.PLAYBACK_KEY_SECRET_ARN)).toContain('MediaDeliveryPlaybackKey');
+      expect(env.PRIVATE_PLAYBACK_SECONDS).toBe(String(stage.privatePlaybackSeconds));
+      const secretStatements = statementsOf(statelessTemplate, Stack.of(stateless), fn.role).filter((s) =>
+        JSON.stringify(s.Action).includes('secretsmanager'),
+      );
       expect(secretStatements).toEqual([
         expect.objectContaining({
           Action: 'secretsmanager:GetSecretValue',
-          Resource: env.CDN_PRIVATE_KEY_SECRET_ARN,
+          Resource: env.PLAYBACK_KEY_SECRET_ARN,
         }),
       ]);
     },
@@ -162,11 +180,46 @@ describe.each(['dev', 'prod'] as const)('media delivery (%s)', (stageName) => {
   test('no other API function can read the signing key', () => {
     for (const [entry, fn] of stateless.api.functions) {
       if (['videos-get', 'videos-list', 'videos-update'].includes(entry)) continue;
-      const props =
-        statelessTemplate.findResources('AWS::Lambda::Function')[
-          Stack.of(stateless).getLogicalId(fn.function.node.defaultChild as CfnFunction)
-        ]!.Properties;
-      expect(props.Environment.Variables.CDN_PRIVATE_KEY_SECRET_ARN).toBeUndefined();
+      expect(functionProps(fn).Environment.Variables.PLAYBACK_KEY_SECRET_ARN).toBeUndefined();
     }
+  });
+
+  test('revocations: updating and deleting videos may send to edge-sync, whose consumer runs outside the VPC', () => {
+    const edgeSyncQueue = stateful.queues.edgeSync.queue;
+    for (const entry of ['videos-update', 'videos-delete']) {
+      const env = functionProps(stateless.api.functions.get(entry)!).Environment.Variables;
+      expect(JSON.stringify(env.EDGE_SYNC_QUEUE_URL)).toContain('QueuesEdgeSync');
+    }
+    const consumer = stateless.pipeline.consumers.get('edge-sync')!;
+    const props = functionProps(consumer);
+    expect(props.VpcConfig).toBeUndefined();
+    expect(props.Environment.Variables.DB_PROXY_HOST).toBeDefined(); // shared env: names only, no access
+    expect(JSON.stringify(props.Environment.Variables.EDGE_KVS_ARN)).toContain('MediaDeliveryStore');
+    const statements = statementsOf(statelessTemplate, Stack.of(stateless), consumer.role);
+    expect(statements.some((s) => JSON.stringify(s.Action).includes('rds-db:connect'))).toBe(false);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: [
+          'cloudfront-keyvaluestore:DescribeKeyValueStore',
+          'cloudfront-keyvaluestore:GetKey',
+          'cloudfront-keyvaluestore:UpdateKeys',
+        ],
+        Resource: props.Environment.Variables.EDGE_KVS_ARN,
+      }),
+    );
+    expect(edgeSyncQueue).toBeDefined();
+  });
+
+  test('the outbox relay runs every minute and may send to edge-sync', () => {
+    const relay = stateless.pipeline.scheduled.functions.get('outbox-relay')!;
+    expect(JSON.stringify(functionProps(relay).Environment.Variables.EDGE_SYNC_QUEUE_URL)).toContain(
+      'QueuesEdgeSync',
+    );
+    statelessTemplate.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FnOutboxRelay'), 'Arn'] } }),
+      ],
+    });
   });
 });

@@ -185,7 +185,9 @@ describe('the video catalog', () => {
       visibility: 'unlisted',
       ownerId: 'alice',
     });
-    expect(video.playback).toMatchObject({ hls: expect.stringContaining(`/cdn/videos/${id}/master.m3u8`) });
+    expect(video.playback).toMatchObject({
+      hls: expect.stringMatching(new RegExp(`/cdn/t/[^/]+/videos/${id}/master\\.m3u8$`)),
+    });
   });
 
   it('answers malformed JSON with 400 and a non-JSON body with 415', async () => {

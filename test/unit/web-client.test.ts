@@ -7,33 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { webEndpoint } from '#local/web.ts';
 import { parseWebConfig } from '#shared/web-config.ts';
 import { problemSentence } from '../../web/src/api.ts';
-import { withSignature } from '../../web/src/player.ts';
-
-describe('signed HLS child URLs', () => {
-  const master =
-    'http://localhost:3000/cdn/videos/v1/hls/master.m3u8?Policy=eyJ&Signature=abc~&Key-Pair-Id=K2LOCAL';
-
-  it('puts the master query on playlists and segments in the same folder', () => {
-    expect(withSignature('http://localhost:3000/cdn/videos/v1/hls/720p/index.m3u8', master)).toBe(
-      'http://localhost:3000/cdn/videos/v1/hls/720p/index.m3u8?Policy=eyJ&Signature=abc%7E&Key-Pair-Id=K2LOCAL',
-    );
-    expect(withSignature('http://localhost:3000/cdn/videos/v1/hls/master.m3u8', master)).toContain(
-      'Signature=',
-    );
-  });
-
-  it('leaves other origins, other folders and already signed URLs alone', () => {
-    expect(withSignature('http://other.test/cdn/videos/v1/hls/a.ts', master)).toBe(
-      'http://other.test/cdn/videos/v1/hls/a.ts',
-    );
-    expect(withSignature('http://localhost:3000/cdn/videos/v2/hls/a.ts', master)).toBe(
-      'http://localhost:3000/cdn/videos/v2/hls/a.ts',
-    );
-    const signed = 'http://localhost:3000/cdn/videos/v1/hls/a.ts?Signature=own';
-    expect(withSignature(signed, master)).toBe(signed);
-    expect(withSignature('http://x.test/a.ts', 'http://x.test/master.m3u8')).toBe('http://x.test/a.ts');
-  });
-});
 
 describe('API errors as sentences', () => {
   it('prefers detail, then title, and never shows JSON', () => {

@@ -1,32 +1,18 @@
-import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext } from 'hls.js';
 import type { Video } from './api.ts';
 import { h } from './dom.ts';
 
 /**
- * Plays a ready video's HLS. Playback URLs are CloudFront-signed with a custom policy covering the
- * video's whole folder (`videos/{id}/*`), carried in the master URL's query (Policy, Signature,
- * Key-Pair-Id). Variant playlists and segments are referenced relatively, and resolving a relative URL
- * drops the query, so the loader below puts the master's query back on every request under the same
- * folder. hls.js is used wherever Media Source Extensions exist (it is the only way to add that query);
- * native HLS (older iPhones) is the last resort: it cannot add the query to child requests, and the CDN
- * signs every video, so there it plays only where the CDN is told to accept signed cookies (not yet).
+ * Plays a ready video's HLS with nothing but `playback.hls`, as any player would: its access travels in
+ * the URL path (`/t/<token>/videos/<id>/...`), so variant playlists and segments resolved relatively
+ * carry it too. hls.js with its default loader plays it wherever Media Source Extensions exist; where they
+ * do not (older iPhones), the browser's native HLS does, from the same URL.
  */
 export interface PlayerHandle {
   element: HTMLElement;
   destroy(): void;
 }
 
-/** Appends `signedUrl`'s query to `url` when `url` is under the same folder and carries no signature. */
-export function withSignature(url: string, signedUrl: string): string {
-  const signed = new URL(signedUrl);
-  if (!signed.search) return url;
-  const target = new URL(url, signed);
-  const folder = signed.pathname.slice(0, signed.pathname.lastIndexOf('/') + 1);
-  if (target.origin !== signed.origin || !target.pathname.startsWith(folder)) return url;
-  if (target.searchParams.has('Signature')) return url;
-  for (const [name, value] of signed.searchParams) target.searchParams.set(name, value);
-  return target.toString();
-}
+const PLAYBACK_FAILED = 'The video could not be loaded. Check your connection and try again.';
 
 export function createPlayer(video: Video, onError: (message: string) => void): PlayerHandle {
   const playback = video.playback!;
@@ -57,26 +43,13 @@ export function createPlayer(video: Video, onError: (message: string) => void): 
       if (media.canPlayType('application/vnd.apple.mpegurl')) {
         media.src = playback.hls;
         qualityField.hidden = true;
+        media.addEventListener('error', () => onError(PLAYBACK_FAILED));
         return;
       }
       onError('This browser cannot play HLS video.');
       return;
     }
-    const Base = Hls.DefaultConfig.loader;
-    class SignedLoader extends Base {
-      override load(
-        context: LoaderContext,
-        config: LoaderConfiguration,
-        callbacks: LoaderCallbacks<LoaderContext>,
-      ): void {
-        context.url = withSignature(context.url, playback.hls);
-        super.load(context, config, callbacks);
-      }
-    }
-    const hls = new Hls({
-      loader: SignedLoader as unknown as HlsConfig['loader'],
-      capLevelToPlayerSize: true,
-    });
+    const hls = new Hls({ capLevelToPlayerSize: true });
     destroyHls = () => hls.destroy();
     hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
       quality.replaceChildren(h('option', { value: '-1' }, 'Auto'));
@@ -92,8 +65,8 @@ export function createPlayer(video: Video, onError: (message: string) => void): 
         const status = data.response?.code;
         onError(
           status === 403
-            ? 'The playback link has expired. Reload the page to get a fresh one.'
-            : 'The video could not be loaded. Check your connection and try again.',
+            ? 'The playback link has expired or was revoked. Reload the page to get a fresh one.'
+            : PLAYBACK_FAILED,
         );
       } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
         hls.recoverMediaError();

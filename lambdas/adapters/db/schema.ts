@@ -8,6 +8,7 @@ export interface Database {
   renditions: RenditionsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  outbox: OutboxTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -47,6 +48,8 @@ export interface VideosTable {
   deleted_at: Date | null;
   /** Set by the cleanup worker once a deleted video's objects are gone. */
   media_removed_at: Date | null;
+  /** Epoch seconds; tokens made before the video's latest revocation carry a smaller one (migration 0005). */
+  playback_epoch: ColumnType<number, number | undefined, number>;
   /** Generated column (title weight A, description weight B); never written. */
   search: ColumnType<string, never, never>;
 }
@@ -97,4 +100,13 @@ export interface AuditLogTable {
   request_id: string;
   source_ip: string;
   detail: string | null;
+}
+
+/** Messages a state change owes another system, written in the change's transaction (migration 0005). */
+export interface OutboxTable {
+  id: Generated<number>;
+  topic: string;
+  payload: ColumnType<unknown, string, string>;
+  created_at: Generated<Date>;
+  published_at: Date | null;
 }

@@ -1,12 +1,25 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { UploadVideos } from '#core/uploads.ts';
 import type { Rendition, VideoRecord } from '#core/video.ts';
 import type { VideoListQuery, VideoPatch, VideoRepository } from '#core/videos.ts';
+import { outboxTopics } from '#shared/resources.ts';
+import { enqueueOutbox } from './outbox.ts';
 import type { Database, NewVideoRow, VideosTable } from './schema.ts';
+
+export interface VideoRepositoryOptions {
+  /**
+   * Called after a change that wrote outbox rows has committed: the fast path that hands them on at once
+   * (the scheduled relay picks up whatever it misses). Its failure never fails the change.
+   */
+  afterOutboxWrite?: () => Promise<void>;
+}
 
 /** The catalog over Postgres. Every query is built by Kysely with bound parameters; no SQL from strings. */
 export class PostgresVideoRepository implements VideoRepository, UploadVideos {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: VideoRepositoryOptions = {},
+  ) {}
 
   async findById(id: string): Promise<VideoRecord | undefined> {
     if (!isUuid(id)) return undefined;
@@ -75,25 +88,43 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     return result.numUpdatedRows > 0n;
   }
 
-  async update(id: string, patch: VideoPatch): Promise<VideoRecord> {
-    const row = await this.db
-      .updateTable('videos')
-      .set({ ...patch, updated_at: sql`now()` })
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  async update(id: string, patch: VideoPatch, effects: { revokePlayback: boolean }): Promise<VideoRecord> {
+    const { row, revoked } = await this.db.transaction().execute(async (tx) => {
+      const updated = await tx
+        .updateTable('videos')
+        .set({
+          ...patch,
+          updated_at: sql`now()`,
+          ...(effects.revokePlayback ? { playback_epoch: nextEpoch } : {}),
+        })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const revoked = effects.revokePlayback && (await recordRevocation(tx, updated));
+      return { row: updated, revoked };
+    });
+    if (revoked) await this.afterOutboxWrite();
     return (await this.withRenditions([row]))[0]!;
   }
 
   async softDelete(id: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('videos')
-      .set({ deleted_at: sql`now()`, updated_at: sql`now()` })
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const { deleted, revoked } = await this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('videos')
+        .set({ deleted_at: sql`now()`, updated_at: sql`now()`, playback_epoch: nextEpoch })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return { deleted: row !== undefined, revoked: row !== undefined && (await recordRevocation(tx, row)) };
+    });
+    if (revoked) await this.afterOutboxWrite();
+    return deleted;
+  }
+
+  private async afterOutboxWrite(): Promise<void> {
+    await this.options.afterOutboxWrite?.().catch(() => undefined);
   }
 
   private async withRenditions(rows: Array<Selectable<VideosTable>>): Promise<VideoRecord[]> {
@@ -141,11 +172,28 @@ export function toRecord(row: Selectable<VideosTable>, renditions: Rendition[]):
     posterKey: row.poster_key,
     thumbnailKey: row.thumbnail_key,
     masterPlaylistKey: row.master_playlist_key,
+    playbackEpoch: row.playback_epoch,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at,
     renditions,
   };
+}
+
+/**
+ * A revocation moves the epoch past every token made so far: to now, or one past the old epoch should the
+ * clock not have moved (two revocations within a second).
+ */
+const nextEpoch = sql<number>`greatest(playback_epoch + 1, floor(extract(epoch from now()))::bigint)`;
+
+/**
+ * Tells the CDN the video's new epoch (through the outbox, in the caller's transaction). Only a ready video
+ * ever had playback URLs, so only its changes need telling.
+ */
+async function recordRevocation(tx: Transaction<Database>, row: Selectable<VideosTable>): Promise<boolean> {
+  if (row.status !== 'ready') return false;
+  await enqueueOutbox(tx, outboxTopics.playbackRevoked, { videoId: row.id, epoch: row.playback_epoch });
+  return true;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
