@@ -1,8 +1,9 @@
 /**
  * `playback.hls` in other people's players, with nothing but the URL: the ffprobe and ffmpeg on PATH
  * (Debian's, an outside client, not the pipeline's binaries), and in Debian's Chromium, on a page of a
- * *different origin*, hls.js with its default config, Shaka Player and video.js (VHS), each past 2 s of
- * playback, for a public, an unlisted and a private video. No loader, no cookie, no query copying: the
+ * *different origin*, hls.js with its default config, Shaka Player, video.js (VHS) and the browser's native
+ * HLS (`<video src>`, as Safari plays it), each past 2 s of playback, for a public, an unlisted and a
+ * private video. No loader, no cookie, no query copying: the
  * access travels in the path, through ordinary relative-URI resolution.
  */
 import { readFileSync } from 'node:fs';
@@ -61,6 +62,10 @@ async function start() {
     await player.attach(v);
     player.addEventListener('error', (e) => { state.error = 'shaka: ' + e.detail.code; });
     watch(v); await player.load(src); await v.play();
+  } else if (kind === 'native') {
+    // The browser's own HLS, as Safari/AVPlayer and (here) Chromium play it: no library at all.
+    if (!v.canPlayType('application/vnd.apple.mpegurl')) throw new Error('no native HLS in this browser');
+    watch(v); v.src = src; await v.play();
   } else if (kind === 'video.js') {
     await load('/lib/video.min.js');
     const player = videojs(v, { muted: true });
@@ -168,7 +173,7 @@ describe.each(VISIBILITIES)('%s video', (visibility) => {
     expect(out.code).toBe(0);
   });
 
-  it.each(['hls.js', 'shaka', 'video.js'])(
+  it.each(['hls.js', 'shaka', 'video.js', 'native'])(
     '%s with its defaults plays it past 2 s from a page on another origin',
     async (player) => {
       const context = await browser.newContext();
