@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { routeList } from '../lambdas/api/routes.ts';
+import { outboxTopics } from '../lambdas/shared/resources.ts';
 import { Api, type EntryAccess } from './constructs/api.ts';
 import { APP_VERSION, databaseEnvironment } from './constructs/app-function.ts';
 import type { Auth } from './constructs/auth.ts';
@@ -45,9 +46,24 @@ const API_ACCESS: Record<string, EntryAccess> = {
   'videos-list': { database: true, playback: true, stateTable: 'readwrite' },
   'videos-get': { database: true, playback: true, stateTable: 'readwrite' },
   // Making a video private revokes its playback URLs: an outbox row, handed on to edge-sync at once.
-  'videos-update': { database: true, playback: true, stateTable: 'readwrite', outbox: true },
+  'videos-update': {
+    database: true,
+    playback: true,
+    stateTable: 'readwrite',
+    outbox: [outboxTopics.playbackRevoked],
+  },
   // The media are removed asynchronously by the media-cleanup worker; the playback URLs are revoked.
-  'videos-delete': { database: true, stateTable: 'readwrite', cleanupQueue: 'send', outbox: true },
+  'videos-delete': {
+    database: true,
+    stateTable: 'readwrite',
+    cleanupQueue: 'send',
+    outbox: [outboxTopics.playbackRevoked],
+  },
+  // Caption tracks: the PUT URL of a new track is signed with the function's own credentials (so
+  // s3:PutObject); a deleted track's files are removed by the captions worker (outbox).
+  'captions-create': { database: true, stateTable: 'readwrite', uploadsBucket: ['write'] },
+  'captions-list': { database: true, stateTable: 'readwrite' },
+  'captions-delete': { database: true, stateTable: 'readwrite', outbox: [outboxTopics.captionDeleted] },
   // Uploads: sessions live in the state table, parts in the uploads bucket (presigned PUTs are signed with
   // the function's own credentials, so signing a part needs s3:PutObject).
   'uploads-create': { database: true, stateTable: 'readwrite', uploadsBucket: ['write', 'multipart'] },

@@ -16,7 +16,8 @@ import { scheduledWorkerList } from '#events/schedules.ts';
 import { config } from '#shared/config.ts';
 import { problemResult, zodFieldErrors } from '#shared/http.ts';
 import { logger } from '#shared/logger.ts';
-import { queueNames, uploadsBucketCors } from '#shared/resources.ts';
+import { queueNames, uploadNotifications, uploadsBucketCors } from '#shared/resources.ts';
+import { decodeS3Key } from '#shared/s3-keys.ts';
 import { cdnEndpoint } from './cdn.ts';
 import { loadViewerRequestFunction } from './cloudfront-function.ts';
 import type { LocalConfig } from './config.ts';
@@ -126,9 +127,12 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     let queues: LocalQueues | undefined;
     const s3 = await startLocalS3({
       onObjectCreated: (event) => {
-        if (event.Records[0]?.s3.bucket.name === LOCAL_RESOURCES.uploadsBucket) {
-          queues?.send(queueNames.ingest, JSON.stringify(event));
-        }
+        const record = event.Records[0];
+        if (record?.s3.bucket.name !== LOCAL_RESOURCES.uploadsBucket) return;
+        // The uploads bucket's notifications, as the CDK app configures them (keys arrive encoded).
+        const key = decodeS3Key(record.s3.object.key);
+        const target = uploadNotifications.find((n) => key.startsWith(n.prefix) && key.endsWith(n.suffix));
+        if (target) queues?.send(queueNames[target.queue], JSON.stringify(event));
       },
       directory: join(dataDir, 's3'),
       buckets: [
@@ -178,6 +182,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       INGEST_QUEUE_URL: queues.url(queueNames.ingest),
       TRANSCODE_QUEUE_URL: queues.url(queueNames.transcode),
       EDGE_SYNC_QUEUE_URL: queues.url(queueNames.edgeSync),
+      CAPTIONS_QUEUE_URL: queues.url(queueNames.captions),
       MEDIA_BASE_URL: `http://localhost:${boundPort}/cdn/`,
       PLAYBACK_KEY: JSON.stringify(playbackKey),
       EDGE_KVS_ARN: LOCAL_RESOURCES.edgeKvsArn,

@@ -1,5 +1,6 @@
 import type { CatalogDeps, MediaCleanupQueue } from '#core/videos.ts';
 import { logger } from '#shared/logger.ts';
+import { outboxTopics } from '#shared/resources.ts';
 import { db } from './db/index.ts';
 import { PostgresVideoRepository } from './db/videos.ts';
 import { outboxRelay } from './outbox.ts';
@@ -14,9 +15,11 @@ export async function catalog(): Promise<
     videos: new PostgresVideoRepository(await db(), {
       // Revocations leave at once; should this send fail, the minute's outbox relay sends them.
       afterOutboxWrite: async () => {
-        await (await outboxRelay()).publishPending().catch((error: unknown) => {
-          logger.warn('outbox fast path failed; the scheduled relay will publish', { error });
-        });
+        await (await outboxRelay())
+          .publishPending(100, [outboxTopics.playbackRevoked])
+          .catch((error: unknown) => {
+            logger.warn('outbox fast path failed; the scheduled relay will publish', { error });
+          });
       },
     }),
     playback: resolvePlayback,

@@ -50,6 +50,7 @@ const MEDIA_TYPES: Record<string, { contentType: string; cacheControl: string }>
   '.m4s': { contentType: 'video/iso.segment', cacheControl: 'public, max-age=31536000, immutable' },
   '.mp4': { contentType: 'video/mp4', cacheControl: 'public, max-age=31536000, immutable' },
   '.jpg': { contentType: 'image/jpeg', cacheControl: 'public, max-age=31536000, immutable' },
+  '.vtt': { contentType: 'text/vtt; charset=utf-8', cacheControl: 'public, max-age=300' },
 };
 
 /** Parallel PUTs per directory: enough to fill a Lambda's network link with 4 s segments. */
@@ -64,17 +65,37 @@ export class VideoMedia {
   }
 
   async putFile(file: string, key: string): Promise<void> {
-    const type = MEDIA_TYPES[path.extname(file).toLowerCase()];
-    if (!type) throw new Error(`refusing to publish ${path.basename(file)}: not an HLS output type`);
+    await this.put(key, await readFile(file));
+  }
+
+  /** Publishes bytes under a key, typed and cached by the key's extension. */
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const type = MEDIA_TYPES[path.extname(key).toLowerCase()];
+    if (!type) throw new Error(`refusing to publish ${path.basename(key)}: not a media output type`);
     await s3Client().send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        Body: await readFile(file),
+        Body: body,
         ContentType: type.contentType,
         CacheControl: type.cacheControl,
       }),
     );
+  }
+
+  /** An object's text, or undefined when there is none. */
+  async readText(key: string): Promise<string | undefined> {
+    try {
+      const object = await s3Client().send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await object.Body?.transformToString('utf-8');
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await s3Client().send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
   /**

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { PLAYBACK_KID, type PlaybackKey, playbackToken, tokenPath } from '#core/playback-token.ts';
 import type { Playback, VideoRecord } from '#core/video.ts';
 import { config } from '#shared/config.ts';
+import { objectKeys } from '#shared/resources.ts';
 
 /**
  * Playback URLs for a ready video: `<media base>/t/<token>/videos/<id>/master.m3u8` and the poster under the
@@ -22,9 +23,16 @@ export async function resolvePlayback(video: VideoRecord): Promise<Playback | nu
     epoch: video.playbackEpoch,
     expiresAt,
   });
+  const mediaPrefix = objectKeys.mediaPrefix(video.id);
   return {
     hls: `${base}${tokenPath(token, video.masterPlaylistKey)}`,
     poster: `${base}${tokenPath(token, video.posterKey)}`,
+    captions: video.captions.map((caption) => ({
+      captionId: caption.id,
+      language: caption.language,
+      label: caption.label,
+      url: `${base}${tokenPath(token, `${mediaPrefix}${objectKeys.captionFile(caption.id)}`)}`,
+    })),
     ...(expiresAt ? { expiresAt: new Date(expiresAt * 1000).toISOString() } : {}),
   };
 }

@@ -56,6 +56,9 @@ export const Video = z
             'HLS master playlist. Any HLS client plays it as-is: access travels in the path to every child playlist, segment and track.',
         }),
         poster: z.url(),
+        captions: z
+          .array(z.object({ captionId: z.string(), language: z.string(), label: z.string(), url: z.url() }))
+          .meta({ description: 'Ready caption tracks (WebVTT), also listed in the master playlist' }),
         expiresAt: timestamp.optional().meta({
           description:
             'Private videos only: when these URLs stop working. Public and unlisted URLs do not expire.',
@@ -264,3 +267,58 @@ export const AuditEntry = z
 export const AuditPage = z
   .object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() })
   .meta({ id: 'AuditPage' });
+
+/** BCP 47: a primary language subtag, then subtags of 1-8 letters or digits (en, pt-BR, zh-Hant-TW). */
+const LanguageTag = z
+  .string()
+  .min(2)
+  .max(35)
+  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 language tag such as en, pt-BR or zh-Hant')
+  .meta({ example: 'en' });
+
+export const CaptionParams = z.object({ videoId: VideoId, captionId: z.string().min(1).max(64) }).strict();
+
+export const CreateCaptionRequest = z
+  .object({
+    language: LanguageTag,
+    label: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+      .meta({ description: 'What players list, e.g. "English (CC)"' }),
+    format: z.enum(['vtt', 'srt']),
+    size: z
+      .int()
+      .min(1)
+      .max(2 * 1024 * 1024)
+      .meta({
+        description: 'Bytes of the file you will PUT (at most 2 MiB); the upload URL takes exactly this',
+      }),
+  })
+  .strict()
+  .meta({ id: 'CreateCaptionRequest' });
+
+export const CaptionCreated = z
+  .object({
+    captionId: z.string(),
+    upload: z.object({
+      url: z.url(),
+      method: z.literal('PUT'),
+      headers: z.record(z.string(), z.string()),
+      expiresAt: timestamp,
+    }),
+  })
+  .meta({ id: 'CaptionCreated' });
+
+export const Caption = z
+  .object({
+    captionId: z.string(),
+    language: z.string(),
+    label: z.string(),
+    status: z.enum(['uploading', 'processing', 'ready', 'failed']),
+    failureReason: z.string().nullable(),
+  })
+  .meta({ id: 'Caption' });
+
+export const CaptionList = z.object({ items: z.array(Caption) }).meta({ id: 'CaptionList' });

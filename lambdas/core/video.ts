@@ -35,11 +35,14 @@ export interface VideoRecord {
   updatedAt: Date;
   deletedAt: Date | null;
   renditions: Rendition[];
+  /** Ready caption tracks, in the order the master playlist lists them. */
+  captions: Array<{ id: string; language: string; label: string }>;
 }
 
 export interface Playback {
   hls: string;
   poster: string;
+  captions: Array<{ captionId: string; language: string; label: string; url: string }>;
   expiresAt?: string;
 }
 

@@ -62,6 +62,15 @@ export const queueConsumers = {
     memoryMb: 256,
     maxReceiveCount: 10,
   },
+  // Uploaded caption files (validate, publish, rewrite the master playlist) and deleted tracks.
+  captions: {
+    queue: queueNames.captions,
+    entry: 'captions',
+    batchSize: 5,
+    timeoutSeconds: 60,
+    memoryMb: 512,
+    maxReceiveCount: 5,
+  },
 } satisfies Record<string, QueueConsumer>;
 
 export const consumerList: QueueConsumer[] = Object.values(queueConsumers);

@@ -44,6 +44,7 @@ const schema = z
     CLEANUP_QUEUE_URL: z.url().optional(),
     TRANSCODE_QUEUE_URL: z.url().optional(),
     EDGE_SYNC_QUEUE_URL: z.url().optional(),
+    CAPTIONS_QUEUE_URL: z.url().optional(),
     SQS_ENDPOINT: z.url().optional(),
 
     /** Where playback URLs point: the CloudFront distribution (the local runtime's /cdn/ in dev). */
@@ -170,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cleanup: parsed.CLEANUP_QUEUE_URL,
       transcode: parsed.TRANSCODE_QUEUE_URL,
       edgeSync: parsed.EDGE_SYNC_QUEUE_URL,
+      captions: parsed.CAPTIONS_QUEUE_URL,
     },
     sqsEndpoint: parsed.SQS_ENDPOINT,
     mediaBaseUrl: parsed.MEDIA_BASE_URL,
@@ -214,6 +216,7 @@ export const QUEUE_URL_VARIABLES: Record<keyof Config['queues'], string> = {
   cleanup: 'CLEANUP_QUEUE_URL',
   transcode: 'TRANSCODE_QUEUE_URL',
   edgeSync: 'EDGE_SYNC_QUEUE_URL',
+  captions: 'CAPTIONS_QUEUE_URL',
 };
 
 let cached: Config | undefined;

@@ -38,14 +38,33 @@ export function uploadsBucketCors(webOrigins: string[]): CorsRuleDefinition {
 export const objectKeys = {
   uploadsPrefix: 'uploads/',
   source: (videoId: string) => `uploads/${videoId}/source`,
+  /** A caption file as its owner uploaded it (validated, then removed). */
+  captionSource: (videoId: string, captionId: string) => `uploads/${videoId}/captions/${captionId}/caption`,
   mediaPrefix: (videoId: string) => `videos/${videoId}/`,
+  /** The published track, relative to the video's media prefix (and so to its master playlist). */
+  captionFile: (captionId: string) => `captions/${captionId}.vtt`,
+  captionPlaylist: (captionId: string) => `captions/${captionId}.m3u8`,
 } as const;
+
+/**
+ * Which uploads-bucket objects go to which queue: the S3 notifications of the CDK app and the local
+ * runtime's S3 -> SQS bridge are both made from this list.
+ */
+export const uploadNotifications: ReadonlyArray<{
+  prefix: string;
+  suffix: string;
+  queue: keyof typeof queueNames;
+}> = [
+  { prefix: objectKeys.uploadsPrefix, suffix: '/source', queue: 'ingest' },
+  { prefix: objectKeys.uploadsPrefix, suffix: '/caption', queue: 'captions' },
+];
 
 export const queueNames = {
   ingest: 'ingest',
   cleanup: 'media-cleanup',
   transcode: 'transcode',
   edgeSync: 'edge-sync',
+  captions: 'captions',
 } as const;
 
 /**
@@ -54,11 +73,14 @@ export const queueNames = {
  */
 export const outboxTopics = {
   playbackRevoked: 'playback.revoked',
+  /** `{videoId, captionId}`: a deleted track's files go and the master playlist is written again. */
+  captionDeleted: 'caption.deleted',
 } as const;
 export type OutboxTopic = (typeof outboxTopics)[keyof typeof outboxTopics];
 
 export const outboxQueues: Record<OutboxTopic, keyof typeof queueNames> = {
   'playback.revoked': 'edgeSync',
+  'caption.deleted': 'captions',
 };
 
 /** Names in the CDN's KeyValueStore (read by lambdas/edge/playback-gate.js). */

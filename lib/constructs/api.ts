@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteSpec } from '../../lambdas/api/route-spec.ts';
 import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
-import { outboxQueues } from '../../lambdas/shared/resources.ts';
+import { type OutboxTopic, outboxQueues } from '../../lambdas/shared/resources.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability, type BundleFiles, pascalCase } from './app-function.ts';
 import type { Database } from './database.ts';
@@ -31,10 +31,10 @@ export interface EntryAccess {
    */
   readonly playback?: boolean;
   /**
-   * Writes outbox rows (a playback revocation) and hands them on right after its commit: send to the
-   * queue of each outbox topic (lambdas/shared/resources.ts outboxQueues).
+   * Outbox topics it writes and hands on right after its commit: send to each topic's queue
+   * (lambdas/shared/resources.ts outboxQueues), and nothing else.
    */
-  readonly outbox?: boolean;
+  readonly outbox?: readonly OutboxTopic[];
   /** Extra files the handler reads at run time, copied into its bundle. */
   readonly bundleFiles?: BundleFiles;
 }
@@ -195,7 +195,7 @@ export class Api extends Construct {
         fn.useSecret(delivery.signingKey, 'PLAYBACK_KEY_SECRET_ARN');
       }
       if (grants.outbox) {
-        for (const queue of new Set(Object.values(outboxQueues))) {
+        for (const queue of new Set(grants.outbox.map((topic) => outboxQueues[topic]))) {
           fn.useQueue(queues.byKey[queue].queue, QUEUE_URL_VARIABLES[queue]);
         }
       }

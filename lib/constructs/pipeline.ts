@@ -17,7 +17,7 @@ import { JOB_METADATA_STAGE } from '../../lambdas/adapters/mediaconvert.ts';
 import { consumerList, type QueueConsumer } from '../../lambdas/events/consumers.ts';
 import { type ScheduledWorker, scheduledWorkerList } from '../../lambdas/events/schedules.ts';
 import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
-import { objectKeys, outboxQueues, queueNames } from '../../lambdas/shared/resources.ts';
+import { objectKeys, outboxQueues, queueNames, uploadNotifications } from '../../lambdas/shared/resources.ts';
 import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability, pascalCase } from './app-function.ts';
@@ -87,6 +87,12 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
   },
   // Revocations into the KeyValueStore, whose API is on the internet: no VPC, no database.
   'edge-sync': { database: false, edgeStore: true },
+  // Reads an uploaded caption file (and deletes it once published or refused); writes the track and the
+  // master playlist under the video's prefix, reads the master first, deletes a removed track's files.
+  captions: {
+    uploadsBucket: ['read', 'head', 'delete'],
+    mediaBucket: ['read', 'write', 'delete'],
+  },
 };
 
 /** Environment variable of each queue's URL, by queue name (lambdas/shared/config.ts). */
@@ -472,11 +478,14 @@ export interface UploadNotificationsProps {
 export class UploadNotifications extends Construct {
   constructor(scope: Construct, id: string, props: UploadNotificationsProps) {
     super(scope, id);
-    props.storage.uploadsBucket.addEventNotification(
-      s3.EventType.OBJECT_CREATED,
-      new s3n.SqsDestination(props.queues.ingest.queue),
-      { prefix: objectKeys.uploadsPrefix, suffix: '/source' },
-    );
+    // The same list the local runtime routes its S3 events by (lambdas/shared/resources.ts).
+    for (const { prefix, suffix, queue } of uploadNotifications) {
+      props.storage.uploadsBucket.addEventNotification(
+        s3.EventType.OBJECT_CREATED,
+        new s3n.SqsDestination(props.queues.byKey[queue].queue),
+        { prefix, suffix },
+      );
+    }
     // CDK's stack-wide singleton that applies bucket notification configurations at deploy time.
     const handler = Stack.of(this)
       .node.findAll()

@@ -34,6 +34,8 @@ export class Queues extends Construct {
   public readonly transcode: QueuePair;
   /** Playback revocations on their way to the CDN's KeyValueStore. */
   public readonly edgeSync: QueuePair;
+  /** Uploaded caption files, and deleted tracks, for the captions worker. */
+  public readonly captions: QueuePair;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -41,6 +43,7 @@ export class Queues extends Construct {
     this.cleanup = this.pair('MediaCleanup', queueConsumers.mediaCleanup);
     this.transcode = this.pair('Transcode', queueConsumers.transcode);
     this.edgeSync = this.pair('EdgeSync', queueConsumers.edgeSync);
+    this.captions = this.pair('Captions', queueConsumers.captions);
   }
 
   /** Every pair, keyed by the consumer's queue name (consumers.ts `queue`). */
@@ -50,7 +53,13 @@ export class Queues extends Construct {
 
   /** Every pair, keyed as lambdas/shared/resources.ts `queueNames` keys them. */
   public get byKey(): Readonly<Record<keyof typeof queueNames, QueuePair>> {
-    return { ingest: this.ingest, cleanup: this.cleanup, transcode: this.transcode, edgeSync: this.edgeSync };
+    return {
+      ingest: this.ingest,
+      cleanup: this.cleanup,
+      transcode: this.transcode,
+      edgeSync: this.edgeSync,
+      captions: this.captions,
+    };
   }
 
   private pair(id: string, consumer: QueueConsumer): QueuePair {

@@ -69,24 +69,23 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
     expect(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(consumerList.length);
   });
 
-  test('S3 ObjectCreated under the uploads source keys goes to the ingest queue (stateful stack)', () => {
+  test('S3 ObjectCreated: uploaded sources go to ingest, caption files to captions (stateful stack)', () => {
+    const rule = (queue: string, suffix: string) => ({
+      Events: ['s3:ObjectCreated:*'],
+      QueueArn: { 'Fn::GetAtt': [queueId(queue), 'Arn'] },
+      Filter: {
+        Key: {
+          FilterRules: [
+            { Name: 'suffix', Value: suffix },
+            { Name: 'prefix', Value: 'uploads/' },
+          ],
+        },
+      },
+    });
     statefulTemplate.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: { Ref: Match.stringLikeRegexp('^StorageUploads') },
       NotificationConfiguration: {
-        QueueConfigurations: [
-          {
-            Events: ['s3:ObjectCreated:*'],
-            QueueArn: { 'Fn::GetAtt': [queueId('ingest'), 'Arn'] },
-            Filter: {
-              Key: {
-                FilterRules: [
-                  { Name: 'suffix', Value: '/source' },
-                  { Name: 'prefix', Value: 'uploads/' },
-                ],
-              },
-            },
-          },
-        ],
+        QueueConfigurations: [rule('ingest', '/source'), rule('captions', '/caption')],
       },
     });
   });
@@ -114,6 +113,17 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
       's3:ListBucket media',
       's3:ListBucket uploads',
     ]);
+    // Reads the uploaded caption (and deletes it once handled); reads and writes the master playlist and
+    // the track under the video's prefix; removes a deleted track's files.
+    expect(s3Grants(c.get('captions')!)).toEqual([
+      's3:DeleteObject media',
+      's3:DeleteObject uploads',
+      's3:GetObject media',
+      's3:GetObject uploads',
+      's3:ListBucket uploads',
+      's3:PutObject media',
+    ]);
+    expect(s3Grants(c.get('edge-sync')!)).toEqual([]);
     // Removes the outputs of a video deleted while its job ran.
     expect(s3Grants(pipeline.mediaConvert.statusFunction)).toEqual([
       's3:DeleteObject media',

@@ -24,21 +24,20 @@ export class OutboxRelay {
   ) {}
 
   /**
-   * Publishes up to `limit` pending rows, oldest first, and returns how many. Rows another relay holds
+   * Publishes up to `limit` pending rows (of `topics`, else every topic), oldest first, and returns how
+   * many. Rows another relay holds
    * are skipped (SKIP LOCKED), so the API's fast path and the scheduled relay never send a row twice at
    * once; a failed send leaves its rows pending for the next run.
    */
-  async publishPending(limit = 100): Promise<number> {
+  async publishPending(limit = 100, topics?: readonly OutboxTopic[]): Promise<number> {
     return this.db.transaction().execute(async (tx) => {
-      const rows = await tx
+      let pending = tx
         .selectFrom('outbox')
         .select(['id', 'topic', 'payload'])
-        .where('published_at', 'is', null)
-        .orderBy('id')
-        .limit(limit)
-        .forUpdate()
-        .skipLocked()
-        .execute();
+        .where('published_at', 'is', null);
+      // A function may send only to the queues of the topics it writes (least privilege).
+      if (topics) pending = pending.where('topic', 'in', [...topics]);
+      const rows = await pending.orderBy('id').limit(limit).forUpdate().skipLocked().execute();
       if (rows.length === 0) return 0;
       const byQueue = new Map<(typeof outboxQueues)[OutboxTopic], unknown[]>();
       for (const row of rows) {

@@ -9,6 +9,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   outbox: OutboxTable;
+  captions: CaptionsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -109,4 +110,18 @@ export interface OutboxTable {
   payload: ColumnType<unknown, string, string>;
   created_at: Generated<Date>;
   published_at: Date | null;
+}
+
+/** Caption tracks (migration 0009). */
+export interface CaptionsTable {
+  id: string;
+  video_id: string;
+  language: string;
+  label: string;
+  format: 'vtt' | 'srt';
+  size: number;
+  status: 'uploading' | 'processing' | 'ready' | 'failed';
+  failure_reason: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }

@@ -129,14 +129,24 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
 
   private async withRenditions(rows: Array<Selectable<VideosTable>>): Promise<VideoRecord[]> {
     const ready = rows.filter((row) => row.status === 'ready').map((row) => row.id);
-    const renditions = ready.length
-      ? await this.db
-          .selectFrom('renditions')
-          .selectAll()
-          .where('video_id', 'in', ready)
-          .orderBy('height', 'desc')
-          .execute()
-      : [];
+    const [renditions, captions] = ready.length
+      ? await Promise.all([
+          this.db
+            .selectFrom('renditions')
+            .selectAll()
+            .where('video_id', 'in', ready)
+            .orderBy('height', 'desc')
+            .execute(),
+          this.db
+            .selectFrom('captions')
+            .select(['id', 'video_id', 'language', 'label'])
+            .where('video_id', 'in', ready)
+            .where('status', '=', 'ready')
+            .orderBy('created_at')
+            .orderBy('id')
+            .execute(),
+        ])
+      : [[], []];
     return rows.map((row) =>
       toRecord(
         row,
@@ -150,12 +160,19 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
             codecs: r.codecs,
             playlistKey: r.playlist_key,
           })),
+        captions
+          .filter((c) => c.video_id === row.id)
+          .map(({ id, language, label }) => ({ id, language, label })),
       ),
     );
   }
 }
 
-export function toRecord(row: Selectable<VideosTable>, renditions: Rendition[]): VideoRecord {
+export function toRecord(
+  row: Selectable<VideosTable>,
+  renditions: Rendition[],
+  captions: VideoRecord['captions'] = [],
+): VideoRecord {
   return {
     id: row.id,
     ownerId: row.owner_id,
@@ -177,6 +194,7 @@ export function toRecord(row: Selectable<VideosTable>, renditions: Rendition[]):
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at,
     renditions,
+    captions,
   };
 }
 

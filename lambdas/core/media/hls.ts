@@ -73,3 +73,53 @@ export function avcCodecFromInitSegment(init: Uint8Array): string | undefined {
   const hex = (i: number) => init[at + i]!.toString(16).padStart(2, '0');
   return `avc1.${hex(5)}${hex(6)}${hex(7)}`;
 }
+
+/** A caption track as the master playlist names it. */
+export interface SubtitleTrack {
+  /** Relative to the master playlist, e.g. "captions/<id>.m3u8". */
+  uri: string;
+  /** BCP 47 language tag. */
+  language: string;
+  /** What players list; unique within the group (made so here). */
+  name: string;
+}
+
+export const SUBTITLE_GROUP = 'subs';
+
+/**
+ * The master playlist with exactly these subtitle renditions: earlier `EXT-X-MEDIA:TYPE=SUBTITLES` lines
+ * and `SUBTITLES=` attributes are removed, then one EXT-X-MEDIA per track is written before the first
+ * variant and every variant names the group. Works on any master (ours or MediaConvert's) without
+ * re-encoding; with no tracks it returns the playlist as it was before captions.
+ */
+export function withSubtitles(master: string, tracks: readonly SubtitleTrack[]): string {
+  const lines = master
+    .split(/\r?\n/)
+    .filter((line) => !(line.startsWith('#EXT-X-MEDIA:') && /(^|[:,])TYPE=SUBTITLES(,|$)/.test(line)))
+    .map((line) =>
+      line.startsWith('#EXT-X-STREAM-INF:')
+        ? line.replace(/,SUBTITLES="[^"]*"|(?<=:)SUBTITLES="[^"]*",?/g, '')
+        : line,
+    );
+  if (tracks.length === 0) return lines.join('\n');
+  const used = new Set<string>();
+  const media = tracks.map((track) => {
+    let name = quotedString(track.name) || track.language;
+    for (let n = 2; used.has(name); n++) name = `${quotedString(track.name)} (${n})`;
+    used.add(name);
+    return (
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP}",NAME="${name}",` +
+      `LANGUAGE="${quotedString(track.language)}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="${quotedString(track.uri)}"`
+    );
+  });
+  const firstVariant = lines.findIndex((line) => line.startsWith('#EXT-X-STREAM-INF:'));
+  if (firstVariant < 0) throw new Error('withSubtitles: the master playlist has no variants');
+  const out = lines.map((line) =>
+    line.startsWith('#EXT-X-STREAM-INF:') ? `${line},SUBTITLES="${SUBTITLE_GROUP}"` : line,
+  );
+  out.splice(firstVariant, 0, ...media);
+  return out.join('\n');
+}
+
+/** An HLS quoted-string may not hold `"`, CR or LF (RFC 8216 4.2). */
+const quotedString = (value: string) => value.replace(/["\r\n]/g, "'").trim();

@@ -1,0 +1,9 @@
+import { captionDeps } from '#adapters/captions.ts';
+import { listCaptions } from '#core/captions.ts';
+import { httpHandler } from '#shared/http.ts';
+import { routes } from './routes.ts';
+
+export const handler = httpHandler(routes.listCaptions, async ({ principal, params }) => ({
+  status: 200,
+  body: await listCaptions(await captionDeps(), principal, params.videoId),
+}));
