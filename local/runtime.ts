@@ -18,7 +18,8 @@ import type { LocalConfig } from './config.ts';
 import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from './s3.ts';
+import { type LocalS3, startLocalS3 } from './s3.ts';
+import { type LocalCredentials, localCredentials } from './sigv4.ts';
 import { LocalQueues } from './sqs.ts';
 import { LocalTokenIssuer, localKeyPair, TokenRequest } from './token-issuer.ts';
 import { webEndpoint } from './web.ts';
@@ -43,6 +44,8 @@ export interface LocalRuntime {
   issuer: LocalTokenIssuer;
   queues: LocalQueues;
   s3: LocalS3;
+  /** The key pair every stand-in (S3, DynamoDB, SQS) requires requests to be signed with. */
+  credentials: LocalCredentials;
   stop(): Promise<void>;
 }
 
@@ -75,6 +78,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       scopePrefix: LOCAL_RESOURCES.scopePrefix,
     });
 
+    const credentials = localCredentials(join(dataDir, 'keys'));
     // Listen first, so a taken port fails before anything else starts and CORS rules know the origin.
     const cdnKey = localKeyPair(join(dataDir, 'keys'), 'cdn-signing-key.pem');
     const endpoints: LocalEndpoint[] = [
@@ -118,6 +122,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         }
       },
       directory: join(dataDir, 's3'),
+      credentials,
       buckets: [
         { name: LOCAL_RESOURCES.uploadsBucket, cors: uploadsBucketCors(origins()) },
         { name: LOCAL_RESOURCES.mediaBucket },
@@ -128,6 +133,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     const dynamo = await startLocalDynamo({
       directory: join(dataDir, 'dynamodb'),
       tableName: LOCAL_RESOURCES.stateTable,
+      credentials,
     });
     stops.push(dynamo.stop);
 
@@ -143,14 +149,14 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         };
       }),
     );
-    const sqsEndpoint = await queues.start();
+    const sqsEndpoint = await queues.start(credentials);
     stops.push(() => queues.stop());
 
     Object.assign(process.env, {
       VIDEOCLOUD_VERSION: version,
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       UPLOADS_BUCKET: LOCAL_RESOURCES.uploadsBucket,
       MEDIA_BUCKET: LOCAL_RESOURCES.mediaBucket,
       STATE_TABLE: LOCAL_RESOURCES.stateTable,
@@ -210,6 +216,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       issuer,
       queues,
       s3,
+      credentials,
       stop: stopAll,
     };
   } catch (error) {

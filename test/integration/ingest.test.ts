@@ -21,7 +21,7 @@ describe('the ingest handler', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'ingest-test-'));
     clip = await readFile(await makeClip(dir, 'tiny.mp4', { width: 160, height: 90, seconds: 1 }));
     runtime = await startTestRuntime();
-    s3 = localS3Client(runtime.s3.endpoint);
+    s3 = localS3Client(runtime.s3);
   });
   afterAll(async () => {
     await runtime.close();

@@ -18,7 +18,7 @@ describe('media cleanup', () => {
   beforeAll(async () => {
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
-    s3 = localS3Client(runtime.s3.endpoint);
+    s3 = localS3Client(runtime.s3);
   });
   afterAll(async () => {
     await runtime.close();

@@ -37,7 +37,7 @@ describe('long sources go to MediaConvert', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'mediaconvert-test-'));
     clip = await readFile(await makeClip(dir, 'three.mp4', { width: 320, height: 180, seconds: 3 }));
     runtime = await startTestRuntime();
-    s3 = localS3Client(runtime.s3.endpoint);
+    s3 = localS3Client(runtime.s3);
     ({ handler } = await import('#events/mediaconvert-status.ts'));
   });
   afterAll(async () => {

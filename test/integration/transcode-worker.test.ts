@@ -38,7 +38,7 @@ describe('the transcode worker', () => {
     clipPath = await makeClip(dir, 'clip.mp4', { width: 320, height: 180, seconds: 2 });
     clip = await readFile(clipPath);
     runtime = await startTestRuntime();
-    s3 = localS3Client(runtime.s3.endpoint);
+    s3 = localS3Client(runtime.s3);
     ({ handler } = (await import('#events/transcode.ts')) as unknown as { handler: typeof handler });
   });
   afterAll(async () => {

@@ -63,7 +63,7 @@ describe('direct-to-storage multipart uploads', () => {
     file.subarray((n - 1) * created.partSize, Math.min(file.length, n * created.partSize));
 
   const objectSha256 = async (key: string) => {
-    const s3 = localS3Client(runtime.s3.endpoint);
+    const s3 = localS3Client(runtime.s3);
     const object = await s3.send(new GetObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key }));
     return createHash('sha256')
       .update(Buffer.from(await object.Body!.transformToByteArray()))
