@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { unescape } from 'node:querystring';
+import { unescape as unescapeQuery } from 'node:querystring';
 
 /**
  * AWS Signature Version 4, checked the way the services check it, for every local stand-in (S3, DynamoDB,
@@ -311,7 +311,7 @@ function parseAmzDate(value: string): number {
  * one reading of the query and serving another would let a signed URL be re-aimed.
  */
 export function parseQuery(querystring: string): Array<[string, string]> {
-  const decode = (text: string) => unescape(text.replaceAll('+', ' '));
+  const decode = (text: string) => unescapeQuery(text.replaceAll('+', ' '));
   return querystring
     .split('&')
     .filter(Boolean)
