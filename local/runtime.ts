@@ -99,6 +99,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       endpoints,
       accessLog:
         local.LOG_LEVEL === 'DEBUG' || local.LOG_LEVEL === 'INFO' ? (line) => console.log(line) : undefined,
+      allowedHosts: () => allowedHosts(boundPort, local.ALLOWED_HOSTS ?? []),
     });
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);
@@ -223,6 +224,18 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * The Host values the gateway answers: the loopback names with its port (bare too on port 80), and each
+ * configured name as given, or with the port when given without one (a proxy in front may send either).
+ */
+function allowedHosts(port: number, configured: string[]): string[] {
+  const withPort = (name: string) => (port === 80 ? [name, `${name}:80`] : [`${name}:${port}`]);
+  return [
+    ...['localhost', '127.0.0.1', '[::1]'].flatMap(withPort),
+    ...configured.flatMap((name) => (/:\d+$/.test(name) ? [name] : [name, `${name}:${port}`])),
+  ];
 }
 
 function selfOrigins(port: number): string[] {

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -8,11 +9,13 @@ import { queueNames } from '#shared/resources.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
 /**
- * The local DynamoDB and SQS stand-ins refuse what the real services refuse: a request without a
- * SigV4 signature by the runtime's own credentials gets 403 in that service's error shape, and changes
- * nothing. (The S3 stand-in's checks are in local-s3.test.ts; here it is reached through the runtime.)
+ * What the local runtime guarantees to whoever can reach this machine's loopback: the DynamoDB and SQS
+ * stand-ins refuse what the real services refuse (a request without a SigV4 signature by the runtime's
+ * own credentials gets 403 in that service's error shape, and changes nothing; the S3 stand-in's checks
+ * are in local-s3.test.ts, here it is reached through the runtime), and the gateway answers only the
+ * Host names it serves, so a DNS-rebound page cannot use it.
  */
-describe('credentials at the local stand-ins', () => {
+describe('the local runtime against a local attacker', () => {
   let runtime: TestRuntime;
   let dynamoEndpoint: string;
   let sqsEndpoint: string;
@@ -25,7 +28,7 @@ describe('credentials at the local stand-ins', () => {
   };
 
   beforeAll(async () => {
-    runtime = await startTestRuntime();
+    runtime = await startTestRuntime({ local: { ALLOWED_HOSTS: ['videos.test', 'proxy.test:8443'] } });
     dynamoEndpoint = process.env.DYNAMODB_ENDPOINT!;
     sqsEndpoint = process.env.SQS_ENDPOINT!;
   }, 60_000);
@@ -141,6 +144,78 @@ describe('credentials at the local stand-ins', () => {
       ).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
       forger.destroy();
       expect(sent()).toEqual([]);
+    });
+  });
+
+  describe('the gateway and the Host header (DNS rebinding)', () => {
+    /** fetch() may not set Host; a raw request can, as a rebound browser page effectively does. */
+    const withHost = (host: string, path: string, method = 'GET', body?: string) =>
+      new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: runtime.port,
+            path,
+            method,
+            headers: { ...(host ? { Host: host } : {}), 'Content-Type': 'application/json' },
+            setHost: false,
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                type: String(res.headers['content-type'] ?? ''),
+                body: Buffer.concat(chunks).toString('utf8'),
+              }),
+            );
+          },
+        );
+        req.once('error', reject);
+        req.end(body);
+      });
+    const tokenRequest = JSON.stringify({ sub: 'eve', groups: ['admin'] });
+
+    it.each([
+      ['a rebound name', 'rebind.evil.example'],
+      ['a rebound name with the port', 'rebind.evil.example:PORT'],
+      ['localhost on another port', 'localhost:OTHER'],
+      ['localhost without the port', 'localhost'],
+      ['a name that merely ends like a configured one', 'evil.videos.test'],
+      ['a configured name on another port', 'proxy.test:8444'],
+    ])('refuses %s with 421 problem+json: no token minted, no config echoed', async (_, template) => {
+      const host = template.replace('PORT', String(runtime.port)).replace('OTHER', String(runtime.port + 1));
+      const minted = await withHost(host, '/local/token', 'POST', tokenRequest);
+      expect(minted.status).toBe(421);
+      expect(minted.type).toBe('application/problem+json');
+      expect(minted.body).not.toContain('access_token');
+      const config = await withHost(host, '/config.json');
+      expect(config.status).toBe(421);
+      expect(config.body).not.toContain('apiBaseUrl');
+      expect((await withHost(host, '/v1/health')).status).toBe(421);
+    });
+
+    it('refuses a request without a Host (Node answers 400 itself)', async () => {
+      const minted = await withHost('', '/local/token', 'POST', tokenRequest);
+      expect([400, 421]).toContain(minted.status);
+      expect(minted.body).not.toContain('access_token');
+    });
+
+    it.each([
+      ['localhost', 'localhost:PORT'],
+      ['127.0.0.1', '127.0.0.1:PORT'],
+      ['[::1]', '[::1]:PORT'],
+      ['a configured name', 'videos.test'],
+      ['a configured name with the port', 'Videos.Test:PORT'],
+      ['a configured name:port', 'proxy.test:8443'],
+    ])('answers %s', async (_, template) => {
+      const host = template.replace('PORT', String(runtime.port));
+      expect((await withHost(host, '/v1/health')).status).toBe(200);
+      const minted = await withHost(host, '/local/token', 'POST', tokenRequest);
+      expect(minted.status).toBe(200);
+      const config = JSON.parse((await withHost(host, '/config.json')).body) as { apiBaseUrl: string };
+      expect(config.apiBaseUrl.toLowerCase()).toBe(`http://${host.toLowerCase()}`);
     });
   });
 
