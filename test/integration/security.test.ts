@@ -164,7 +164,8 @@ describe('API keys, rate limits and the audit log', () => {
   });
 
   it('rate-limits upload creation per caller with 429, Retry-After and RateLimit-* headers', async () => {
-    const carol = await runtime.token('carol', ['creator']);
+    // A user of their own: carol's API key has spent from carol's budget above.
+    const carol = await runtime.token('carla', ['creator']);
     const dave = await runtime.token('dave', ['creator']);
     const create = (token: string) =>
       runtime.api('/v1/uploads', {
@@ -190,6 +191,76 @@ describe('API keys, rate limits and the audit log', () => {
     // Reads are a separate budget, and another caller has their own bucket.
     expect((await runtime.api('/v1/me', { token: carol })).status).toBe(200);
     expect((await create(dave)).status).toBe(201);
+  });
+
+  const uploadAs = (headers: Record<string, string>, body: Record<string, unknown> = {}) =>
+    runtime.api('/v1/uploads', {
+      method: 'POST',
+      headers,
+      json: { filename: 'a.mp4', contentType: 'video/mp4', size: 1000, title: 'budget', ...body },
+    });
+
+  it('keeps one upload budget per owner: API keys, revoked ones included, never multiply it', async () => {
+    const gina = await runtime.token('gina', ['creator']);
+    const keys: KeyCreated[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await createKey(gina, { name: `burst ${i}`, scopes: ['uploads:write'] });
+      keys.push((await response.json()) as KeyCreated);
+    }
+    const statuses: number[] = [];
+    for (const headers of [
+      { Authorization: `Bearer ${gina}` },
+      ...keys.map((key) => ({ 'X-Api-Key': key.key })),
+    ]) {
+      for (let i = 0; i < 3; i++) statuses.push((await uploadAs(headers)).status);
+    }
+    for (const key of keys) await runtime.api(`/v1/api-keys/${key.id}`, { method: 'DELETE', token: gina });
+    // A burst of 3 for gina, whichever credential asks: 12 attempts, 3 creations.
+    expect(statuses.filter((status) => status === 201)).toHaveLength(3);
+    expect(statuses.filter((status) => status !== 201).every((status) => status === 429)).toBe(true);
+    // Revoked keys are refused as bad credentials, and mint nothing.
+    for (const key of keys) expect((await uploadAs({ 'X-Api-Key': key.key })).status).toBe(401);
+  });
+
+  it('spends the upload budget on accepted creations only: refused requests leave it whole', async () => {
+    const hank = await runtime.token('hank', ['creator']);
+    const narrow = await runtime.token('hank', ['creator'], 'videos:read');
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+    const refusals: Array<[Record<string, string>, Record<string, unknown>, number]> = [
+      [bearer(hank), { size: 0 }, 400],
+      [bearer(hank), { title: '' }, 400],
+      [bearer(hank), { ownerId: 'someone' }, 400],
+      [bearer(hank), { size: 21 * 1024 ** 3 }, 413],
+      [bearer(hank), { contentType: 'image/png' }, 415],
+      [bearer(narrow), {}, 403],
+    ];
+    for (let round = 0; round < 4; round++) {
+      for (const [headers, body, status] of refusals)
+        expect((await uploadAs(headers, body)).status).toBe(status);
+    }
+    // 24 refusals later the whole burst of 3 is still there, and the headers say so.
+    const first = await uploadAs(bearer(hank));
+    expect(first.status).toBe(201);
+    expect(first.headers.get('ratelimit-remaining')).toBe('2');
+    expect((await uploadAs(bearer(hank))).status).toBe(201);
+    const refused = await uploadAs(bearer(hank), { size: 0 });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('ratelimit-remaining')).toBe('1');
+    expect((await uploadAs(bearer(hank))).status).toBe(201);
+    expect((await uploadAs(bearer(hank))).status).toBe(429);
+  });
+
+  it('lets no mix of concurrent good and bad creations past the bucket', async () => {
+    const ivy = await runtime.token('ivy', ['creator']);
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        uploadAs({ Authorization: `Bearer ${ivy}` }, i % 2 ? { size: 0 } : { title: `race ${i}` }),
+      ),
+    );
+    const created = results.filter((r) => r.status === 201).length;
+    expect(created).toBeLessThanOrEqual(3);
+    expect(created).toBeGreaterThanOrEqual(1);
+    expect(results.every((r) => [201, 400, 429].includes(r.status))).toBe(true);
   });
 
   it('never grants more tokens than the bucket holds under concurrency', async () => {
