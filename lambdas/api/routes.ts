@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteSpec } from './route-spec.ts';
 import {
   ApiKeyCreated,
@@ -80,7 +80,8 @@ export const routes = {
     entry: 'me',
     auth: 'required',
     tag: 'Identity',
-    summary: 'The caller: id, username, roles, and the API scopes it may use.',
+    summary:
+      'The caller: id, username, roles, the API scopes it may use, and its storage quota (bytes used, limit or null when unlimited).',
     responses: { 200: { description: 'The caller', schema: Me } },
   },
   listVideos: {
@@ -153,7 +154,10 @@ export const routes = {
     responses: {
       201: { description: 'Upload started', schema: UploadCreated },
       403: { description: 'Not a creator, or the credential lacks uploads:write' },
-      413: { description: 'size is over the configured maximum' },
+      413: {
+        description:
+          'size is over the configured maximum (/problems/payload-too-large), or the upload would take you over your storage quota (/problems/storage-quota-exceeded; the detail names the quota, your usage and the limit)',
+      },
       415: { description: 'contentType is not a video type we accept' },
     },
   },

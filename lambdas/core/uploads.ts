@@ -10,6 +10,7 @@ import {
 import { partLength, planParts } from './part-plan.ts';
 import { can } from './policy.ts';
 import type { Principal } from './principal.ts';
+import { type QuotaLimits, quotaExceeded, type StorageUsage, storageLimit } from './quota.ts';
 import type { VideoRecord, Visibility } from './video.ts';
 
 /**
@@ -76,25 +77,33 @@ export interface MultipartStorage {
 }
 
 /** The catalog operations an upload needs. */
-export interface UploadVideos {
-  createUploading(video: {
-    id: string;
-    ownerId: string;
-    title: string;
-    description: string;
-    visibility: Visibility;
-    sourceKey: string;
-    sourceFilename: string;
-    sourceContentType: string;
-    sourceSize: number;
-  }): Promise<void>;
+export interface UploadVideos extends StorageUsage {
+  /**
+   * Inserts the `uploading` video. With a quota, atomically with checking it: the owner's usage is
+   * counted under a per-owner lock in the same transaction, so two concurrent creations cannot both
+   * pass when only one fits; `{ created: false }` then says what the owner already uses.
+   */
+  createUploading(
+    video: {
+      id: string;
+      ownerId: string;
+      title: string;
+      description: string;
+      visibility: Visibility;
+      sourceKey: string;
+      sourceFilename: string;
+      sourceContentType: string;
+      sourceSize: number;
+    },
+    quota: { limitBytes: number; openUploadSeconds: number } | null,
+  ): Promise<{ created: true } | { created: false; bytesUsed: number }>;
   /** uploading -> processing; false when the video had already moved on (or is gone). */
   markProcessing(videoId: string): Promise<boolean>;
   softDelete(id: string): Promise<boolean>;
   findById(id: string): Promise<VideoRecord | undefined>;
 }
 
-export interface UploadLimits {
+export interface UploadLimits extends QuotaLimits {
   maxBytes: number;
   sessionSeconds: number;
   partUrlSeconds: number;
@@ -131,6 +140,12 @@ export async function createUpload(deps: UploadDeps, principal: Principal, input
       `${input.contentType} is not a video type we accept (accepted: ${ACCEPTED_CONTENT_TYPES.join(', ')})`,
     );
   }
+  const limit = storageLimit(principal, deps.limits);
+  if (limit !== null) {
+    // A quick refusal before storage is touched; the binding check is the one made with the insert.
+    const used = await deps.videos.storageUsed(principal.userId, deps.limits.sessionSeconds);
+    if (used + input.size > limit) throw quotaExceeded(input.size, used, limit);
+  }
   const plan = planParts(input.size);
   const videoId = randomUUID();
   const key = `uploads/${videoId}/source`;
@@ -152,17 +167,21 @@ export async function createUpload(deps: UploadDeps, principal: Principal, input
     status: 'uploading',
   };
   try {
-    await deps.videos.createUploading({
-      id: videoId,
-      ownerId: principal.userId,
-      title: input.title,
-      description: input.description ?? '',
-      visibility: input.visibility ?? 'private',
-      sourceKey: key,
-      sourceFilename: input.filename,
-      sourceContentType: contentType,
-      sourceSize: input.size,
-    });
+    const made = await deps.videos.createUploading(
+      {
+        id: videoId,
+        ownerId: principal.userId,
+        title: input.title,
+        description: input.description ?? '',
+        visibility: input.visibility ?? 'private',
+        sourceKey: key,
+        sourceFilename: input.filename,
+        sourceContentType: contentType,
+        sourceSize: input.size,
+      },
+      limit === null ? null : { limitBytes: limit, openUploadSeconds: deps.limits.sessionSeconds },
+    );
+    if (!made.created) throw quotaExceeded(input.size, made.bytesUsed, limit ?? 0);
     await deps.sessions.put(session);
   } catch (error) {
     // Leave nothing half-made behind: no orphaned multipart upload, no video that can never complete.

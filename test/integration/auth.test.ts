@@ -41,6 +41,7 @@ describe('bearer tokens', () => {
       username: 'dora',
       roles: ['creator'],
       scopes: ['videos:read', 'videos:write', 'uploads:write'],
+      quota: { bytesUsed: 0, bytesLimit: 100 * 1024 ** 3 },
     });
     const row = await (await db())
       .selectFrom('users')

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { db } from '#adapters/db/index.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
@@ -25,7 +26,10 @@ interface AuditItem {
   occurredAt: string;
 }
 
-describe('API keys, rate limits and the audit log', () => {
+/** Small, so a few uploads of a few kB fill it. */
+const QUOTA = 10_000;
+
+describe('API keys, rate limits, storage quotas and the audit log', () => {
   let runtime: TestRuntime;
   let alice: string;
   let admin: string;
@@ -38,6 +42,7 @@ describe('API keys, rate limits and the audit log', () => {
       UPLOAD_RATE_PER_MINUTE: '0.5',
       READ_BURST: '1000',
       WRITE_BURST: '1000',
+      STORAGE_QUOTA_BYTES: String(QUOTA),
     });
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
@@ -261,6 +266,77 @@ describe('API keys, rate limits and the audit log', () => {
     expect(created).toBeLessThanOrEqual(3);
     expect(created).toBeGreaterThanOrEqual(1);
     expect(results.every((r) => [201, 400, 429].includes(r.status))).toBe(true);
+  });
+
+  describe('storage quotas', () => {
+    const me = async (token: string) =>
+      (
+        (await (await runtime.api('/v1/me', { token })).json()) as {
+          quota: { bytesUsed: number; bytesLimit: number | null };
+        }
+      ).quota;
+    const upload = (token: string, size: number) => uploadAs({ Authorization: `Bearer ${token}` }, { size });
+
+    it('shows bytes used and the limit on /v1/me, and refuses an upload over quota with a problem naming both', async () => {
+      const jane = await runtime.token('jane', ['creator']);
+      expect(await me(jane)).toEqual({ bytesUsed: 0, bytesLimit: QUOTA });
+      const first = await upload(jane, 6000);
+      expect(first.status).toBe(201);
+      const { videoId } = (await first.json()) as { videoId: string };
+      expect(await me(jane)).toEqual({ bytesUsed: 6000, bytesLimit: QUOTA });
+
+      const over = await upload(jane, 4001);
+      expect(over.status).toBe(413);
+      expect(over.headers.get('content-type')).toBe('application/problem+json');
+      const problem = (await over.json()) as { type: string; detail: string };
+      expect(problem.type).toBe('/problems/storage-quota-exceeded');
+      expect(problem.detail).toMatch(/quota/);
+      expect(problem.detail).toContain('6000 bytes');
+      expect(problem.detail).toContain(`${QUOTA} bytes`);
+      expect(problem.detail).toContain('4001 bytes');
+      // Refused means nothing was made: usage as before, no new video.
+      expect(await me(jane)).toEqual({ bytesUsed: 6000, bytesLimit: QUOTA });
+      const listed = (await (await runtime.api('/v1/videos?owner=me', { token: jane })).json()) as {
+        items: unknown[];
+      };
+      expect(listed.items).toHaveLength(1);
+
+      // Exactly what is left still fits; deleting a video gives its bytes back.
+      expect((await upload(jane, 4000)).status).toBe(201);
+      expect((await runtime.api(`/v1/videos/${videoId}`, { method: 'DELETE', token: jane })).status).toBe(
+        204,
+      );
+      expect(await me(jane)).toEqual({ bytesUsed: 4000, bytesLimit: QUOTA });
+    });
+
+    it('lets only what fits through when creations race', async () => {
+      for (const user of ['kate', 'liam', 'mona']) {
+        const token = await runtime.token(user, ['creator']);
+        // Three at once, one fits: never two (and the bucket of 3 lets all three try).
+        const statuses = (await Promise.all([0, 1, 2].map(() => upload(token, 6000)))).map((r) => r.status);
+        expect(statuses.sort()).toEqual([201, 413, 413]);
+        expect(await me(token)).toEqual({ bytesUsed: 6000, bytesLimit: QUOTA });
+      }
+    });
+
+    it('counts an open upload only while it can still complete', async () => {
+      const noah = await runtime.token('noah', ['creator']);
+      const { videoId } = (await (await upload(noah, 9000)).json()) as { videoId: string };
+      expect((await me(noah)).bytesUsed).toBe(9000);
+      // Its session (24 h) has long expired: the declared bytes no longer count.
+      await (await db())
+        .updateTable('videos')
+        .set({ created_at: new Date(Date.now() - 25 * 3600_000) })
+        .where('id', '=', videoId)
+        .execute();
+      expect((await me(noah)).bytesUsed).toBe(0);
+      expect((await upload(noah, 9000)).status).toBe(201);
+    });
+
+    it('leaves admins unlimited by default', async () => {
+      expect(await me(admin)).toMatchObject({ bytesLimit: null });
+      expect((await upload(admin, QUOTA * 2)).status).toBe(201);
+    });
   });
 
   it('never grants more tokens than the bucket holds under concurrency', async () => {
