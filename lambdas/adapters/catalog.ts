@@ -1,16 +1,23 @@
-import type { CatalogDeps, MediaCleanupQueue } from '#core/videos.ts';
+import { abandonUpload } from '#core/uploads.ts';
+import type { CatalogDeps, MediaCleanupQueue, UploadAbandoner } from '#core/videos.ts';
 import { db } from './db/index.ts';
 import { PostgresVideoRepository } from './db/videos.ts';
 import { resolvePlayback } from './playback.ts';
 import { sendToQueue } from './queue.ts';
+import { uploadDeps } from './uploads.ts';
 
 /** The catalog's ports wired to their cloud-or-local implementations (chosen by config, not by code). */
 export async function catalog(): Promise<
-  CatalogDeps & { cleanup: MediaCleanupQueue; videos: PostgresVideoRepository }
+  CatalogDeps & {
+    cleanup: MediaCleanupQueue;
+    abandonUpload: UploadAbandoner;
+    videos: PostgresVideoRepository;
+  }
 > {
   return {
     videos: new PostgresVideoRepository(await db()),
     playback: resolvePlayback,
     cleanup: (video) => sendToQueue('cleanup', { videoId: video.id }),
+    abandonUpload: async (uploadId) => abandonUpload(await uploadDeps(), uploadId),
   };
 }

@@ -32,6 +32,8 @@ export interface VideoRecord {
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
+  /** The upload session that made it, while that matters (an `uploading` video); null for older videos. */
+  uploadId: string | null;
   renditions: Rendition[];
 }
 

@@ -4,6 +4,7 @@ import * as initial from './migrations/0001-initial.ts';
 import * as security from './migrations/0002-security.ts';
 import * as cleanupSweep from './migrations/0003-cleanup-sweep.ts';
 import * as userRoles from './migrations/0004-user-roles.ts';
+import * as videoUploadId from './migrations/0006-video-upload-id.ts';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so the migration Lambda's
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '0002-security': security,
   '0003-cleanup-sweep': cleanupSweep,
   '0004-user-roles': userRoles,
+  '0006-video-upload-id': videoUploadId,
 };
 
 /** Applies every pending migration. Safe to run again and from several processes (Kysely takes a lock). */

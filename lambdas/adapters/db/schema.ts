@@ -47,6 +47,8 @@ export interface VideosTable {
   deleted_at: Date | null;
   /** Set by the cleanup worker once a deleted video's objects are gone. */
   media_removed_at: Date | null;
+  /** The upload session that made the video (migration 0006); null for older videos. */
+  upload_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Generated column (title weight A, description weight B); never written. */
   search: ColumnType<string, never, never>;
 }

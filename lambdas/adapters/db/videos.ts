@@ -168,6 +168,7 @@ async function insertUploading(
       ingested_revision: null,
       deleted_at: null,
       media_removed_at: null,
+      upload_id: video.uploadId,
     })
     .execute();
 }
@@ -192,6 +193,7 @@ export function toRecord(row: Selectable<VideosTable>, renditions: Rendition[]):
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at,
+    uploadId: row.upload_id ?? null,
     renditions,
   };
 }
