@@ -267,7 +267,16 @@ export class LocalQueues {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let size = 0;
+    for await (const chunk of req) {
+      // SQS takes 1 MiB messages at most; the body is read before the signature can be checked.
+      size += (chunk as Buffer).length;
+      if (size > 2 * 1024 * 1024) {
+        res.writeHead(413, { Connection: 'close' }).end();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
     const target = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0' });
