@@ -39,11 +39,11 @@ beforeAll(async () => {
   runtime = await startTestRuntime();
   alice = await runtime.token('alice', ['creator']);
   bob = await runtime.token('bob', ['creator']);
-});
+}, 60_000);
 afterAll(async () => {
   await runtime?.close();
   await rm(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 /** The client's side of an upload: create, sign every part, PUT them, complete. Returns the video id. */
 async function upload(file: Buffer, visibility: 'public' | 'private', title = 'clip'): Promise<string> {

@@ -24,7 +24,7 @@ describe('local queue visibility', () => {
   afterAll(async () => {
     await queues.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('a shortened visibility brings a failed record back in about a second, not the queue timeout of 5 s', async () => {
     const deliveries: number[] = [];

@@ -34,7 +34,7 @@ describe('the local runtime against a local attacker', () => {
   }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+  }, 30_000);
 
   const createUpload = async (token: string) => {
     const response = await runtime.api('/v1/uploads', {

@@ -71,11 +71,11 @@ describe('the local S3 stand-in', () => {
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'videocloud-local-s3-'));
     await start();
-  });
+  }, 60_000);
   afterAll(async () => {
     await s3.stop();
     rmSync(directory, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   const createUpload = async (key: string) =>
     (

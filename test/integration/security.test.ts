@@ -52,7 +52,7 @@ describe('API keys, rate limits, storage quotas and the audit log', () => {
   afterAll(async () => {
     await runtime.close();
     process.env = saved;
-  });
+  }, 30_000);
 
   const withKey = (key: string, path: string, init: RequestInit & { json?: unknown } = {}) =>
     runtime.api(path, { ...init, headers: { 'X-Api-Key': key, ...(init.headers ?? {}) } });

@@ -27,11 +27,11 @@ describe('direct-to-storage multipart uploads', () => {
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
     bob = await runtime.token('bob', ['creator']);
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
     process.env = saved;
-  });
+  }, 30_000);
 
   const create = async (size: number, extra: Record<string, unknown> = {}, token = alice) =>
     runtime.api('/v1/uploads', {
