@@ -24,7 +24,7 @@ import {
   VideoUpdate,
 } from './schemas.ts';
 
-const uploadNotFound = { 404: { description: 'No such upload, or not yours' } };
+const uploadNotFound = { 404: { description: 'No such upload, not yours, or its video was deleted' } };
 
 /**
  * The route table: every public HTTP route of VideoCloud. The CDK API and the local gateway are both
@@ -132,7 +132,7 @@ export const routes = {
     audit: { action: 'video.delete', target: 'video' },
     tag: 'Videos',
     summary:
-      'Delete a video (owner or admin): gone from every view at once; its media are removed asynchronously.',
+      'Delete a video (owner or admin): gone from every view at once; an upload still open is aborted first (its part URLs stop working, the upload answers 404); its media are removed asynchronously.',
     request: { params: VideoParams },
     responses: {
       204: { description: 'Deleted' },
@@ -194,7 +194,8 @@ export const routes = {
     auth: 'required',
     audit: { action: 'upload.complete', target: 'upload' },
     tag: 'Uploads',
-    summary: 'Complete the upload; the video moves to processing. Repeating it answers the same 202.',
+    summary:
+      'Complete the upload; the video moves to processing. Repeating it answers the same 202. Racing an abort or a video delete, it answers 404 or 409.',
     request: { params: UploadParams, body: CompleteUploadRequest },
     responses: {
       202: { description: 'Accepted for processing', schema: UploadAccepted },

@@ -225,12 +225,21 @@ describe('abuse', () => {
       'putPart',
       'getVideo',
     );
+    // Each scenario races a complete (of an upload whose part is in storage) against an abort or a
+    // delete, launched in either order, with up to three more operations mixed in.
     const scenarios = fc.sample(
-      fc.record({
-        ops: fc.array(operation, { minLength: 2, maxLength: 5 }),
-        uploadFirst: fc.boolean(),
-        size: fc.integer({ min: 1, max: 4000 }),
-      }),
+      fc
+        .record({
+          rival: fc.constantFrom('abort', 'deleteVideo'),
+          completeFirst: fc.boolean(),
+          extras: fc.array(operation, { maxLength: 3 }),
+          size: fc.integer({ min: 1, max: 4000 }),
+        })
+        .map(({ rival, completeFirst, extras, size }) => ({
+          ops: [...(completeFirst ? ['complete', rival] : [rival, 'complete']), ...extras],
+          uploadFirst: true,
+          size,
+        })),
       { numRuns: 30, seed: 20261213 },
     );
     const failures: string[] = [];
