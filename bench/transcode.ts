@@ -95,7 +95,7 @@ try {
       }),
     ),
   );
-  const s3 = localS3Client(runtime.s3.endpoint);
+  const s3 = localS3Client(runtime.s3);
   const started = performance.now();
   await api(`/v1/uploads/${created.uploadId}/complete`, {});
   let firstPlayable: number | undefined;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { commaList, parseEnv } from '#shared/env.ts';
 
 /** Configuration of `npm start` itself (the Lambda-side config is derived from it in runtime.ts). */
@@ -10,6 +10,24 @@ const schema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Extra browser origins allowed to call the API and upload (the runtime's own origin always is). */
   WEB_ORIGINS: commaList,
+  /**
+   * Extra Host names the gateway answers to, `name` or `name:port` (say, a LAN name or a proxy's); it
+   * always answers `localhost`, `127.0.0.1` and `[::1]` with its port, and nothing else (421), so a
+   * DNS-rebound page cannot talk to it.
+   */
+  ALLOWED_HOSTS: commaList
+    .pipe(
+      z.array(
+        z
+          .string()
+          .toLowerCase()
+          .regex(
+            /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:\d{1,5})?$/,
+            'a host name, optionally :port',
+          ),
+      ),
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
   /** Origins whose pages may embed the media (CORS at /cdn/); `*` (the default) for any. */
   EMBED_ORIGINS: commaList.transform((origins) => (origins.length > 0 ? origins : ['*'])),

@@ -1,8 +1,18 @@
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { stateTable } from '#shared/resources.ts';
+import {
+  LOCAL_REGION,
+  type LocalCredentials,
+  SigV4Failure,
+  type SigV4FailureCode,
+  sha256Hex,
+  verifySigV4Request,
+} from './sigv4.ts';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -10,16 +20,20 @@ export interface LocalDynamo {
 }
 
 /**
- * dynalite in-process, persisted under `directory`, with the state table created from the same key
- * definition the CDK app uses. dynalite has no TTL: readers check expiry themselves (as they must in the
- * cloud too, since DynamoDB deletes expired items lazily).
+ * dynalite in-process on loopback, persisted under `directory`, with the state table created from the
+ * same key definition the CDK app uses. dynalite has no TTL: readers check expiry themselves (as they
+ * must in the cloud too, since DynamoDB deletes expired items lazily). dynalite checks only that a
+ * signature is present, so every request is SigV4-verified first, body included, against the runtime's
+ * credentials (see requireSignature).
  */
 export async function startLocalDynamo(options: {
   directory: string;
   tableName: string;
+  credentials: LocalCredentials;
 }): Promise<LocalDynamo> {
   mkdirSync(options.directory, { recursive: true });
   const server = dynalite({ path: options.directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  requireSignature(server, options.credentials);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -27,8 +41,8 @@ export async function startLocalDynamo(options: {
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new DynamoDBClient({
     endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    region: LOCAL_REGION,
+    credentials: options.credentials,
   });
   try {
     await client.send(
@@ -58,4 +72,95 @@ export async function startLocalDynamo(options: {
         server.closeAllConnections?.();
       }),
   };
+}
+
+/** dynalite's own request limit. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+const DYNAMO_ERRORS: Partial<Record<SigV4FailureCode, string>> = {
+  MissingAuthentication: 'MissingAuthenticationTokenException',
+  InvalidAccessKeyId: 'UnrecognizedClientException',
+  SignatureDoesNotMatch: 'InvalidSignatureException',
+  Expired: 'InvalidSignatureException',
+  TimeTooSkewed: 'InvalidSignatureException',
+  WrongScope: 'InvalidSignatureException',
+};
+
+/**
+ * Puts a SigV4 check in front of dynalite's request handler: the body is read (DynamoDB's signature
+ * covers its hash), the signature verified, and only then is the request replayed to dynalite. A refusal
+ * is DynamoDB's JSON error shape (`__type` and `message`), with status 403 for every authentication
+ * failure (DynamoDB itself uses 400 for these; the SDK reads the error type either way).
+ */
+function requireSignature(server: Server, credentials: LocalCredentials): void {
+  const handlers = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    void readBody(req)
+      .then((body) => {
+        if (body === undefined) {
+          res.writeHead(413, { 'Content-Length': '0' }).end();
+          return;
+        }
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        try {
+          verifySigV4Request(
+            {
+              method: req.method ?? 'GET',
+              path: url.pathname,
+              querystring: url.search.slice(1),
+              header: (name) => headerText(req, name),
+              headerNames: Object.keys(req.headers),
+            },
+            { credentials, service: 'dynamodb', region: LOCAL_REGION, bodySha256: sha256Hex(body) },
+          );
+        } catch (error) {
+          if (!(error instanceof SigV4Failure)) throw error;
+          const type = DYNAMO_ERRORS[error.code] ?? 'IncompleteSignatureException';
+          const message =
+            error.code === 'InvalidAccessKeyId'
+              ? 'The security token included in the request is invalid.'
+              : error.code === 'MissingAuthentication'
+                ? 'Request is missing Authentication Token'
+                : error.message;
+          const payload = JSON.stringify({ __type: `com.amazon.coral.service#${type}`, message });
+          res.writeHead(403, {
+            'Content-Type': 'application/x-amz-json-1.0',
+            'Content-Length': String(Buffer.byteLength(payload)),
+          });
+          res.end(payload);
+          return;
+        }
+        const replay = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+          headers: req.headers,
+          rawHeaders: req.rawHeaders,
+          method: req.method,
+          url: req.url,
+          httpVersion: req.httpVersion,
+          socket: req.socket,
+        }) as unknown as IncomingMessage;
+        for (const handler of handlers) handler(replay, res);
+      })
+      .catch(() => {
+        // A broken connection, or a bug above: never an unhandled rejection in the runtime's process.
+        if (!res.headersSent) res.writeHead(500, { 'Content-Length': '0' }).end();
+        else res.destroy();
+      });
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headerText(req: IncomingMessage, name: string): string {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }

@@ -27,6 +27,11 @@ export interface GatewayOptions {
   corsOrigins: () => string[];
   endpoints?: LocalEndpoint[];
   accessLog?: (line: string) => void;
+  /**
+   * The `Host` values served, lower-case (e.g. `localhost:3000`); any other is refused with 421 before
+   * anything else happens, so a page on a DNS-rebound name cannot reach the API or the token endpoint.
+   */
+  allowedHosts?: () => string[];
 }
 
 /** API Gateway's own payload limit. */
@@ -107,6 +112,18 @@ export function createGateway(options: GatewayOptions): Server {
         },
       });
 
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (options.allowedHosts && !options.allowedHosts().includes(host)) {
+      return gatewayAnswer(
+        problemResult(
+          421,
+          'Misdirected request',
+          'This server answers only to the host names it serves (localhost, 127.0.0.1, [::1] and ALLOWED_HOSTS)',
+          '/problems/misdirected-request',
+          { headers: { Connection: 'close' } },
+        ),
+      );
+    }
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === 'too-large') {
       return gatewayAnswer(

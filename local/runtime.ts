@@ -25,7 +25,8 @@ import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
 import { startLocalKeyValueStore } from './kvs.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from './s3.ts';
+import { type LocalS3, startLocalS3 } from './s3.ts';
+import { type LocalCredentials, localCredentials } from './sigv4.ts';
 import { LocalQueues } from './sqs.ts';
 import { LocalTokenIssuer, TokenRequest } from './token-issuer.ts';
 import { webEndpoint } from './web.ts';
@@ -49,6 +50,8 @@ export interface LocalRuntime {
   issuer: LocalTokenIssuer;
   queues: LocalQueues;
   s3: LocalS3;
+  /** The key pair every stand-in (S3, DynamoDB, SQS) requires requests to be signed with. */
+  credentials: LocalCredentials;
   stop(): Promise<void>;
 }
 
@@ -81,11 +84,12 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       scopePrefix: LOCAL_RESOURCES.scopePrefix,
     });
 
+    const credentials = localCredentials(join(dataDir, 'keys'));
     // The CDN's KeyValueStore, which the playback gate at /cdn/ reads (signing keys, revocations).
     const kvs = await startLocalKeyValueStore({
       file: join(dataDir, 'kvs.json'),
       arn: LOCAL_RESOURCES.edgeKvsArn,
-      credentials: LOCAL_S3_CREDENTIALS,
+      credentials,
     });
     stops.push(kvs.stop);
     const playbackKey = localPlaybackKey(join(dataDir, 'keys'));
@@ -109,6 +113,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       endpoints,
       accessLog:
         local.LOG_LEVEL === 'DEBUG' || local.LOG_LEVEL === 'INFO' ? (line) => console.log(line) : undefined,
+      allowedHosts: () => allowedHosts(boundPort, local.ALLOWED_HOSTS ?? []),
     });
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);
@@ -135,6 +140,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         if (target) queues?.send(queueNames[target.queue], JSON.stringify(event));
       },
       directory: join(dataDir, 's3'),
+      credentials,
       buckets: [
         { name: LOCAL_RESOURCES.uploadsBucket, cors: uploadsBucketCors(origins()) },
         { name: LOCAL_RESOURCES.mediaBucket },
@@ -145,6 +151,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     const dynamo = await startLocalDynamo({
       directory: join(dataDir, 'dynamodb'),
       tableName: LOCAL_RESOURCES.stateTable,
+      credentials,
     });
     stops.push(dynamo.stop);
 
@@ -160,14 +167,14 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         };
       }),
     );
-    const sqsEndpoint = await queues.start();
+    const sqsEndpoint = await queues.start(credentials);
     stops.push(() => queues.stop());
 
     Object.assign(process.env, {
       VIDEOCLOUD_VERSION: version,
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       UPLOADS_BUCKET: LOCAL_RESOURCES.uploadsBucket,
       MEDIA_BUCKET: LOCAL_RESOURCES.mediaBucket,
       STATE_TABLE: LOCAL_RESOURCES.stateTable,
@@ -232,6 +239,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       issuer,
       queues,
       s3,
+      credentials,
       stop: stopAll,
     };
   } catch (error) {
@@ -249,6 +257,18 @@ function localPlaybackKey(keyDir: string): PlaybackKey {
     writeFileSync(file, JSON.stringify(key), { mode: 0o600 });
   }
   return JSON.parse(readFileSync(file, 'utf8')) as PlaybackKey;
+}
+
+/**
+ * The Host values the gateway answers: the loopback names with its port (bare too on port 80), and each
+ * configured name as given, or with the port when given without one (a proxy in front may send either).
+ */
+function allowedHosts(port: number, configured: string[]): string[] {
+  const withPort = (name: string) => (port === 80 ? [name, `${name}:80`] : [`${name}:${port}`]);
+  return [
+    ...['localhost', '127.0.0.1', '[::1]'].flatMap(withPort),
+    ...configured.flatMap((name) => (/:\d+$/.test(name) ? [name] : [name, `${name}:${port}`])),
+  ];
 }
 
 function selfOrigins(port: number): string[] {

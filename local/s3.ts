@@ -8,20 +8,26 @@ import { decodeAwsChunked } from './s3/aws-chunked.ts';
 import { corsForExtensions } from './s3/cors.ts';
 import { type ObjectCreatedEventName, ObjectCreatedEvents } from './s3/events.ts';
 import { multipartOperations } from './s3/multipart.ts';
+import { verifyPayloadHash } from './s3/payload.ts';
 import { suffixRanges } from './s3/ranges.ts';
 import { verifySigV4 } from './s3/sigv4.ts';
+import { LOCAL_REGION, type LocalCredentials } from './sigv4.ts';
 
-/** The only key pair the local endpoint accepts; SigV4 signatures are checked against this secret. */
-export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-export const LOCAL_S3_REGION = 'us-east-1';
+export const LOCAL_S3_REGION = LOCAL_REGION;
 
-/** An S3 client of a running local server, for tools and tests that reach storage directly. */
-export function localS3Client(endpoint: string, extra: Partial<S3ClientConfig> = {}): S3Client {
+/**
+ * An S3 client of a running local server, signing with that server's credentials, for tools and tests
+ * that reach storage directly.
+ */
+export function localS3Client(
+  s3: { endpoint: string; credentials: LocalCredentials },
+  extra: Partial<S3ClientConfig> = {},
+): S3Client {
   return new S3Client({
-    endpoint,
+    endpoint: s3.endpoint,
     region: LOCAL_S3_REGION,
     forcePathStyle: true,
-    credentials: LOCAL_S3_CREDENTIALS,
+    credentials: s3.credentials,
     ...extra,
   });
 }
@@ -33,6 +39,8 @@ export interface LocalBucket {
 
 export interface LocalS3Options {
   directory: string;
+  /** The only key pair accepted: every request but a CORS preflight must be SigV4-signed with it. */
+  credentials: LocalCredentials;
   buckets: LocalBucket[];
   port?: number;
   /**
@@ -44,6 +52,7 @@ export interface LocalS3Options {
 
 export interface LocalS3 {
   endpoint: string;
+  credentials: LocalCredentials;
   server: S3rver;
   stop(): Promise<void>;
 }
@@ -57,7 +66,8 @@ const S3RVER_CREATED_EVENTS: Record<string, ObjectCreatedEventName> = {
 /**
  * Starts s3rver on loopback (path-style only) with the buckets (and CORS rules) the CDK app declares,
  * persisted under `directory`. In front of s3rver's own middleware sit the pieces where it falls short of
- * S3 in ways this app would notice: SigV4 verification, ListParts / AbortMultipartUpload and a strict
+ * S3 in ways this app would notice: SigV4 verification of every request (and of signed payloads),
+ * ListParts / AbortMultipartUpload and a strict
  * CompleteMultipartUpload, aws-chunked bodies, suffix ranges, CORS headers on errors; and its events are
  * reshaped into S3's real records.
  */
@@ -69,6 +79,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     silent: true,
     directory: options.directory,
     resetOnClose: false,
+    // Path-style only: a Host header never turns into a bucket name behind the signature check.
+    vhostBuckets: false,
     configureBuckets: options.buckets.map((bucket) => ({
       name: bucket.name,
       configs: bucket.cors ? [corsXml(bucket.cors)] : [],
@@ -83,7 +95,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // Koa composes its middleware when the server starts listening, so these must be in place before run().
   server.middleware.unshift(
     corsForExtensions(server.store),
-    verifySigV4(LOCAL_S3_CREDENTIALS),
+    verifySigV4(options.credentials),
+    verifyPayloadHash(),
     multipartOperations(server.store, (creation) => events?.emit(creation)),
     decodeAwsChunked(),
     suffixRanges(server.store),
@@ -93,6 +106,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
+    credentials: options.credentials,
     server,
     stop: async () => {
       if (server.httpServer?.listening) await server.close();

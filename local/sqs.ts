@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type LocalCredentials, SigV4Failure, sha256Hex, verifySigV4Request } from './sigv4.ts';
 
 /**
  * The local stand-in for SQS and its Lambda event source mapping. It speaks just enough of SQS's JSON
@@ -43,6 +44,7 @@ export class LocalQueues {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
+  private credentials?: LocalCredentials;
 
   constructor(
     private readonly file: string,
@@ -61,7 +63,9 @@ export class LocalQueues {
     }
   }
 
-  async start(): Promise<string> {
+  /** Listens on loopback; every request must be SigV4-signed with `credentials` (403 otherwise). */
+  async start(credentials: LocalCredentials): Promise<string> {
+    this.credentials = credentials;
     this.server = createServer((req, res) => void this.serve(req, res));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -226,14 +230,67 @@ export class LocalQueues {
     renameSync(temporary, this.file);
   }
 
+  /** The refusal for a request not signed with the runtime's credentials (body included), else undefined. */
+  private authenticate(req: IncomingMessage, body: Buffer): { code: string; message: string } | undefined {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const header = (name: string) => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : (value ?? '');
+    };
+    try {
+      if (!this.credentials) throw new SigV4Failure('MissingAuthentication', 'The queues were not started');
+      verifySigV4Request(
+        {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          querystring: url.search.slice(1),
+          header,
+          headerNames: Object.keys(req.headers),
+        },
+        { credentials: this.credentials, service: 'sqs', region: this.region, bodySha256: sha256Hex(body) },
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof SigV4Failure)) throw error;
+      const code = SQS_AUTH_ERRORS[error.code] ?? 'IncompleteSignature';
+      return {
+        code,
+        message:
+          code === 'InvalidClientTokenId'
+            ? 'The security token included in the request is invalid.'
+            : code === 'MissingAuthenticationToken'
+              ? 'Request is missing Authentication Token'
+              : error.message,
+      };
+    }
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let size = 0;
+    for await (const chunk of req) {
+      // SQS takes 1 MiB messages at most; the body is read before the signature can be checked.
+      size += (chunk as Buffer).length;
+      if (size > 2 * 1024 * 1024) {
+        res.writeHead(413, { Connection: 'close' }).end();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
     const target = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify(body));
     };
+    const refusal = this.authenticate(req, Buffer.concat(chunks));
+    if (refusal) {
+      res.writeHead(403, {
+        'Content-Type': 'application/x-amz-json-1.0',
+        'x-amzn-query-error': `${refusal.code};Sender`,
+      });
+      res.end(JSON.stringify({ __type: `com.amazonaws.sqs#${refusal.code}`, message: refusal.message }));
+      return;
+    }
     try {
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
       const queueFromUrl = () => {
@@ -283,6 +340,15 @@ export class LocalQueues {
     }
   }
 }
+
+/** SQS's own error codes for a request without a valid signature by the runtime's credentials. */
+const SQS_AUTH_ERRORS: Record<string, string> = {
+  MissingAuthentication: 'MissingAuthenticationToken',
+  InvalidAccessKeyId: 'InvalidClientTokenId',
+  SignatureDoesNotMatch: 'SignatureDoesNotMatch',
+  Expired: 'RequestExpired',
+  TimeTooSkewed: 'SignatureDoesNotMatch',
+};
 
 export const dlqName = (queue: string) => `${queue}-dlq`;
 

@@ -24,6 +24,8 @@ declare module 's3rver' {
     query: Record<string, string | string[] | undefined>;
     headers: IncomingHttpHeaders;
     ip: string;
+    /** Per-request state, shared by the middleware of one request only. */
+    state: Record<string, unknown>;
     req: IncomingMessage | Readable;
     status: number;
     body: unknown;
@@ -81,7 +83,7 @@ declare module 's3rver/lib/models/error.js' {
   export default class S3Error extends Error {
     constructor(code: string, message?: string, detail?: Record<string, string | number>);
     readonly code: string;
-    readonly status: number;
+    status: number;
   }
 }
 

@@ -1,4 +1,5 @@
-import type { CatalogDeps, MediaCleanupQueue } from '#core/videos.ts';
+import { abandonUpload } from '#core/uploads.ts';
+import type { CatalogDeps, MediaCleanupQueue, UploadAbandoner } from '#core/videos.ts';
 import { logger } from '#shared/logger.ts';
 import { outboxTopics } from '#shared/resources.ts';
 import { db } from './db/index.ts';
@@ -6,10 +7,15 @@ import { PostgresVideoRepository } from './db/videos.ts';
 import { outboxRelay } from './outbox.ts';
 import { resolvePlayback } from './playback.ts';
 import { sendToQueue } from './queue.ts';
+import { uploadDeps } from './uploads.ts';
 
 /** The catalog's ports wired to their cloud-or-local implementations (chosen by config, not by code). */
 export async function catalog(): Promise<
-  CatalogDeps & { cleanup: MediaCleanupQueue; videos: PostgresVideoRepository }
+  CatalogDeps & {
+    cleanup: MediaCleanupQueue;
+    abandonUpload: UploadAbandoner;
+    videos: PostgresVideoRepository;
+  }
 > {
   return {
     videos: new PostgresVideoRepository(await db(), {
@@ -24,5 +30,6 @@ export async function catalog(): Promise<
     }),
     playback: resolvePlayback,
     cleanup: (video) => sendToQueue('cleanup', { videoId: video.id }),
+    abandonUpload: async (uploadId) => abandonUpload(await uploadDeps(), uploadId),
   };
 }

@@ -144,15 +144,28 @@ export class S3MultipartStorage implements MultipartStorage {
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  async complete(key: string, storageUploadId: string, parts: StoredPart[]): Promise<void> {
-    await s3Client().send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: storageUploadId,
-        MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })) },
-      }),
-    );
+  async complete(
+    key: string,
+    storageUploadId: string,
+    parts: StoredPart[],
+  ): Promise<'completed' | 'gone' | 'parts-changed'> {
+    try {
+      await s3Client().send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: storageUploadId,
+          MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })) },
+        }),
+      );
+      return 'completed';
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (error instanceof NoSuchUpload || name === 'NoSuchUpload') return 'gone';
+      if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall')
+        return 'parts-changed';
+      throw error;
+    }
   }
 
   async abort(key: string, storageUploadId: string): Promise<void> {

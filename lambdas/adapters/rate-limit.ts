@@ -34,10 +34,7 @@ export class DynamoRateLimiter implements RateLimiter {
     policy: BucketPolicy,
     nowMs = Date.now(),
   ): Promise<RateDecision> {
-    const Key = {
-      [stateTable.partitionKey]: `ratelimit#${budget}#${caller}`,
-      [stateTable.sortKey]: 'bucket',
-    };
+    const Key = bucketKey(budget, caller);
     const interval = intervalMs(policy);
     // The item can go (TTL) a day after the bucket would be full again.
     const ttl = Math.ceil((nowMs + policy.capacity * interval) / 1000 + 86_400);
@@ -84,7 +81,43 @@ export class DynamoRateLimiter implements RateLimiter {
     }
     return decisionAt(policy, nowMs + policy.capacity * interval, nowMs, false);
   }
+
+  /**
+   * One conditional UpdateItem, `tat -= interval` while the bucket is not full (`tat` in the future; a
+   * `tat` that ends up before now reads as a full bucket, as in `take`). Concurrent takes and refunds
+   * commute, so a refund never lets more requests through than tokens were taken and kept.
+   */
+  async refund(
+    budget: Budget,
+    caller: string,
+    policy: BucketPolicy,
+    nowMs = Date.now(),
+  ): Promise<RateDecision> {
+    const interval = intervalMs(policy);
+    try {
+      const { Attributes } = await dynamoDocumentClient().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: bucketKey(budget, caller),
+          UpdateExpression: 'SET #tat = #tat - :interval',
+          ConditionExpression: '#tat > :now',
+          ExpressionAttributeNames: { '#tat': 'tat' },
+          ExpressionAttributeValues: { ':interval': interval, ':now': nowMs },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return decisionAt(policy, Math.max(nowMs, Number(Attributes?.tat)), nowMs, true);
+    } catch (error) {
+      if (isConditionFailure(error)) return decisionAt(policy, nowMs, nowMs, true);
+      throw error;
+    }
+  }
 }
+
+const bucketKey = (budget: Budget, caller: string) => ({
+  [stateTable.partitionKey]: `ratelimit#${budget}#${caller}`,
+  [stateTable.sortKey]: 'bucket',
+});
 
 let limiter: RateLimiter | undefined;
 export function rateLimiter(): RateLimiter {

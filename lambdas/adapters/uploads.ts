@@ -1,3 +1,4 @@
+import type { QuotaLimits, StorageUsage } from '#core/quota.ts';
 import type { UploadDeps } from '#core/uploads.ts';
 import { config } from '#shared/config.ts';
 import { db } from './db/index.ts';
@@ -13,4 +14,9 @@ export async function uploadDeps(): Promise<UploadDeps> {
   storage ??= new S3MultipartStorage();
   sessions ??= new DynamoUploadSessions();
   return { storage, sessions, videos: new PostgresVideoRepository(await db()), limits: config().uploads };
+}
+
+/** What `GET /v1/me` needs to show a caller's quota. */
+export async function quotaDeps(): Promise<{ usage: StorageUsage; limits: QuotaLimits }> {
+  return { usage: new PostgresVideoRepository(await db()), limits: config().uploads };
 }

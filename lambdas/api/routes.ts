@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteSpec } from './route-spec.ts';
 import {
   ApiKeyCreated,
@@ -28,7 +28,7 @@ import {
   VideoUpdate,
 } from './schemas.ts';
 
-const uploadNotFound = { 404: { description: 'No such upload, or not yours' } };
+const uploadNotFound = { 404: { description: 'No such upload, not yours, or its video was deleted' } };
 
 /**
  * The route table: every public HTTP route of VideoCloud. The CDK API and the local gateway are both
@@ -84,7 +84,8 @@ export const routes = {
     entry: 'me',
     auth: 'required',
     tag: 'Identity',
-    summary: 'The caller: id, username, roles, and the API scopes it may use.',
+    summary:
+      'The caller: id, username, roles, the API scopes it may use, and its storage quota (bytes used, limit or null when unlimited).',
     responses: { 200: { description: 'The caller', schema: Me } },
   },
   listVideos: {
@@ -135,7 +136,7 @@ export const routes = {
     audit: { action: 'video.delete', target: 'video' },
     tag: 'Videos',
     summary:
-      'Delete a video (owner or admin): gone from every view at once; its media are removed asynchronously.',
+      'Delete a video (owner or admin): gone from every view at once; an upload still open is aborted first (its part URLs stop working, the upload answers 404); its media are removed asynchronously.',
     request: { params: VideoParams },
     responses: {
       204: { description: 'Deleted' },
@@ -203,7 +204,10 @@ export const routes = {
     responses: {
       201: { description: 'Upload started', schema: UploadCreated },
       403: { description: 'Not a creator, or the credential lacks uploads:write' },
-      413: { description: 'size is over the configured maximum' },
+      413: {
+        description:
+          'size is over the configured maximum (/problems/payload-too-large), or the upload would take you over your storage quota (/problems/storage-quota-exceeded; the detail names the quota, your usage and the limit)',
+      },
       415: { description: 'contentType is not a video type we accept' },
     },
   },
@@ -240,7 +244,8 @@ export const routes = {
     auth: 'required',
     audit: { action: 'upload.complete', target: 'upload' },
     tag: 'Uploads',
-    summary: 'Complete the upload; the video moves to processing. Repeating it answers the same 202.',
+    summary:
+      'Complete the upload; the video moves to processing. Repeating it answers the same 202. Racing an abort or a video delete, it answers 404 or 409.',
     request: { params: UploadParams, body: CompleteUploadRequest },
     responses: {
       202: { description: 'Accepted for processing', schema: UploadAccepted },

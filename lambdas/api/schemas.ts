@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The API's wire shapes. Requests are strict: an unknown field is a 400, never silently dropped, so a
@@ -113,6 +113,19 @@ export const Me = z
     username: z.string(),
     roles: z.array(z.enum(['admin', 'creator', 'viewer'])),
     scopes: z.array(z.enum(['videos:read', 'videos:write', 'uploads:write'])),
+    quota: z
+      .object({
+        bytesUsed: z.int().min(0).meta({
+          description:
+            'Bytes you store: the declared sizes of your open uploads plus the sources of your videos not deleted',
+        }),
+        bytesLimit: z
+          .int()
+          .min(1)
+          .nullable()
+          .meta({ description: 'Your storage quota in bytes; null when unlimited' }),
+      })
+      .meta({ id: 'StorageQuota' }),
   })
   .meta({ id: 'Me' });
 
@@ -124,10 +137,10 @@ export const CreateUploadRequest = z
       .max(255)
       .meta({ description: 'Kept as metadata only; never part of an object key' }),
     contentType: z.string().min(1).max(255).meta({ example: 'video/mp4' }),
-    size: z
-      .int()
-      .min(1)
-      .meta({ description: 'Bytes; at most the configured maximum (default 20 GiB), else 413' }),
+    size: z.int().min(1).meta({
+      description:
+        'Bytes; at most the configured maximum (default 20 GiB), else 413; and within your storage quota (GET /v1/me), else 413 storage-quota-exceeded',
+    }),
     title: Title,
     description: Description.optional(),
     visibility: visibility.optional().meta({ description: 'Default private' }),

@@ -72,9 +72,11 @@ const toView = (record: AuditRecord): AuditView => ({
 });
 
 const encode = (id: string) => Buffer.from(`audit:${id}`).toString('base64url');
+/** Audit ids are Postgres bigints: a longer number is no cursor of ours (400, not a 500). */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
 function decode(cursor: string): string {
   const match = /^audit:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match)
+  if (!match || BigInt(match[1]!) > MAX_BIGINT)
     throw new ValidationError('The cursor is not one this API issued', {
       errors: [{ path: 'query.cursor', message: 'invalid cursor' }],
     });

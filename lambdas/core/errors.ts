@@ -65,6 +65,15 @@ export class PayloadTooLargeError extends DomainError {
   readonly title = 'Payload too large';
 }
 
+/**
+ * 413 with its own problem type (`/problems/storage-quota-exceeded`): the request is too large for what
+ * the caller has left, as PeerTube answers a full user quota; a file over the size limit is the plain 413.
+ */
+export class QuotaExceededError extends DomainError {
+  readonly status = 413;
+  readonly title = 'Storage quota exceeded';
+}
+
 export class UnsupportedMediaTypeError extends DomainError {
   readonly status = 415;
   readonly title = 'Unsupported media type';

@@ -1,6 +1,7 @@
 import type { Scope } from '#api/route-spec.ts';
 import { hasScope } from './policy.ts';
 import { allScopes, type Principal } from './principal.ts';
+import { describeQuota, type QuotaLimits, type StorageUsage } from './quota.ts';
 
 const scopeAction: Record<Scope, 'read' | 'update' | 'upload'> = {
   'videos:read': 'read',
@@ -18,4 +19,9 @@ export function describePrincipal(principal: Principal) {
     roles: principal.roles,
     scopes: roleScopes.filter((scope) => hasScope(principal, scopeAction[scope])),
   };
+}
+
+/** `GET /v1/me`: the caller, and their storage quota (what they store, and the limit; null when unlimited). */
+export async function describeMe(deps: { usage: StorageUsage; limits: QuotaLimits }, principal: Principal) {
+  return { ...describePrincipal(principal), quota: await describeQuota(deps.usage, principal, deps.limits) };
 }

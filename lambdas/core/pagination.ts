@@ -18,6 +18,10 @@ export function decodeCursor(cursor: string): Keyset {
     if (
       typeof createdAt !== 'string' ||
       Number.isNaN(date.getTime()) ||
+      // JavaScript dates reach 271,821 BC; Postgres timestamps only 4713 BC, and nothing we issue is
+      // older than 1970 or later than 9999. Anything outside is no cursor of ours (400, not a 500).
+      date.getUTCFullYear() < 1970 ||
+      date.getUTCFullYear() > 9999 ||
       typeof id !== 'string' ||
       !UUID.test(id)
     ) {

@@ -1,7 +1,8 @@
 /**
- * Token buckets, one per (budget, caller). A caller is an API key, a user, or a client IP when
- * anonymous. A bucket holds `capacity` tokens at most, `refillPerSecond` come back each second, and each
- * request takes one.
+ * Token buckets, one per (budget, caller). A caller is the user who owns the credential (a token and
+ * every API key of one user share one bucket, so keys, revoked ones included, never multiply a
+ * budget), or the client IP when anonymous or when authentication failed. A bucket holds `capacity`
+ * tokens at most, `refillPerSecond` come back each second, and each request takes one.
  *
  * The bucket is stored the GCRA way (the generic cell rate algorithm, an exact equivalent of a token
  * bucket): as one number, the "theoretical arrival time" `tat` at which the bucket would be full again.
@@ -28,7 +29,17 @@ export interface RateDecision {
 
 export interface RateLimiter {
   take(budget: Budget, caller: string, policy: BucketPolicy, nowMs?: number): Promise<RateDecision>;
+  /** Gives back one token taken by `take` (never more than the bucket holds). */
+  refund(budget: Budget, caller: string, policy: BucketPolicy, nowMs?: number): Promise<RateDecision>;
 }
+
+/**
+ * Budgets spent only by what they are there to limit: a token is taken before the request is looked at
+ * (so concurrent requests can never together get past the bucket) and given back when the call ends in
+ * anything but success, so refused creations (400, 403, 413, 415, 409...) cost nothing. Failed
+ * authentication is charged to the client IP and never refunded.
+ */
+export const SPENT_ON_SUCCESS: ReadonlySet<Budget> = new Set<Budget>(['upload']);
 
 /** Milliseconds one token takes to come back. */
 export const intervalMs = (policy: BucketPolicy) => 1000 / policy.refillPerSecond;
@@ -70,4 +81,14 @@ export function rateLimitHeaders(decision: RateDecision): Record<string, string>
     'RateLimit-Remaining': String(decision.remaining),
     'RateLimit-Reset': String(Math.max(0, decision.resetSeconds)),
   };
+}
+
+/** Pure GCRA refund: one interval back, and a bucket never fuller than full (`tat` no earlier than now). */
+export function gcraRefund(
+  tat: number | undefined,
+  policy: BucketPolicy,
+  nowMs: number,
+): { tat: number; decision: RateDecision } {
+  const back = Math.max(nowMs, (tat ?? nowMs) - intervalMs(policy));
+  return { tat: back, decision: decisionAt(policy, back, nowMs, true) };
 }

@@ -10,6 +10,7 @@ import {
 import { partLength, planParts } from './part-plan.ts';
 import { can } from './policy.ts';
 import type { Principal } from './principal.ts';
+import { type QuotaLimits, quotaExceeded, type StorageUsage, storageLimit } from './quota.ts';
 import type { VideoRecord, Visibility } from './video.ts';
 
 /**
@@ -69,32 +70,50 @@ export interface MultipartStorage {
   ): Promise<string>;
   /** Every uploaded part, across as many list pages as it takes; undefined if the upload is gone. */
   listParts(key: string, storageUploadId: string): Promise<StoredPart[] | undefined>;
-  complete(key: string, storageUploadId: string, parts: StoredPart[]): Promise<void>;
+  /**
+   * `gone` when storage no longer has the multipart upload (aborted or completed meanwhile);
+   * `parts-changed` when it refused the part list (a part missing or re-uploaded since it was listed).
+   */
+  complete(
+    key: string,
+    storageUploadId: string,
+    parts: StoredPart[],
+  ): Promise<'completed' | 'gone' | 'parts-changed'>;
   abort(key: string, storageUploadId: string): Promise<void>;
   /** The stored object's size, or undefined when there is none. */
   objectSize(key: string): Promise<number | undefined>;
 }
 
 /** The catalog operations an upload needs. */
-export interface UploadVideos {
-  createUploading(video: {
-    id: string;
-    ownerId: string;
-    title: string;
-    description: string;
-    visibility: Visibility;
-    sourceKey: string;
-    sourceFilename: string;
-    sourceContentType: string;
-    sourceSize: number;
-  }): Promise<void>;
+export interface UploadVideos extends StorageUsage {
+  /**
+   * Inserts the `uploading` video. With a quota, atomically with checking it: the owner's usage is
+   * counted under a per-owner lock in the same transaction, so two concurrent creations cannot both
+   * pass when only one fits; `{ created: false }` then says what the owner already uses.
+   */
+  createUploading(
+    video: {
+      id: string;
+      /** The upload session making it. */
+      uploadId: string;
+      ownerId: string;
+      title: string;
+      description: string;
+      visibility: Visibility;
+      sourceKey: string;
+      sourceFilename: string;
+      sourceContentType: string;
+      sourceSize: number;
+    },
+    quota: { limitBytes: number; openUploadSeconds: number } | null,
+  ): Promise<{ created: true } | { created: false; bytesUsed: number }>;
   /** uploading -> processing; false when the video had already moved on (or is gone). */
   markProcessing(videoId: string): Promise<boolean>;
   softDelete(id: string): Promise<boolean>;
   findById(id: string): Promise<VideoRecord | undefined>;
 }
 
-export interface UploadLimits {
+export interface UploadLimits extends QuotaLimits {
   maxBytes: number;
   sessionSeconds: number;
   partUrlSeconds: number;
@@ -131,6 +150,12 @@ export async function createUpload(deps: UploadDeps, principal: Principal, input
       `${input.contentType} is not a video type we accept (accepted: ${ACCEPTED_CONTENT_TYPES.join(', ')})`,
     );
   }
+  const limit = storageLimit(principal, deps.limits);
+  if (limit !== null) {
+    // A quick refusal before storage is touched; the binding check is the one made with the insert.
+    const used = await deps.videos.storageUsed(principal.userId, deps.limits.sessionSeconds);
+    if (used + input.size > limit) throw quotaExceeded(input.size, used, limit);
+  }
   const plan = planParts(input.size);
   const videoId = randomUUID();
   const key = `uploads/${videoId}/source`;
@@ -152,17 +177,22 @@ export async function createUpload(deps: UploadDeps, principal: Principal, input
     status: 'uploading',
   };
   try {
-    await deps.videos.createUploading({
-      id: videoId,
-      ownerId: principal.userId,
-      title: input.title,
-      description: input.description ?? '',
-      visibility: input.visibility ?? 'private',
-      sourceKey: key,
-      sourceFilename: input.filename,
-      sourceContentType: contentType,
-      sourceSize: input.size,
-    });
+    const made = await deps.videos.createUploading(
+      {
+        id: videoId,
+        uploadId: session.uploadId,
+        ownerId: principal.userId,
+        title: input.title,
+        description: input.description ?? '',
+        visibility: input.visibility ?? 'private',
+        sourceKey: key,
+        sourceFilename: input.filename,
+        sourceContentType: contentType,
+        sourceSize: input.size,
+      },
+      limit === null ? null : { limitBytes: limit, openUploadSeconds: deps.limits.sessionSeconds },
+    );
+    if (!made.created) throw quotaExceeded(input.size, made.bytesUsed, limit ?? 0);
     await deps.sessions.put(session);
   } catch (error) {
     // Leave nothing half-made behind: no orphaned multipart upload, no video that can never complete.
@@ -179,14 +209,36 @@ export async function createUpload(deps: UploadDeps, principal: Principal, input
   };
 }
 
-/** The caller's own session (or any, for an admin); everyone else is told it does not exist. */
+/**
+ * The caller's own session (or any, for an admin); everyone else is told it does not exist. So is
+ * everyone once its video is deleted (DELETE /v1/videos/{id}): the upload went with it. Only an upload
+ * aborted as such (DELETE /v1/uploads/{id}) stays visible, as `aborted`.
+ */
 async function ownSession(deps: UploadDeps, principal: Principal, uploadId: string): Promise<UploadSession> {
   const session = await deps.sessions.get(uploadId);
   const admin = principal.roles.includes('admin');
+  const notFound = () => new NotFoundError(`No upload with id ${uploadId}`);
   if (!session || (session.ownerId !== principal.userId && !admin) || !can(principal, 'upload')) {
-    throw new NotFoundError(`No upload with id ${uploadId}`);
+    throw notFound();
   }
+  if (session.status !== 'aborted' && (await videoGone(deps, session))) throw notFound();
   return session;
+}
+
+async function videoGone(deps: UploadDeps, session: UploadSession): Promise<boolean> {
+  const video = await deps.videos.findById(session.videoId);
+  return !video || video.deletedAt !== null;
+}
+
+/**
+ * Deleting a video whose upload is open: the multipart upload is aborted before the video is marked
+ * deleted, so no part lands and no source object appears afterwards (a complete racing the delete finds
+ * the upload gone and answers 404/409), and the media cleanup queued by the delete finds everything
+ * that exists by then.
+ */
+export async function abandonUpload(deps: Pick<UploadDeps, 'sessions' | 'storage'>, uploadId: string) {
+  const session = await deps.sessions.get(uploadId);
+  if (session?.status === 'uploading') await deps.storage.abort(session.key, session.storageUploadId);
 }
 
 function statusOf(session: UploadSession, now: number): UploadStatus {
@@ -281,27 +333,48 @@ export async function completeUpload(
   if (stored === undefined) {
     // The multipart upload is gone. If its object exists at the declared size, an earlier complete got
     // as far as storage and stopped (a crash, a timeout): finish the bookkeeping it left undone.
-    if ((await deps.storage.objectSize(session.key)) === session.size) return finish(deps, session, accepted);
+    if ((await deps.storage.objectSize(session.key)) === session.size)
+      return finish(deps, principal, session, accepted);
     throw new ConflictError('The upload no longer exists in storage; start a new one');
   }
   verifyParts(session, stored, clientParts);
-  try {
-    await deps.storage.complete(session.key, session.storageUploadId, stored);
-  } catch (error) {
-    if ((await deps.storage.objectSize(session.key)) !== session.size) throw error;
-    // A concurrent complete won the race; fall through to the same bookkeeping.
+  const outcome = await deps.storage.complete(session.key, session.storageUploadId, stored);
+  if (outcome === 'parts-changed') {
+    throw new ConflictError('The parts changed while completing (a part was re-uploaded); complete again');
   }
-  return finish(deps, session, accepted);
+  // Gone from storage: either a concurrent complete won (the object is there, at its size; finish the
+  // same bookkeeping) or the upload was aborted or its video deleted meanwhile.
+  if (outcome === 'gone' && (await deps.storage.objectSize(session.key)) !== session.size) {
+    throw await lostRace(deps, principal, uploadId);
+  }
+  return finish(deps, principal, session, accepted);
+}
+
+/** Why an upload that was open a moment ago is not any more: 404 if its video is gone, else 409. */
+async function lostRace(deps: UploadDeps, principal: Principal, uploadId: string): Promise<Error> {
+  const session = await ownSession(deps, principal, uploadId).catch((error: unknown) => error as Error);
+  if (session instanceof Error) return session;
+  if (session.status === 'aborted') return new ConflictError('This upload was aborted; start a new one');
+  return new ConflictError('The upload no longer exists in storage; start a new one');
 }
 
 /**
  * The video first, the session second: a crash in between leaves the session open, so a repeated
  * complete comes back here and finishes (marking processing again is a no-op). The other order could
- * leave a completed session whose video stays `uploading` for good.
+ * leave a completed session whose video stays `uploading` for good. Should an abort or a delete have
+ * taken the session meanwhile, the complete lost the race and says so.
  */
-async function finish<T>(deps: UploadDeps, session: UploadSession, accepted: T): Promise<T> {
+async function finish<T>(
+  deps: UploadDeps,
+  principal: Principal,
+  session: UploadSession,
+  accepted: T,
+): Promise<T> {
   await deps.videos.markProcessing(session.videoId);
-  await deps.sessions.finish(session.uploadId, 'completed');
+  if (!(await deps.sessions.finish(session.uploadId, 'completed'))) {
+    const now = await deps.sessions.get(session.uploadId);
+    if (now?.status !== 'completed') throw await lostRace(deps, principal, session.uploadId);
+  }
   return accepted;
 }
 
@@ -362,7 +435,13 @@ export async function abortUpload(deps: UploadDeps, principal: Principal, upload
     throw new ConflictError('This upload is complete; delete the video instead');
   }
   await deps.storage.abort(session.key, session.storageUploadId);
-  await deps.sessions.finish(session.uploadId, 'aborted');
+  if (!(await deps.sessions.finish(session.uploadId, 'aborted'))) {
+    // A complete got there first: the video is processing, and stays (delete it instead).
+    if ((await deps.sessions.get(session.uploadId))?.status === 'completed') {
+      throw new ConflictError('This upload is complete; delete the video instead');
+    }
+    return; // aborted already: the same answer again
+  }
   await deps.videos.softDelete(session.videoId);
 }
 

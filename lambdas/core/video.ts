@@ -34,6 +34,8 @@ export interface VideoRecord {
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
+  /** The upload session that made it, while that matters (an `uploading` video); null for older videos. */
+  uploadId: string | null;
   renditions: Rendition[];
   /** Ready caption tracks, in the order the master playlist lists them. */
   captions: Array<{ id: string; language: string; label: string }>;

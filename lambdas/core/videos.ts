@@ -41,6 +41,9 @@ export type PlaybackResolver = (video: VideoRecord) => Promise<Playback | null>;
 /** Hands a deleted video's objects to the worker that removes them. */
 export type MediaCleanupQueue = (video: VideoRecord) => Promise<void>;
 
+/** Aborts the open multipart upload of the session with this id, if it is still open (core/uploads.ts). */
+export type UploadAbandoner = (uploadId: string) => Promise<void>;
+
 export interface CatalogDeps {
   videos: VideoRepository;
   playback: PlaybackResolver;
@@ -122,14 +125,17 @@ export async function updateVideo(
 }
 
 export async function deleteVideo(
-  deps: CatalogDeps & { cleanup: MediaCleanupQueue },
+  deps: CatalogDeps & { cleanup: MediaCleanupQueue; abandonUpload: UploadAbandoner },
   principal: Principal,
   id: string,
 ): Promise<void> {
   const video = await visibleVideo(deps, principal, id);
   if (!canModify(principal, facts(video), 'delete'))
     throw new ForbiddenError('You may not delete this video');
-  // Gone from every view first; its objects are removed asynchronously (and re-queued by the sweeper
+  // An upload still open is aborted first, so nothing can complete into storage once the video is gone
+  // (should the abort fail, nothing is deleted and the call can be repeated).
+  if (video.status === 'uploading' && video.uploadId) await deps.abandonUpload(video.uploadId);
+  // Gone from every view then; its objects are removed asynchronously (and re-queued by the sweeper
   // if this hand-off is lost), so a slow or failing storage call never leaves a half-deleted video.
   if (await deps.videos.softDelete(id)) await deps.cleanup(video);
 }

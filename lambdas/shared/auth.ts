@@ -18,7 +18,7 @@ import { logger } from './logger.ts';
  */
 function buildVerifier() {
   const { userPoolId, clientId, inlineJwks } = config().auth;
-  const props = { userPoolId, clientId, tokenUse: 'access' as const };
+  const props = { userPoolId, clientId, tokenUse: 'access' as const, customJwtCheck: checkTimeClaims };
   if (!inlineJwks) return CognitoJwtVerifier.create(props);
   const verifier = CognitoJwtVerifier.create(props, {
     jwksCache: new SimpleJwksCache({
@@ -31,6 +31,28 @@ function buildVerifier() {
   });
   verifier.cacheJwks(JSON.parse(inlineJwks) as Jwks);
   return verifier;
+}
+
+/** How far the issuer's clock may run ahead of ours. */
+export const CLOCK_SKEW_SECONDS = 300;
+/** Cognito issues access tokens valid for 5 minutes to 1 day; nothing valid for longer is one of its. */
+const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+/**
+ * Defence in depth over aws-jwt-verify, which checks `exp` and `nbf` only when present: an access token
+ * must say when it expires, not expire further out than Cognito ever allows, and not claim to have been
+ * issued (`iat`) in the future beyond a small clock skew.
+ */
+export function checkTimeClaims({ payload }: { payload: Record<string, unknown> }): void {
+  const now = Date.now() / 1000;
+  if (typeof payload.exp !== 'number') throw new Error('the token has no expiry (exp)');
+  if (payload.exp > now + MAX_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS)
+    throw new Error('the token expires later than any access token is issued for');
+  if (
+    payload.iat !== undefined &&
+    (typeof payload.iat !== 'number' || payload.iat > now + CLOCK_SKEW_SECONDS)
+  )
+    throw new Error('the token was issued in the future (iat)');
 }
 
 let verifier: ReturnType<typeof buildVerifier> | undefined;

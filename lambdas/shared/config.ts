@@ -1,5 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanFlag, commaList, parseEnv } from './env.ts';
+
+/** A byte count, or `unlimited`. */
+const byteLimit = (fallback: number | 'unlimited') =>
+  z.union([z.literal('unlimited'), z.coerce.number().int().positive()]).default(fallback);
+const orNull = (limit: number | 'unlimited') => (limit === 'unlimited' ? null : limit);
 
 /**
  * The Lambda-side configuration: every variable a handler may read, validated once per container.
@@ -97,6 +102,12 @@ const schema = z
       .min(1)
       .max(7 * 24 * 3600)
       .default(3600),
+    /**
+     * Stored bytes per user (declared sizes of open uploads plus the sources of videos not deleted), or
+     * `unlimited`; admins have their own limit, unlimited unless set.
+     */
+    STORAGE_QUOTA_BYTES: byteLimit(100 * 1024 ** 3),
+    ADMIN_STORAGE_QUOTA_BYTES: byteLimit('unlimited'),
 
     /**
      * Per-caller token buckets (user, API key, or client IP when anonymous): reads, other writes, and
@@ -185,6 +196,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: parsed.MAX_UPLOAD_BYTES,
       sessionSeconds: parsed.UPLOAD_SESSION_SECONDS,
       partUrlSeconds: parsed.PART_URL_SECONDS,
+      quotaBytes: orNull(parsed.STORAGE_QUOTA_BYTES),
+      adminQuotaBytes: orNull(parsed.ADMIN_STORAGE_QUOTA_BYTES),
     },
     transcoding: {
       ffmpegMaxSeconds: parsed.FFMPEG_MAX_SECONDS,

@@ -18,7 +18,7 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import type { Principal } from '#core/principal.ts';
-import { rateLimitHeaders } from '#core/rate-limit.ts';
+import { type BucketPolicy, type Budget, rateLimitHeaders, SPENT_ON_SUCCESS } from '#core/rate-limit.ts';
 import { authenticate } from './auth.ts';
 import { config } from './config.ts';
 import { logger } from './logger.ts';
@@ -140,24 +140,24 @@ interface CallState {
   principal: Principal | null;
   sourceIp: string;
   rateHeaders: Record<string, string>;
+  /** A token taken from a budget spent on success only: given back unless the call succeeds. */
+  taken?: { budget: Budget; caller: string; policy: BucketPolicy };
 }
 /** What the handler learned about a call, for the middlewares that answer after it (keyed by event). */
 const callStates = new WeakMap<APIGatewayProxyEvent, CallState>();
 
 /**
  * Takes a token from the caller's bucket for this route's budget; 429 with Retry-After when empty.
- * Public routes (auth: none) are left to API Gateway throttling and the WAF. Should the state table be
- * unreachable the call goes through (logged): the gateway's throttling and the WAF still stand.
+ * The bucket is the owning user's, whichever credential (token or any of their API keys) is used; the
+ * client IP's when unauthenticated. Public routes (auth: none) are left to API Gateway throttling and
+ * the WAF. Should the state table be unreachable the call goes through (logged): the gateway's
+ * throttling and the WAF still stand.
  */
 async function limitRate(route: RouteSpec, principal: Principal | null, call: CallState): Promise<void> {
   const { rateLimits } = config();
   if (!rateLimits.enabled || route.auth === 'none') return;
   const budget = route.rateLimit ?? (route.method === 'GET' ? 'read' : 'write');
-  const caller = principal?.apiKeyId
-    ? `key:${principal.apiKeyId}`
-    : principal
-      ? `user:${principal.userId}`
-      : `ip:${call.sourceIp || 'unknown'}`;
+  const caller = principal ? `user:${principal.userId}` : `ip:${call.sourceIp || 'unknown'}`;
   let decision: Awaited<ReturnType<ReturnType<typeof rateLimiter>['take']>>;
   try {
     decision = await rateLimiter().take(budget, caller, rateLimits[budget]);
@@ -166,12 +166,27 @@ async function limitRate(route: RouteSpec, principal: Principal | null, call: Ca
     return;
   }
   call.rateHeaders = rateLimitHeaders(decision);
+  if (decision.allowed && principal && SPENT_ON_SUCCESS.has(budget)) {
+    call.taken = { budget, caller, policy: rateLimits[budget] };
+  }
   if (!decision.allowed) {
     throw new RateLimitedError(
       `Too many ${budget} requests; try again in ${decision.retryAfterSeconds} s`,
       decision.retryAfterSeconds,
       call.rateHeaders,
     );
+  }
+}
+
+/** Gives the call's token back (once); a failed refund is logged and costs the caller one token. */
+async function refund(call: CallState): Promise<void> {
+  const taken = call.taken;
+  call.taken = undefined;
+  if (!taken) return;
+  try {
+    call.rateHeaders = rateLimitHeaders(await rateLimiter().refund(taken.budget, taken.caller, taken.policy));
+  } catch (error) {
+    logger.error('rate limit refund failed', { error, budget: taken.budget });
   }
 }
 
@@ -184,17 +199,21 @@ async function appendAudit(entry: AuditEntry): Promise<void> {
   }
 }
 
-/** RateLimit-* headers on every answer, and an audit entry for every denied attempt (401/403). */
+/**
+ * RateLimit-* headers on every answer, a refund of a budget spent on success only when the call did not
+ * succeed, and an audit entry for every denied attempt (401/403).
+ */
 function auditAndRateLimitHeaders(
   route: RouteSpec,
 ): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
-  const after = (request: HttpMiddyRequest) => {
+  const after = async (request: HttpMiddyRequest) => {
     const call = callStates.get(request.event);
     if (!request.response || !call) return;
+    if (call.taken && request.response.statusCode >= 300) await refund(call);
     request.response.headers = { ...call.rateHeaders, ...request.response.headers };
   };
   const onError = async (request: HttpMiddyRequest) => {
-    after(request);
+    await after(request);
     const status = request.response?.statusCode;
     if (status !== 401 && status !== 403) return;
     const call = callStates.get(request.event);

@@ -29,11 +29,15 @@ interface StoredPart {
  *   `ObjectCreated:Post`;
  * - UploadPart (`PUT ?uploadId&partNumber`), which it accepts for any upload id, even an aborted one
  *   (recreating its directory), so here an unknown upload is NoSuchUpload first.
+ * And like S3, each upload's operations are atomic with respect to each other: Complete and Abort take
+ * the upload alone, part uploads and ListParts share it, so a Complete racing an Abort either assembles
+ * the object or finds NoSuchUpload, never a half-removed directory (nor a part recreating an aborted one).
  */
 export function multipartOperations(
   store: FilesystemStore,
   onCompleted: (creation: ObjectCreation) => void,
 ): S3rverMiddleware {
+  const locks = new KeyedReadWriteLock();
   return async (ctx, next) => {
     const target = objectTarget(ctx);
     const uploadId = ctx.query.uploadId;
@@ -43,21 +47,72 @@ export function multipartOperations(
     if (!(await store.getBucket(target.bucket))) {
       throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: target.bucket });
     }
-    const upload = { ...target, uploadId, dir: await uploadDir(store, target.bucket, target.key, uploadId) };
-    switch (ctx.method) {
-      case 'GET':
-        return listParts(ctx, upload);
-      case 'DELETE':
-        await rm(upload.dir, { recursive: true, force: true });
-        ctx.status = 204;
-        return;
-      case 'POST':
-        return completeUpload(ctx, store, upload, onCompleted);
-      default:
-        checkPartNumber(ctx.query.partNumber);
-        return next();
-    }
+    const exclusive = ctx.method === 'DELETE' || ctx.method === 'POST';
+    return locks.run(`${target.bucket}/${uploadId}`, exclusive, async () => {
+      const upload = {
+        ...target,
+        uploadId,
+        dir: await uploadDir(store, target.bucket, target.key, uploadId),
+      };
+      switch (ctx.method) {
+        case 'GET':
+          return listParts(ctx, upload);
+        case 'DELETE':
+          await rm(upload.dir, { recursive: true, force: true });
+          ctx.status = 204;
+          return;
+        case 'POST':
+          return completeUpload(ctx, store, upload, onCompleted);
+        default:
+          checkPartNumber(ctx.query.partNumber);
+          return next();
+      }
+    });
   };
+}
+
+/** Per-key readers/writer lock, first come first served (a waiting writer holds back later readers). */
+class KeyedReadWriteLock {
+  private readonly states = new Map<
+    string,
+    { readers: number; writing: boolean; queue: Array<{ exclusive: boolean; grant: () => void }> }
+  >();
+
+  async run<T>(key: string, exclusive: boolean, work: () => Promise<T>): Promise<T> {
+    let state = this.states.get(key);
+    if (!state) {
+      state = { readers: 0, writing: false, queue: [] };
+      this.states.set(key, state);
+    }
+    const current = state;
+    const free = () => !current.writing && (!exclusive || current.readers === 0);
+    if (current.queue.length > 0 || !free()) {
+      await new Promise<void>((grant) => current.queue.push({ exclusive, grant }));
+    } else if (exclusive) current.writing = true;
+    else current.readers++;
+    try {
+      return await work();
+    } finally {
+      if (exclusive) current.writing = false;
+      else current.readers--;
+      this.drain(key, current);
+    }
+  }
+
+  private drain(
+    key: string,
+    state: { readers: number; writing: boolean; queue: Array<{ exclusive: boolean; grant: () => void }> },
+  ) {
+    while (state.queue.length > 0 && !state.writing) {
+      const next = state.queue[0]!;
+      if (next.exclusive && state.readers > 0) break;
+      state.queue.shift();
+      if (next.exclusive) state.writing = true;
+      else state.readers++;
+      next.grant();
+    }
+    if (!state.writing && state.readers === 0 && state.queue.length === 0) this.states.delete(key);
+  }
 }
 
 interface Upload {

@@ -74,7 +74,7 @@ describe('browser client', () => {
     await browser?.close();
     await runtime?.close();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   const opened: Page[] = [];
   /** On failure, a screenshot of every page still open, for the CI log's artifacts. */

@@ -28,11 +28,11 @@ beforeAll(async () => {
   runtime = await startTestRuntime();
   alice = await runtime.token('alice', ['creator']);
   bob = await runtime.token('bob', ['creator']);
-});
+}, 60_000);
 afterAll(async () => {
   await runtime?.close();
   await rm(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 function upload(file: Buffer, visibility: 'public' | 'private', title = 'clip'): Promise<string> {
   return uploadVideo(runtime, alice, file, { visibility, title });

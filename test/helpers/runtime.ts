@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { LocalConfig } from '#local/config.ts';
 import { type LocalRuntime, startLocalRuntime } from '#local/runtime.ts';
 
 /**
@@ -15,7 +16,9 @@ export interface TestRuntime extends LocalRuntime {
   close(): Promise<void>;
 }
 
-export async function startTestRuntime(options: { dataDir?: string } = {}): Promise<TestRuntime> {
+export async function startTestRuntime(
+  options: { dataDir?: string; local?: Partial<LocalConfig> } = {},
+): Promise<TestRuntime> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'videocloud-test-'));
   const database = await freshDatabase();
   const runtime = await startLocalRuntime({
@@ -28,6 +31,7 @@ export async function startTestRuntime(options: { dataDir?: string } = {}): Prom
     LOG_LEVEL: 'ERROR',
     // Short, so retries and dead-lettering happen within a test.
     QUEUE_VISIBILITY_SECONDS: 0.3,
+    ...options.local,
   });
   return {
     ...runtime,

@@ -96,13 +96,57 @@ export function validArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
       const required = entries
         .filter(([, s]) => !['optional', 'default'].includes(def(s).type))
         .map(([k]) => k);
-      return fc.record(Object.fromEntries(entries.map(([k, s]) => [k, validArbitrary(s)])), {
-        requiredKeys: required,
-      });
+      return fc.record(
+        Object.fromEntries(
+          entries.map(([k, s]) => [k, k === 'cursor' ? cursorArbitrary(s) : validArbitrary(s)]),
+        ),
+        { requiredKeys: required },
+      );
     }
     default:
       return fc.jsonValue({ maxDepth: 2 });
   }
+}
+
+/**
+ * Pagination cursors: random strings never decode, so most of these are built the way the API builds
+ * its own (base64url of `[createdAt, id]` for videos, `audit:<id>` for the audit log) with hostile
+ * contents: dates anywhere in JavaScript's range (far beyond Postgres's 4713 BC .. 294276 AD), malformed
+ * dates, ids that are not uuids, audit ids past the bigint range.
+ */
+export function cursorArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
+  const b64 = (text: string) => Buffer.from(text).toString('base64url');
+  const date = fc.oneof(
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.constantFrom(
+      '+275760-09-13T00:00:00.000Z',
+      '-271821-04-20T00:00:00.000Z',
+      '-004714-11-23T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '1969-12-31T23:59:59.999Z',
+      '9999-12-31T23:59:59.999Z',
+      '2026-13-45T99:99:99Z',
+      'yesterday',
+      '',
+    ),
+    fc.integer().map(String),
+  );
+  const id = fc.oneof(fc.uuid(), fc.constantFrom("' OR 1=1 --", '', '00000000-0000-0000-0000-000000000000'));
+  const videoCursor = fc
+    .tuple(date, id, fc.integer({ min: 0, max: 9 }))
+    .map(([createdAt, uuid, shape]) =>
+      b64(
+        JSON.stringify(shape === 0 ? { createdAt, id: uuid } : shape === 1 ? [createdAt] : [createdAt, uuid]),
+      ),
+    );
+  const auditCursor = fc
+    .oneof(fc.bigInt({ min: 0n, max: 10n ** 19n - 1n }), fc.constantFrom(9_223_372_036_854_775_808n, 0n))
+    .map((n) => b64(`audit:${n}`));
+  return fc.oneof(
+    { weight: 3, arbitrary: validArbitrary(schema) },
+    { weight: 2, arbitrary: videoCursor },
+    { weight: 1, arbitrary: auditCursor },
+  );
 }
 
 /** Anything at all: valid, nearly valid (one field broken, one extra field), or arbitrary JSON. */

@@ -8,8 +8,10 @@ import { asWireStrings, fuzzArbitrary, INJECTION_STRINGS } from '#test/helpers/z
 /**
  * Abuse tests against the whole local stack through its real gateway: a schema-driven fuzz run of at
  * least 10,000 requests (0 server errors; every 4xx is problem+json; security headers and a request id
- * on every answer), oversized and deeply nested bodies, hostile strings stored and returned verbatim,
- * and CORS answering only configured origins.
+ * on every answer; pagination cursors of the API's own shape with out-of-range contents among them), a
+ * generated run of racing upload operations on one upload (0 server errors), oversized and deeply
+ * nested bodies, hostile strings stored and returned verbatim, and CORS answering only configured
+ * origins.
  */
 const FUZZ_REQUESTS = 10_000;
 const CONCURRENCY = 24;
@@ -184,6 +186,126 @@ describe('abuse', () => {
     expect([...statuses.keys()].filter((status) => status >= 500)).toEqual([]);
     // The run reached the handlers, not only the validators.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(500);
+  }, 120_000);
+
+  it('answers cursors of our own shape with out-of-range contents with 400, not 500', async () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const id = '00000000-0000-4000-8000-000000000000';
+    for (const createdAt of [
+      '-271821-04-20T00:00:00.000Z',
+      '+275760-09-13T00:00:00.000Z',
+      '0000-01-01T00:00:00Z',
+    ]) {
+      const cursor = b64(JSON.stringify([createdAt, id]));
+      for (const query of [`cursor=${cursor}`, `owner=me&cursor=${cursor}`]) {
+        const response = await fetch(`${runtime.url}/v1/videos?${query}`, { headers: credentials.creator });
+        expect([query, response.status]).toEqual([query, 400]);
+        expect(response.headers.get('content-type')).toBe('application/problem+json');
+      }
+    }
+    const audit = await fetch(`${runtime.url}/v1/audit?cursor=${b64('audit:9999999999999999999')}`, {
+      headers: credentials.admin,
+    });
+    expect(audit.status).toBe(400);
+    // Ones that are in range still page.
+    const fine = b64(JSON.stringify([new Date().toISOString(), id]));
+    expect((await fetch(`${runtime.url}/v1/videos?cursor=${fine}`)).status).toBe(200);
+  });
+
+  it('answers generated races of complete, abort, delete, sign, read and part uploads on one upload with 0 server errors', async () => {
+    const token = await runtime.token('race-creator', ['creator']);
+    const auth = { Authorization: `Bearer ${token}` };
+    const json = { ...auth, 'Content-Type': 'application/json' };
+    const operation = fc.constantFrom(
+      'complete',
+      'abort',
+      'deleteVideo',
+      'sign',
+      'get',
+      'putPart',
+      'getVideo',
+    );
+    // Each scenario races a complete (of an upload whose part is in storage) against an abort or a
+    // delete, launched in either order, with up to three more operations mixed in.
+    const scenarios = fc.sample(
+      fc
+        .record({
+          rival: fc.constantFrom('abort', 'deleteVideo'),
+          completeFirst: fc.boolean(),
+          extras: fc.array(operation, { maxLength: 3 }),
+          size: fc.integer({ min: 1, max: 4000 }),
+        })
+        .map(({ rival, completeFirst, extras, size }) => ({
+          ops: [...(completeFirst ? ['complete', rival] : [rival, 'complete']), ...extras],
+          uploadFirst: true,
+          size,
+        })),
+      { numRuns: 30, seed: 20261213 },
+    );
+    const failures: string[] = [];
+    const statuses = new Map<string, Set<number>>();
+    for (const scenario of scenarios) {
+      const created = (await (
+        await fetch(`${runtime.url}/v1/uploads`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({
+            filename: 'r.mp4',
+            contentType: 'video/mp4',
+            size: scenario.size,
+            title: 'race',
+          }),
+        })
+      ).json()) as { uploadId: string; videoId: string };
+      const signed = (await (
+        await fetch(`${runtime.url}/v1/uploads/${created.uploadId}/parts`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ partNumbers: [1] }),
+        })
+      ).json()) as { parts: Array<{ url: string }> };
+      const partUrl = signed.parts[0]!.url;
+      const body = new Uint8Array(scenario.size);
+      if (scenario.uploadFirst) await fetch(partUrl, { method: 'PUT', body });
+      const send: Record<string, () => Promise<Response>> = {
+        complete: () =>
+          fetch(`${runtime.url}/v1/uploads/${created.uploadId}/complete`, {
+            method: 'POST',
+            headers: json,
+            body: '{}',
+          }),
+        abort: () =>
+          fetch(`${runtime.url}/v1/uploads/${created.uploadId}`, { method: 'DELETE', headers: auth }),
+        deleteVideo: () =>
+          fetch(`${runtime.url}/v1/videos/${created.videoId}`, { method: 'DELETE', headers: auth }),
+        sign: () =>
+          fetch(`${runtime.url}/v1/uploads/${created.uploadId}/parts`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ partNumbers: [1] }),
+          }),
+        get: () => fetch(`${runtime.url}/v1/uploads/${created.uploadId}`, { headers: auth }),
+        getVideo: () => fetch(`${runtime.url}/v1/videos/${created.videoId}`, { headers: auth }),
+        putPart: () => fetch(partUrl, { method: 'PUT', body }),
+      };
+      const answers = await Promise.all(scenario.ops.map(async (op) => [op, await send[op]!()] as const));
+      for (const [op, response] of answers) {
+        const text = await response.text();
+        statuses.set(op, (statuses.get(op) ?? new Set()).add(response.status));
+        if (response.status >= 500)
+          failures.push(`${scenario.ops.join('+')}: ${op} -> ${response.status} ${text.slice(0, 200)}`);
+        if (
+          op !== 'putPart' &&
+          response.status >= 400 &&
+          response.headers.get('content-type') !== 'application/problem+json'
+        )
+          failures.push(`${op} -> ${response.status} without problem+json`);
+      }
+    }
+    console.log(
+      `races: ${scenarios.length} scenarios; statuses ${JSON.stringify(Object.fromEntries([...statuses].map(([op, set]) => [op, [...set].sort()])))}`,
+    );
+    expect(failures).toEqual([]);
   }, 120_000);
 
   it('refuses oversized bodies with 413 problem+json, at the handler (64 KiB) and at the gateway (10 MiB)', async () => {

@@ -25,10 +25,10 @@ describe('bearer tokens', () => {
         exp: now + 600,
       };
     };
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+  }, 30_000);
 
   const me = (authorization?: string) =>
     runtime.api('/v1/me', authorization ? { headers: { Authorization: authorization } } : {});
@@ -41,6 +41,7 @@ describe('bearer tokens', () => {
       username: 'dora',
       roles: ['creator'],
       scopes: ['videos:read', 'videos:write', 'uploads:write'],
+      quota: { bytesUsed: 0, bytesLimit: 100 * 1024 ** 3 },
     });
     const row = await (await db())
       .selectFrom('users')
@@ -94,6 +95,17 @@ describe('bearer tokens', () => {
     }),
     forged('an unknown key id', () => runtime.issuer.sign(claims(), { kid: 'not-a-known-kid' })),
     forged('garbage', () => 'not.a.jwt'),
+    forged('a token without exp', () => {
+      const { exp: _exp, ...rest } = claims();
+      return runtime.issuer.sign(rest);
+    }),
+    forged('a token issued an hour in the future', () =>
+      runtime.issuer.sign({ ...claims(), iat: Math.floor(Date.now() / 1000) + 3600 }),
+    ),
+    forged('a token with a non-numeric iat', () => runtime.issuer.sign({ ...claims(), iat: 'yesterday' })),
+    forged('a token valid for a year', () =>
+      runtime.issuer.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) + 365 * 24 * 3600 }),
+    ),
   ];
 
   it.each(cases)('refuses %s with 401 and a Bearer challenge', async (_name, make) => {
@@ -103,6 +115,11 @@ describe('bearer tokens', () => {
       /^Bearer realm="videocloud", error="invalid_token"/,
     );
     expect(response.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('accepts a token whose iat is a little ahead of our clock (within the 5-minute skew)', async () => {
+    const token = runtime.issuer.sign({ ...claims(), iat: Math.floor(Date.now() / 1000) + 60 });
+    expect((await me(`Bearer ${token}`)).status).toBe(200);
   });
 
   it('refuses a missing token on a route that needs one, with a bare challenge', async () => {

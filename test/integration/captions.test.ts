@@ -140,7 +140,7 @@ describe('captions', () => {
     expect(await (await fetch(playback.captions[0]!.url)).text()).toBe(vtt);
     // The uploaded file itself is gone: only the clean copy is served.
     await expect(
-      localS3Client(runtime.s3.endpoint).send(
+      localS3Client(runtime.s3).send(
         new HeadObjectCommand({
           Bucket: LOCAL_RESOURCES.uploadsBucket,
           Key: `uploads/${videoId}/captions/${captionId}/caption`,

@@ -21,12 +21,12 @@ describe('the ingest handler', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'ingest-test-'));
     clip = await readFile(await makeClip(dir, 'tiny.mp4', { width: 160, height: 90, seconds: 1 }));
     runtime = await startTestRuntime();
-    s3 = localS3Client(runtime.s3.endpoint);
-  });
+    s3 = localS3Client(runtime.s3);
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   const event = (key: string, sequencer: string, size: number) =>
     JSON.stringify({

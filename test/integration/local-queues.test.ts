@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { LOCAL_ACCESS_KEY_ID } from '#local/sigv4.ts';
 import { LocalQueues } from '#local/sqs.ts';
 
 describe('local queue visibility', () => {
@@ -16,17 +17,14 @@ describe('local queue visibility', () => {
   ]);
   let sqs: SQSClient;
   beforeAll(async () => {
-    const endpoint = await queues.start();
-    sqs = new SQSClient({
-      endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    });
+    const credentials = { accessKeyId: LOCAL_ACCESS_KEY_ID, secretAccessKey: 'queue-test-secret' };
+    const endpoint = await queues.start(credentials);
+    sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials });
   });
   afterAll(async () => {
     await queues.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('a shortened visibility brings a failed record back in about a second, not the queue timeout of 5 s', async () => {
     const deliveries: number[] = [];

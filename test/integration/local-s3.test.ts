@@ -20,13 +20,32 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { S3Event } from 'aws-lambda';
-import { LOCAL_S3_CREDENTIALS, type LocalS3, localS3Client, startLocalS3 } from '#local/s3.ts';
+import { type LocalS3, localS3Client, startLocalS3 } from '#local/s3.ts';
+import { LOCAL_ACCESS_KEY_ID } from '#local/sigv4.ts';
 import { uploadsBucketCors } from '#shared/resources.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
 
 const BUCKET = 'uploads';
 const WEB_ORIGIN = 'http://web.example.test';
 const MiB = 1024 * 1024;
+const CREDENTIALS = {
+  accessKeyId: LOCAL_ACCESS_KEY_ID,
+  secretAccessKey: randomBytes(30).toString('base64url'),
+};
+
+/**
+ * Ways of re-aiming a signed part URL. Each must change the URL whatever the upload id is: an
+ * "alteration" that happens to reproduce the signed URL is a valid request, and answers 200. (Replacing
+ * the id's last character with `0`, as this table once did, was a no-op for the 1 in 16 hex ids that end
+ * in 0: the rare "200 instead of 403" this suite saw under load.)
+ */
+const ALTERATIONS: Array<[string, (url: URL, other: { uploadId: string; key: string }) => void]> = [
+  ['a forged signature', (u) => u.searchParams.set('X-Amz-Signature', 'f'.repeat(64))],
+  ['another part number', (u) => u.searchParams.set('partNumber', '2')],
+  ['another upload id', (u, other) => u.searchParams.set('uploadId', other.uploadId)],
+  ['another key', (u, other) => (u.pathname = `/${BUCKET}/${other.key}`)],
+  ['a longer expiry', (u) => u.searchParams.set('X-Amz-Expires', '604800')],
+];
 
 describe('the local S3 stand-in', () => {
   let directory: string;
@@ -37,10 +56,11 @@ describe('the local S3 stand-in', () => {
   const events: S3Event[] = [];
 
   /** A client of whichever server is running now (one test restarts it). */
-  const makeClient = (extra: Partial<S3ClientConfig> = {}) => localS3Client(s3.endpoint, extra);
+  const makeClient = (extra: Partial<S3ClientConfig> = {}) => localS3Client(s3, extra);
   const start = async () => {
     s3 = await startLocalS3({
       directory,
+      credentials: CREDENTIALS,
       buckets: [{ name: BUCKET, cors: uploadsBucketCors([WEB_ORIGIN]) }],
       onObjectCreated: (event) => events.push(event),
     });
@@ -51,11 +71,11 @@ describe('the local S3 stand-in', () => {
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'videocloud-local-s3-'));
     await start();
-  });
+  }, 60_000);
   afterAll(async () => {
     await s3.stop();
     rmSync(directory, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   const createUpload = async (key: string) =>
     (
@@ -165,15 +185,21 @@ describe('the local S3 stand-in', () => {
 
   describe('presigned URL verification', () => {
     const key = 'uploads/verify/source';
+    /** A second live upload (of another key, and of the same key): what a re-aimed URL would write into. */
+    const otherKey = 'uploads/other/source';
     let uploadId: string;
+    let other: { uploadId: string; key: string };
+    let sameKeyUploadId: string;
     let url: URL;
     beforeAll(async () => {
       uploadId = await createUpload(key);
+      other = { uploadId: await createUpload(otherKey), key: otherKey };
+      sameKeyUploadId = await createUpload(key);
       url = new URL(await partUrl(key, uploadId, 1));
     });
-    const altered = (change: (url: URL) => void) => {
+    const altered = (change: (url: URL, other: { uploadId: string; key: string }) => void, to = other) => {
       const copy = new URL(url);
-      change(copy);
+      change(copy, to);
       return copy.toString();
     };
     const body = new Uint8Array([1, 2, 3]);
@@ -182,21 +208,53 @@ describe('the local S3 stand-in', () => {
       expect((await put(url.toString(), body)).status).toBe(200);
     });
 
-    it.each<[string, (url: URL) => void]>([
-      ['a forged signature', (u) => u.searchParams.set('X-Amz-Signature', 'f'.repeat(64))],
-      ['another part number', (u) => u.searchParams.set('partNumber', '2')],
-      ['another upload id', (u) => u.searchParams.set('uploadId', `${uploadId.slice(0, -1)}0`)],
-      ['another key', (u) => (u.pathname = `/${BUCKET}/uploads/other/source`)],
-      ['a longer expiry', (u) => u.searchParams.set('X-Amz-Expires', '604800')],
-    ])('refuses %s with 403 SignatureDoesNotMatch', async (_, change) => {
-      const response = await put(altered(change), body);
+    it.each(ALTERATIONS)('refuses %s with 403 SignatureDoesNotMatch', async (_, change) => {
+      const target = altered(change);
+      expect(target).not.toBe(url.toString());
+      const response = await put(target, body);
       expect(response.status).toBe(403);
       expect(await errorCode(response)).toBe('SignatureDoesNotMatch');
     });
 
-    it('refuses a URL signed with the wrong secret', async () => {
+    it('refuses the URL re-aimed at another live upload of the same key', async () => {
+      const target = altered((u) => u.searchParams.set('uploadId', sameKeyUploadId));
+      expect(target).not.toBe(url.toString());
+      const response = await put(target, body);
+      expect(response.status).toBe(403);
+      expect(await errorCode(response)).toBe('SignatureDoesNotMatch');
+      const listed = await client.send(
+        new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: sameKeyUploadId }),
+      );
+      expect(listed.Parts ?? []).toEqual([]);
+    });
+
+    it('every alteration changes the URL, whatever character the upload id ends in', () => {
+      // Deterministic guard for the flake above: try ids ending in each hex digit.
+      for (const last of '0123456789abcdef') {
+        const id = `${'a'.repeat(31)}${last}`;
+        const signed = new URL(url);
+        signed.searchParams.set('uploadId', id);
+        for (const [name, change] of ALTERATIONS) {
+          const copy = new URL(signed);
+          change(copy, { uploadId: `${'b'.repeat(31)}${last}`, key: otherKey });
+          expect([name, copy.toString()]).not.toEqual([name, signed.toString()]);
+        }
+      }
+    });
+
+    it('reads the query as s3rver does (+ is a space), so a signed value cannot be served as another', async () => {
+      // Signed for upload id "a+b" (sent as a%2Bb). Sent with a bare "+", s3rver reads "a b": that is not
+      // what was signed, so it must be refused as a bad signature, not handed on to look up "a b".
+      const signed = await partUrl(key, 'a+b', 1);
+      expect(signed).toContain('uploadId=a%2Bb');
+      const response = await put(signed.replace('uploadId=a%2Bb', 'uploadId=a+b'), body);
+      expect(response.status).toBe(403);
+      expect(await errorCode(response)).toBe('SignatureDoesNotMatch');
+    });
+
+    it("refuses a URL signed with the wrong secret, s3rver's well-known default among them", async () => {
       const forger = makeClient({
-        credentials: { accessKeyId: LOCAL_S3_CREDENTIALS.accessKeyId, secretAccessKey: 'not-the-secret' },
+        credentials: { accessKeyId: LOCAL_ACCESS_KEY_ID, secretAccessKey: 'S3RVER' },
         requestChecksumCalculation: 'WHEN_REQUIRED',
       });
       const response = await put(await partUrl(key, uploadId, 1, forger), body);
@@ -220,12 +278,14 @@ describe('the local S3 stand-in', () => {
 
     it('verifies header-signed SDK requests too', async () => {
       const forger = makeClient({
-        credentials: { accessKeyId: LOCAL_S3_CREDENTIALS.accessKeyId, secretAccessKey: 'not-the-secret' },
+        credentials: { accessKeyId: LOCAL_ACCESS_KEY_ID, secretAccessKey: 'not-the-secret' },
       });
       expect(
         await rejection(forger.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'x', Body: 'x' }))),
       ).toBe('SignatureDoesNotMatch');
-      const stranger = makeClient({ credentials: { accessKeyId: 'SOMEONE', secretAccessKey: 'S3RVER' } });
+      const stranger = makeClient({
+        credentials: { accessKeyId: 'SOMEONE', secretAccessKey: CREDENTIALS.secretAccessKey },
+      });
       expect(await rejection(stranger.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'x' })))).toBe(
         'InvalidAccessKeyId',
       );
@@ -236,6 +296,94 @@ describe('the local S3 stand-in', () => {
         new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }),
       );
       expect(listed.Parts?.map((part) => [part.PartNumber, part.Size])).toEqual([[1, 3]]);
+    });
+  });
+
+  describe('credentials on every request', () => {
+    const key = 'videos/victim/master.m3u8';
+    const original = '#EXTM3U\n';
+    beforeAll(async () => {
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: original }));
+    });
+    const objectUrl = () => `${s3.endpoint}/${BUCKET}/${key}`;
+    const stored = async () =>
+      (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+
+    it('listens on loopback only', () => {
+      expect(s3.server.httpServer?.address()).toMatchObject({ address: '127.0.0.1' });
+    });
+
+    it.each<[string, () => Promise<Response>]>([
+      ['list buckets', () => fetch(`${s3.endpoint}/`)],
+      ['list a bucket', () => fetch(`${s3.endpoint}/${BUCKET}?list-type=2`)],
+      ['read an object', () => fetch(objectUrl())],
+      ['overwrite an object', () => fetch(objectUrl(), { method: 'PUT', body: '#EXTM3U\n#evil\n' })],
+      ['delete an object', () => fetch(objectUrl(), { method: 'DELETE' })],
+      [
+        'sign with SigV2 (s3rver checks those itself)',
+        () =>
+          fetch(objectUrl(), {
+            headers: { Authorization: `AWS ${LOCAL_ACCESS_KEY_ID}:bm90IGEgc2lnbmF0dXJl` },
+          }),
+      ],
+      [
+        'presign with SigV2',
+        () =>
+          fetch(
+            `${objectUrl()}?AWSAccessKeyId=${LOCAL_ACCESS_KEY_ID}&Expires=${Math.floor(Date.now() / 1000) + 60}&Signature=x`,
+          ),
+      ],
+    ])('refuses to %s without a SigV4 signature: 403 in S3 XML', async (_, send) => {
+      const response = await send();
+      expect(response.status).toBe(403);
+      expect(response.headers.get('content-type')).toMatch(/xml/);
+      expect(await errorCode(response)).toBe('AccessDenied');
+      expect(await stored()).toBe(original);
+    });
+
+    it('refuses a part PUT with every signature parameter removed, and stores nothing', async () => {
+      const partKey = 'uploads/stripped/source';
+      const uploadId = await createUpload(partKey);
+      const stripped = new URL(await partUrl(partKey, uploadId, 1));
+      for (const name of [...stripped.searchParams.keys()])
+        if (name.toLowerCase().startsWith('x-amz-')) stripped.searchParams.delete(name);
+      expect([...stripped.searchParams.keys()].sort()).toEqual(['partNumber', 'uploadId', 'x-id']);
+      const response = await put(stripped.toString(), randomBytes(5000));
+      expect(response.status).toBe(403);
+      expect(await errorCode(response)).toBe('AccessDenied');
+      const listed = await client.send(
+        new ListPartsCommand({ Bucket: BUCKET, Key: partKey, UploadId: uploadId }),
+      );
+      expect(listed.Parts ?? []).toEqual([]);
+    });
+
+    it('refuses an x-amz-* header the signature does not cover', async () => {
+      const url = await getSignedUrl(presigner, new GetObjectCommand({ Bucket: BUCKET, Key: key }), {
+        expiresIn: 60,
+      });
+      expect((await fetch(url)).status).toBe(200);
+      const response = await fetch(url, { headers: { 'x-amz-tagging': 'scan-status=N/A' } });
+      expect(response.status).toBe(403);
+      expect(await response.text()).toContain('headers present in the request which were not signed');
+    });
+
+    it('refuses a header-signed body that is not the one signed (x-amz-content-sha256), storing nothing', async () => {
+      const swapper = makeClient();
+      swapper.middlewareStack.add(
+        (next) => async (args) => {
+          // After signing: same length, other bytes.
+          (args.request as { body: unknown }).body = '#EXTM3U\n#evil!\n'.slice(0, original.length);
+          return next(args);
+        },
+        { step: 'deserialize', name: 'swapBodyAfterSigning' },
+      );
+      expect(
+        await rejection(swapper.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '#EXTM3U\r' }))),
+      ).toBe('XAmzContentSHA256Mismatch');
+      expect(await stored()).toBe(original);
+      // The same request unswapped is fine: the check compares, it does not refuse SDK writes.
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: original }));
+      expect(await stored()).toBe(original);
     });
   });
 

@@ -18,11 +18,11 @@ describe('media cleanup', () => {
   beforeAll(async () => {
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
-    s3 = localS3Client(runtime.s3.endpoint);
-  });
+    s3 = localS3Client(runtime.s3);
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+  }, 30_000);
 
   /** A ready video with a source and a small ladder in storage. */
   async function storedVideo(): Promise<string> {

@@ -37,15 +37,15 @@ describe('long sources go to MediaConvert', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'mediaconvert-test-'));
     clip = await readFile(await makeClip(dir, 'three.mp4', { width: 320, height: 180, seconds: 3 }));
     runtime = await startTestRuntime();
-    s3 = localS3Client(runtime.s3.endpoint);
+    s3 = localS3Client(runtime.s3);
     ({ handler } = await import('#events/mediaconvert-status.ts'));
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });
     delete process.env.MEDIACONVERT_ROLE_ARN;
     delete process.env.FFMPEG_MAX_SECONDS;
-  });
+  }, 30_000);
 
   async function planned(): Promise<string> {
     const { videoId } = await videoWithSource(s3, clip);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { db } from '#adapters/db/index.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
@@ -25,7 +26,10 @@ interface AuditItem {
   occurredAt: string;
 }
 
-describe('API keys, rate limits and the audit log', () => {
+/** Small, so a few uploads of a few kB fill it. */
+const QUOTA = 10_000;
+
+describe('API keys, rate limits, storage quotas and the audit log', () => {
   let runtime: TestRuntime;
   let alice: string;
   let admin: string;
@@ -38,6 +42,7 @@ describe('API keys, rate limits and the audit log', () => {
       UPLOAD_RATE_PER_MINUTE: '0.5',
       READ_BURST: '1000',
       WRITE_BURST: '1000',
+      STORAGE_QUOTA_BYTES: String(QUOTA),
     });
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
@@ -47,7 +52,7 @@ describe('API keys, rate limits and the audit log', () => {
   afterAll(async () => {
     await runtime.close();
     process.env = saved;
-  });
+  }, 30_000);
 
   const withKey = (key: string, path: string, init: RequestInit & { json?: unknown } = {}) =>
     runtime.api(path, { ...init, headers: { 'X-Api-Key': key, ...(init.headers ?? {}) } });
@@ -164,7 +169,8 @@ describe('API keys, rate limits and the audit log', () => {
   });
 
   it('rate-limits upload creation per caller with 429, Retry-After and RateLimit-* headers', async () => {
-    const carol = await runtime.token('carol', ['creator']);
+    // A user of their own: carol's API key has spent from carol's budget above.
+    const carol = await runtime.token('carla', ['creator']);
     const dave = await runtime.token('dave', ['creator']);
     const create = (token: string) =>
       runtime.api('/v1/uploads', {
@@ -190,6 +196,147 @@ describe('API keys, rate limits and the audit log', () => {
     // Reads are a separate budget, and another caller has their own bucket.
     expect((await runtime.api('/v1/me', { token: carol })).status).toBe(200);
     expect((await create(dave)).status).toBe(201);
+  });
+
+  const uploadAs = (headers: Record<string, string>, body: Record<string, unknown> = {}) =>
+    runtime.api('/v1/uploads', {
+      method: 'POST',
+      headers,
+      json: { filename: 'a.mp4', contentType: 'video/mp4', size: 1000, title: 'budget', ...body },
+    });
+
+  it('keeps one upload budget per owner: API keys, revoked ones included, never multiply it', async () => {
+    const gina = await runtime.token('gina', ['creator']);
+    const keys: KeyCreated[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await createKey(gina, { name: `burst ${i}`, scopes: ['uploads:write'] });
+      keys.push((await response.json()) as KeyCreated);
+    }
+    const statuses: number[] = [];
+    for (const headers of [
+      { Authorization: `Bearer ${gina}` },
+      ...keys.map((key) => ({ 'X-Api-Key': key.key })),
+    ]) {
+      for (let i = 0; i < 3; i++) statuses.push((await uploadAs(headers)).status);
+    }
+    for (const key of keys) await runtime.api(`/v1/api-keys/${key.id}`, { method: 'DELETE', token: gina });
+    // A burst of 3 for gina, whichever credential asks: 12 attempts, 3 creations.
+    expect(statuses.filter((status) => status === 201)).toHaveLength(3);
+    expect(statuses.filter((status) => status !== 201).every((status) => status === 429)).toBe(true);
+    // Revoked keys are refused as bad credentials, and mint nothing.
+    for (const key of keys) expect((await uploadAs({ 'X-Api-Key': key.key })).status).toBe(401);
+  });
+
+  it('spends the upload budget on accepted creations only: refused requests leave it whole', async () => {
+    const hank = await runtime.token('hank', ['creator']);
+    const narrow = await runtime.token('hank', ['creator'], 'videos:read');
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+    const refusals: Array<[Record<string, string>, Record<string, unknown>, number]> = [
+      [bearer(hank), { size: 0 }, 400],
+      [bearer(hank), { title: '' }, 400],
+      [bearer(hank), { ownerId: 'someone' }, 400],
+      [bearer(hank), { size: 21 * 1024 ** 3 }, 413],
+      [bearer(hank), { contentType: 'image/png' }, 415],
+      [bearer(narrow), {}, 403],
+    ];
+    for (let round = 0; round < 4; round++) {
+      for (const [headers, body, status] of refusals)
+        expect((await uploadAs(headers, body)).status).toBe(status);
+    }
+    // 24 refusals later the whole burst of 3 is still there, and the headers say so.
+    const first = await uploadAs(bearer(hank));
+    expect(first.status).toBe(201);
+    expect(first.headers.get('ratelimit-remaining')).toBe('2');
+    expect((await uploadAs(bearer(hank))).status).toBe(201);
+    const refused = await uploadAs(bearer(hank), { size: 0 });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('ratelimit-remaining')).toBe('1');
+    expect((await uploadAs(bearer(hank))).status).toBe(201);
+    expect((await uploadAs(bearer(hank))).status).toBe(429);
+  });
+
+  it('lets no mix of concurrent good and bad creations past the bucket', async () => {
+    const ivy = await runtime.token('ivy', ['creator']);
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        uploadAs({ Authorization: `Bearer ${ivy}` }, i % 2 ? { size: 0 } : { title: `race ${i}` }),
+      ),
+    );
+    const created = results.filter((r) => r.status === 201).length;
+    expect(created).toBeLessThanOrEqual(3);
+    expect(created).toBeGreaterThanOrEqual(1);
+    expect(results.every((r) => [201, 400, 429].includes(r.status))).toBe(true);
+  });
+
+  describe('storage quotas', () => {
+    const me = async (token: string) =>
+      (
+        (await (await runtime.api('/v1/me', { token })).json()) as {
+          quota: { bytesUsed: number; bytesLimit: number | null };
+        }
+      ).quota;
+    const upload = (token: string, size: number) => uploadAs({ Authorization: `Bearer ${token}` }, { size });
+
+    it('shows bytes used and the limit on /v1/me, and refuses an upload over quota with a problem naming both', async () => {
+      const jane = await runtime.token('jane', ['creator']);
+      expect(await me(jane)).toEqual({ bytesUsed: 0, bytesLimit: QUOTA });
+      const first = await upload(jane, 6000);
+      expect(first.status).toBe(201);
+      const { videoId } = (await first.json()) as { videoId: string };
+      expect(await me(jane)).toEqual({ bytesUsed: 6000, bytesLimit: QUOTA });
+
+      const over = await upload(jane, 4001);
+      expect(over.status).toBe(413);
+      expect(over.headers.get('content-type')).toBe('application/problem+json');
+      const problem = (await over.json()) as { type: string; detail: string };
+      expect(problem.type).toBe('/problems/storage-quota-exceeded');
+      expect(problem.detail).toMatch(/quota/);
+      expect(problem.detail).toContain('6000 bytes');
+      expect(problem.detail).toContain(`${QUOTA} bytes`);
+      expect(problem.detail).toContain('4001 bytes');
+      // Refused means nothing was made: usage as before, no new video.
+      expect(await me(jane)).toEqual({ bytesUsed: 6000, bytesLimit: QUOTA });
+      const listed = (await (await runtime.api('/v1/videos?owner=me', { token: jane })).json()) as {
+        items: unknown[];
+      };
+      expect(listed.items).toHaveLength(1);
+
+      // Exactly what is left still fits; deleting a video gives its bytes back.
+      expect((await upload(jane, 4000)).status).toBe(201);
+      expect((await runtime.api(`/v1/videos/${videoId}`, { method: 'DELETE', token: jane })).status).toBe(
+        204,
+      );
+      expect(await me(jane)).toEqual({ bytesUsed: 4000, bytesLimit: QUOTA });
+    });
+
+    it('lets only what fits through when creations race', async () => {
+      for (const user of ['kate', 'liam', 'mona']) {
+        const token = await runtime.token(user, ['creator']);
+        // Three at once, one fits: never two (and the bucket of 3 lets all three try).
+        const statuses = (await Promise.all([0, 1, 2].map(() => upload(token, 6000)))).map((r) => r.status);
+        expect(statuses.sort()).toEqual([201, 413, 413]);
+        expect(await me(token)).toEqual({ bytesUsed: 6000, bytesLimit: QUOTA });
+      }
+    });
+
+    it('counts an open upload only while it can still complete', async () => {
+      const noah = await runtime.token('noah', ['creator']);
+      const { videoId } = (await (await upload(noah, 9000)).json()) as { videoId: string };
+      expect((await me(noah)).bytesUsed).toBe(9000);
+      // Its session (24 h) has long expired: the declared bytes no longer count.
+      await (await db())
+        .updateTable('videos')
+        .set({ created_at: new Date(Date.now() - 25 * 3600_000) })
+        .where('id', '=', videoId)
+        .execute();
+      expect((await me(noah)).bytesUsed).toBe(0);
+      expect((await upload(noah, 9000)).status).toBe(201);
+    });
+
+    it('leaves admins unlimited by default', async () => {
+      expect(await me(admin)).toMatchObject({ bytesLimit: null });
+      expect((await upload(admin, QUOTA * 2)).status).toBe(201);
+    });
   });
 
   it('never grants more tokens than the bucket holds under concurrency', async () => {

@@ -38,13 +38,13 @@ describe('the transcode worker', () => {
     clipPath = await makeClip(dir, 'clip.mp4', { width: 320, height: 180, seconds: 2 });
     clip = await readFile(clipPath);
     runtime = await startTestRuntime();
-    s3 = localS3Client(runtime.s3.endpoint);
+    s3 = localS3Client(runtime.s3);
     ({ handler } = (await import('#events/transcode.ts')) as unknown as { handler: typeof handler });
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   /**
    * A processing video with its source stored and its plan recorded, as ingest leaves it, but taken

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
@@ -20,14 +20,18 @@ describe('direct-to-storage multipart uploads', () => {
   let runtime: TestRuntime;
   let alice: string;
   let bob: string;
+  const saved = { ...process.env };
   beforeAll(async () => {
+    // Room for the race rounds below; the budgets themselves are tested in security.test.ts.
+    Object.assign(process.env, { WRITE_BURST: '1000', UPLOAD_BURST: '1000' });
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
     bob = await runtime.token('bob', ['creator']);
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+    process.env = saved;
+  }, 30_000);
 
   const create = async (size: number, extra: Record<string, unknown> = {}, token = alice) =>
     runtime.api('/v1/uploads', {
@@ -63,7 +67,7 @@ describe('direct-to-storage multipart uploads', () => {
     file.subarray((n - 1) * created.partSize, Math.min(file.length, n * created.partSize));
 
   const objectSha256 = async (key: string) => {
-    const s3 = localS3Client(runtime.s3.endpoint);
+    const s3 = localS3Client(runtime.s3);
     const object = await s3.send(new GetObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key }));
     return createHash('sha256')
       .update(Buffer.from(await object.Body!.transformToByteArray()))
@@ -263,6 +267,73 @@ describe('direct-to-storage multipart uploads', () => {
     ).toBe('aborted');
   });
 
+  /** Object keys under a video's upload prefix, in the uploads bucket. */
+  const sourceObjects = async (videoId: string) =>
+    (
+      await localS3Client(runtime.s3).send(
+        new ListObjectsV2Command({ Bucket: LOCAL_RESOURCES.uploadsBucket, Prefix: `uploads/${videoId}/` }),
+      )
+    ).Contents ?? [];
+  const complete = (uploadId: string) =>
+    runtime.api(`/v1/uploads/${uploadId}/complete`, { method: 'POST', token: alice, json: {} });
+
+  it('deleting a video whose upload is open aborts it: its part URLs fail, signing and completing are 404, no source survives', async () => {
+    const file = randomBytes(9 * MiB);
+    const created = (await (await create(file.length)).json()) as Created;
+    expect(created.partCount).toBe(2);
+    const [one, two] = await sign(created.uploadId, [1, 2]);
+    expect((await put(one!.url, slice(file, created, 1))).status).toBe(200);
+
+    expect(
+      (await runtime.api(`/v1/videos/${created.videoId}`, { method: 'DELETE', token: alice })).status,
+    ).toBe(204);
+    // The multipart upload is gone from storage: a part URL signed before the delete no longer works.
+    expect((await put(two!.url, slice(file, created, 2))).status).toBe(404);
+    const signAgain = await runtime.api(`/v1/uploads/${created.uploadId}/parts`, {
+      method: 'POST',
+      token: alice,
+      json: { partNumbers: [2] },
+    });
+    expect(signAgain.status).toBe(404);
+    expect((await complete(created.uploadId)).status).toBe(404);
+    expect((await runtime.api(`/v1/uploads/${created.uploadId}`, { token: alice })).status).toBe(404);
+    // Nothing of it is left in storage once the cleanup has run (the upload's parts went with the abort).
+    await waitForAsync(async () => (await sourceObjects(created.videoId)).length === 0);
+    expect(await sourceObjects(created.videoId)).toEqual([]);
+  }, 30_000);
+
+  it('answers a complete racing an abort with 404/409 or success, never 500, and exactly one of them wins', async () => {
+    for (let round = 0; round < 6; round++) {
+      const file = randomBytes(1000);
+      const created = (await (await create(file.length)).json()) as Created;
+      const [part] = await sign(created.uploadId, [1]);
+      expect((await put(part!.url, file)).status).toBe(200);
+      const abort = () => runtime.api(`/v1/uploads/${created.uploadId}`, { method: 'DELETE', token: alice });
+      const [completed, aborted] = await Promise.all(
+        round % 2 ? [complete(created.uploadId), abort()] : [abort(), complete(created.uploadId)].reverse(),
+      );
+      expect([202, 404, 409]).toContain(completed!.status);
+      expect([204, 404, 409]).toContain(aborted!.status);
+      expect([completed!.status === 202, aborted!.status === 204].filter(Boolean)).toHaveLength(1);
+    }
+  }, 60_000);
+
+  it('answers a complete racing a video delete with 202, 404 or 409, never 500, and no source survives the delete', async () => {
+    for (let round = 0; round < 4; round++) {
+      const file = randomBytes(1000);
+      const created = (await (await create(file.length)).json()) as Created;
+      const [part] = await sign(created.uploadId, [1]);
+      expect((await put(part!.url, file)).status).toBe(200);
+      const [completed, deleted] = await Promise.all([
+        complete(created.uploadId),
+        runtime.api(`/v1/videos/${created.videoId}`, { method: 'DELETE', token: alice }),
+      ]);
+      expect([202, 404, 409]).toContain(completed.status);
+      expect(deleted.status).toBe(204);
+      await waitForAsync(async () => (await sourceObjects(created.videoId)).length === 0);
+    }
+  }, 60_000);
+
   it('refuses to complete when client ETags do not match what storage holds', async () => {
     const file = randomBytes(1000);
     const created = (await (await create(file.length)).json()) as Created;
@@ -276,6 +347,14 @@ describe('direct-to-storage multipart uploads', () => {
     expect(response.status).toBe(409);
   });
 });
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { gcra } from '#core/rate-limit.ts';
+import { gcra, gcraRefund } from '#core/rate-limit.ts';
 
 describe('token bucket (GCRA form)', () => {
   const policy = { capacity: 5, refillPerSecond: 1 };
@@ -23,6 +23,18 @@ describe('token bucket (GCRA form)', () => {
   it('reports what is left and when the bucket is full again', () => {
     const first = gcra(undefined, policy, 0).decision;
     expect(first).toMatchObject({ allowed: true, limit: 5, remaining: 4, resetSeconds: 1 });
+  });
+
+  it('a refund gives back exactly one token, and never fills a bucket past full', () => {
+    let tat: number | undefined;
+    for (let i = 0; i < 5; i++) tat = gcra(tat, policy, 0).tat;
+    expect(gcra(tat, policy, 0).decision.allowed).toBe(false);
+    tat = gcraRefund(tat, policy, 0).tat;
+    expect(gcra(tat, policy, 0).decision.allowed).toBe(true);
+    expect(gcra(gcra(tat, policy, 0).tat, policy, 0).decision.allowed).toBe(false);
+    // Refunding a full bucket leaves it full: capacity, not more.
+    const full = gcraRefund(gcraRefund(undefined, policy, 10_000).tat, policy, 10_000);
+    expect(full.decision.remaining).toBe(policy.capacity);
   });
 
   it('never grants more than capacity + elapsed * rate over any schedule', () => {

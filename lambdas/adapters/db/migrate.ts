@@ -5,6 +5,7 @@ import * as security from './migrations/0002-security.ts';
 import * as cleanupSweep from './migrations/0003-cleanup-sweep.ts';
 import * as userRoles from './migrations/0004-user-roles.ts';
 import * as playbackOutbox from './migrations/0005-playback-outbox.ts';
+import * as videoUploadId from './migrations/0006-video-upload-id.ts';
 import * as captions from './migrations/0009-captions.ts';
 
 /**
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0003-cleanup-sweep': cleanupSweep,
   '0004-user-roles': userRoles,
   '0005-playback-outbox': playbackOutbox,
+  '0006-video-upload-id': videoUploadId,
   '0009-captions': captions,
 };
 

@@ -51,6 +51,8 @@ export interface VideosTable {
   media_removed_at: Date | null;
   /** Epoch seconds; tokens made before the video's latest revocation carry a smaller one (migration 0005). */
   playback_epoch: ColumnType<number, number | undefined, number>;
+  /** The upload session that made the video (migration 0006); null for older videos. */
+  upload_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Generated column (title weight A, description weight B); never written. */
   search: ColumnType<string, never, never>;
 }

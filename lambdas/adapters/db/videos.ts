@@ -48,33 +48,28 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     return toRecord(inserted, []);
   }
 
-  async createUploading(video: Parameters<UploadVideos['createUploading']>[0]): Promise<void> {
-    await this.db
-      .insertInto('videos')
-      .values({
-        id: video.id,
-        owner_id: video.ownerId,
-        title: video.title,
-        description: video.description,
-        visibility: video.visibility,
-        status: 'uploading',
-        failure_reason: null,
-        source_key: video.sourceKey,
-        source_filename: video.sourceFilename,
-        source_content_type: video.sourceContentType,
-        source_size: video.sourceSize,
-        duration_seconds: null,
-        width: null,
-        height: null,
-        poster_key: null,
-        thumbnail_key: null,
-        master_playlist_key: null,
-        probe: null,
-        ingested_revision: null,
-        deleted_at: null,
-        media_removed_at: null,
-      })
-      .execute();
+  async createUploading(
+    video: Parameters<UploadVideos['createUploading']>[0],
+    quota: Parameters<UploadVideos['createUploading']>[1],
+  ): ReturnType<UploadVideos['createUploading']> {
+    if (!quota) {
+      await insertUploading(this.db, video);
+      return { created: true };
+    }
+    return this.db.transaction().execute(async (trx) => {
+      // One owner's creations queue here, so the usage read below cannot be stale by the insert.
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`videocloud:storage:${video.ownerId}`}, 0))`.execute(
+        trx,
+      );
+      const bytesUsed = await storageUsed(trx, video.ownerId, quota.openUploadSeconds);
+      if (bytesUsed + video.sourceSize > quota.limitBytes) return { created: false, bytesUsed };
+      await insertUploading(trx, video);
+      return { created: true };
+    });
+  }
+
+  storageUsed(ownerId: string, openUploadSeconds: number): Promise<number> {
+    return storageUsed(this.db, ownerId, openUploadSeconds);
   }
 
   async markProcessing(videoId: string): Promise<boolean> {
@@ -168,6 +163,60 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
   }
 }
 
+/** Sources of videos not deleted, plus the declared size of uploads opened within `openUploadSeconds`. */
+async function storageUsed(
+  db: Kysely<Database>,
+  ownerId: string,
+  openUploadSeconds: number,
+): Promise<number> {
+  const row = await db
+    .selectFrom('videos')
+    .select(sql<number>`coalesce(sum(source_size), 0)::int8`.as('used'))
+    .where('owner_id', '=', ownerId)
+    .where('deleted_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('status', '!=', 'uploading'),
+        eb('created_at', '>', sql<Date>`now() - make_interval(secs => ${openUploadSeconds})`),
+      ]),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.used);
+}
+
+async function insertUploading(
+  db: Kysely<Database>,
+  video: Parameters<UploadVideos['createUploading']>[0],
+): Promise<void> {
+  await db
+    .insertInto('videos')
+    .values({
+      id: video.id,
+      owner_id: video.ownerId,
+      title: video.title,
+      description: video.description,
+      visibility: video.visibility,
+      status: 'uploading',
+      failure_reason: null,
+      source_key: video.sourceKey,
+      source_filename: video.sourceFilename,
+      source_content_type: video.sourceContentType,
+      source_size: video.sourceSize,
+      duration_seconds: null,
+      width: null,
+      height: null,
+      poster_key: null,
+      thumbnail_key: null,
+      master_playlist_key: null,
+      probe: null,
+      ingested_revision: null,
+      deleted_at: null,
+      media_removed_at: null,
+      upload_id: video.uploadId,
+    })
+    .execute();
+}
+
 export function toRecord(
   row: Selectable<VideosTable>,
   renditions: Rendition[],
@@ -193,6 +242,7 @@ export function toRecord(
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at,
+    uploadId: row.upload_id ?? null,
     renditions,
     captions,
   };
