@@ -6,6 +6,7 @@ import S3rver, { type S3rverEvent } from 's3rver';
 import type { CorsRuleDefinition } from '#shared/resources.ts';
 import { decodeAwsChunked } from './s3/aws-chunked.ts';
 import { corsForExtensions } from './s3/cors.ts';
+import { s3ErrorResponses } from './s3/errors.ts';
 import { type ObjectCreatedEventName, ObjectCreatedEvents } from './s3/events.ts';
 import { multipartOperations } from './s3/multipart.ts';
 import { verifyPayloadHash } from './s3/payload.ts';
@@ -94,6 +95,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   // Koa composes its middleware when the server starts listening, so these must be in place before run().
   server.middleware.unshift(
+    s3ErrorResponses(),
     corsForExtensions(server.store),
     verifySigV4(options.credentials),
     verifyPayloadHash(),

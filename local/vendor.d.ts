@@ -78,15 +78,6 @@ declare module 's3rver' {
   }
 }
 
-/** s3rver's error class: thrown from any middleware, its own error handler renders it as S3's XML. */
-declare module 's3rver/lib/models/error.js' {
-  export default class S3Error extends Error {
-    constructor(code: string, message?: string, detail?: Record<string, string | number>);
-    readonly code: string;
-    status: number;
-  }
-}
-
 declare module 'dynalite' {
   import type { Server } from 'node:http';
 

@@ -1,7 +1,7 @@
 import { CreateJobCommand, MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import type { MediaConvertKeys, MediaConvertRequest } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
-import { objectKeys } from '#shared/resources.ts';
+import { JOB_METADATA_STAGE, objectKeys } from '#shared/resources.ts';
 import { buildMediaConvertJob, mediaConvertOutputUris } from './mediaconvert-job.ts';
 
 let client: MediaConvertClient | undefined;
@@ -11,9 +11,6 @@ function mediaConvert(): MediaConvertClient {
   client ??= new MediaConvertClient({ region: config().region });
   return client;
 }
-
-/** The tag our jobs carry, so the status rule and handler only ever see this deployment's jobs. */
-export const JOB_METADATA_STAGE = 'videocloudStage';
 
 /**
  * Starts the MediaConvert job for a long source. The client request token is derived from the source

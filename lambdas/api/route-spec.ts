@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-export type Scope = 'videos:read' | 'videos:write' | 'uploads:write';
 
 /**
  * One row of the route table. The same row drives the CDK API (a resource, a method, a function built

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { roles, scopes } from '#core/principal.ts';
 
 /**
  * The API's wire shapes. Requests are strict: an unknown field is a 400, never silently dropped, so a
@@ -111,8 +112,8 @@ export const Me = z
   .object({
     id: z.string(),
     username: z.string(),
-    roles: z.array(z.enum(['admin', 'creator', 'viewer'])),
-    scopes: z.array(z.enum(['videos:read', 'videos:write', 'uploads:write'])),
+    roles: z.array(z.enum(roles)),
+    scopes: z.array(z.enum(scopes)),
     quota: z
       .object({
         bytesUsed: z.int().min(0).meta({
@@ -210,7 +211,7 @@ export const UploadAccepted = z
   .object({ videoId: z.string(), status: z.literal('processing') })
   .meta({ id: 'UploadAccepted' });
 
-const scope = z.enum(['videos:read', 'videos:write', 'uploads:write']);
+const scope = z.enum(scopes);
 
 export const CreateApiKeyRequest = z
   .object({

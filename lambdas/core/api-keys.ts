@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Scope } from '#api/route-spec.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
 import { can } from './policy.ts';
+import type { Scope } from './principal.ts';
 import { allScopes, type Principal, type Role } from './principal.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { Scope } from '#api/route-spec.ts';
 import { hasScope } from './policy.ts';
+import type { Scope } from './principal.ts';
 import { allScopes, type Principal } from './principal.ts';
 import { describeQuota, type QuotaLimits, type StorageUsage } from './quota.ts';
 

@@ -1,5 +1,4 @@
-import type { Scope } from '#api/route-spec.ts';
-import type { Principal } from './principal.ts';
+import type { Principal, Scope } from './principal.ts';
 import type { VideoStatus, Visibility } from './video.ts';
 
 /**

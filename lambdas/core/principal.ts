@@ -1,8 +1,9 @@
-import type { Scope } from '#api/route-spec.ts';
-
+/** Roles (Cognito groups) and API scopes: defined here once, used by the API schemas, CDK and auth. */
 export const roles = ['admin', 'creator', 'viewer'] as const;
 export type Role = (typeof roles)[number];
-export const allScopes: readonly Scope[] = ['videos:read', 'videos:write', 'uploads:write'];
+export const scopes = ['videos:read', 'videos:write', 'uploads:write'] as const;
+export type Scope = (typeof scopes)[number];
+export const allScopes: readonly Scope[] = scopes;
 
 /** Who is calling, as core sees it: no tokens, no headers. */
 export interface Principal {

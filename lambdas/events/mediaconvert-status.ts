@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { db } from '#adapters/db/index.ts';
 import { PipelineVideos } from '#adapters/db/pipeline.ts';
 import { VideoMedia } from '#adapters/media-objects.ts';
-import { JOB_METADATA_STAGE, mediaConvertKeys } from '#adapters/mediaconvert.ts';
+import { mediaConvertKeys } from '#adapters/mediaconvert.ts';
 import { type MediaConvertOutcome, settleMediaConvertJob } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
+import { JOB_METADATA_STAGE } from '#shared/resources.ts';
 
 /**
  * EventBridge "MediaConvert Job State Change" (COMPLETE or ERROR) -> here: the long-video path's end.

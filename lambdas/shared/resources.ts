@@ -94,3 +94,9 @@ export const guardDutyScan = {
   tag: 'GuardDutyMalwareScanStatus',
   clean: 'NO_THREATS_FOUND',
 } as const;
+
+/**
+ * The MediaConvert job UserMetadata key that names the stage a job belongs to; the job-state rule
+ * (CDK) and the status handler both match on it, so stages in one account never settle each other's jobs.
+ */
+export const JOB_METADATA_STAGE = 'videocloudStage';

@@ -11,8 +11,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
+import { nagResource } from '../nag.ts';
 import type { StageConfig } from '../stage-config.ts';
 import type { Database } from './database.ts';
 import type { Network } from './network.ts';
@@ -263,7 +263,7 @@ export class AppFunction extends Construct {
       const objects = `${bucketArn}/*`;
       this.role.addToPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [objects] }));
       Validations.of(this).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(this).resolve(objects))}]`,
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, objects)}]`,
         reason:
           `Object actions (${objectActions.join(', ')}) apply to object ARNs, so they name ${variable}'s ` +
           'objects with <bucket arn>/*: one bucket, only these actions. Keys are server-generated per video.',

@@ -1,7 +1,7 @@
 import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import type { Scope } from '../../lambdas/api/route-spec.ts';
+import type { Role, Scope } from '../../lambdas/core/principal.ts';
 import type { StageConfig } from '../stage-config.ts';
 
 /** Cognito prefixes each scope with the resource server's identifier: `videocloud/videos:read`. */
@@ -15,11 +15,11 @@ const SCOPES: Record<Scope, string> = {
 };
 
 /** Groups map to roles in `cognito:groups`; lower precedence wins when a user is in several. */
-const GROUPS = [
+const GROUPS: ReadonlyArray<{ name: Role; precedence: number; description: string }> = [
   { name: 'admin', precedence: 0, description: 'Everything on every video' },
   { name: 'creator', precedence: 10, description: 'Upload and manage own videos' },
   { name: 'viewer', precedence: 20, description: 'Watch public and unlisted videos' },
-] as const;
+];
 
 export interface AuthProps {
   /** MFA, web origins (callback URLs), feature plan and retention come from the stage. */

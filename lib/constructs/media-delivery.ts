@@ -1,13 +1,13 @@
-import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
 import { playbackGateSource } from '../../lambdas/edge/playback-gate.ts';
+import { nagResource } from '../nag.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction } from './app-function.ts';
 import type { MediaStorage } from './media-storage.ts';
@@ -249,7 +249,7 @@ export class MediaDelivery extends Construct {
           'policy from CDK; it only relays CloudFormation events to the playback-key handler during deployments.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(this).resolve(handler.function.functionArn))}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, handler.function.functionArn)}:*]`,
         reason:
           'The Provider framework may invoke every version of the playback-key handler (lambda:InvokeFunction on ' +
           '<function arn>:*), and nothing else; CDK generates this statement.',

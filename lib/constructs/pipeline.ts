@@ -11,14 +11,19 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { flattenCfnReference as flattenForNag } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
-import { JOB_METADATA_STAGE } from '../../lambdas/adapters/mediaconvert.ts';
 import { consumerList, type QueueConsumer } from '../../lambdas/events/consumers.ts';
 import { type ScheduledWorker, scheduledWorkerList } from '../../lambdas/events/schedules.ts';
 import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
-import { objectKeys, outboxQueues, queueNames, uploadNotifications } from '../../lambdas/shared/resources.ts';
+import {
+  JOB_METADATA_STAGE,
+  objectKeys,
+  outboxQueues,
+  queueNames,
+  uploadNotifications,
+} from '../../lambdas/shared/resources.ts';
 import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
+import { nagResource } from '../nag.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability, pascalCase } from './app-function.ts';
 import type { Database } from './database.ts';
@@ -311,13 +316,13 @@ export class MediaConvertIntegration extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [media] }));
     Validations.of(this.role).acknowledge(
       {
-        id: `AwsSolutions-IAM5[Resource::${flatten(this, sources)}]`,
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, sources)}]`,
         reason:
           'MediaConvert reads the one source object of each job; source keys are server-generated per video ' +
           `under ${objectKeys.uploadsPrefix}, so the grant is GetObject on that prefix of the uploads bucket only.`,
       },
       {
-        id: `AwsSolutions-IAM5[Resource::${flatten(this, media)}]`,
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, media)}]`,
         reason:
           'MediaConvert writes segments, playlists and posters named by the job under videos/{id}/; the grant is ' +
           'PutObject on the videos/ prefix of the media bucket only.',
@@ -390,7 +395,7 @@ export class MediaConvertIntegration extends Construct {
       }),
     );
     Validations.of(fn).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${flatten(fn, jobs)}]`,
+      id: `AwsSolutions-IAM5[Resource::${nagResource(fn, jobs)}]`,
       reason:
         'MediaConvert names a job by an id it generates at CreateJob, so the job resource cannot be known in ' +
         'advance; the action is CreateJob only, in this account and region, on the Default queue.',
@@ -507,9 +512,4 @@ function importedArn(scope: Construct, bucket: s3.IBucket): string {
   return Stack.of(bucket) === Stack.of(scope)
     ? bucket.bucketArn
     : Stack.of(bucket).exportValue(bucket.bucketArn);
-}
-
-/** The resource string cdk-nag reports for an IAM5 finding on `value`. */
-function flatten(scope: Construct, value: string): string {
-  return flattenForNag(Stack.of(scope).resolve(value));
 }

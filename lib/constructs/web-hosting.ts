@@ -12,10 +12,10 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
 import type { CognitoWebAuth, WebConfig } from '../../lambdas/shared/web-config.ts';
 import { webContentSecurityPolicy } from '../../lambdas/shared/web-config.ts';
+import { nagResource } from '../nag.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { REPO_ROOT } from './app-function.ts';
 import type { MediaStorage } from './media-storage.ts';
@@ -221,7 +221,7 @@ function bucketDeploymentWildcards(scope: Construct, bucket: s3.IBucket): string
       (a) => `Action::${a}`,
     ),
     `Resource::arn:<AWS::Partition>:s3:::cdk-${qualifier}-assets-<AWS::AccountId>-<AWS::Region>/*`,
-    `Resource::${flattenCfnReference(stack.resolve(`${bucketArn}/*`))}`,
+    `Resource::${nagResource(stack, `${bucketArn}/*`)}`,
     // cloudfront:GetInvalidation/CreateInvalidation, which CDK grants on "*".
     'Resource::*',
   ];

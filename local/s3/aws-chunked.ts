@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3rverMiddleware } from 's3rver';
-import S3Error from 's3rver/lib/models/error.js';
+import { S3Error } from './errors.ts';
 
 /**
  * Decodes `Content-Encoding: aws-chunked` bodies before s3rver stores them. The SDK sends PutObject and

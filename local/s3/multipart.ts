@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FilesystemStore, S3rverContext, S3rverMiddleware } from 's3rver';
-import S3Error from 's3rver/lib/models/error.js';
+import { S3Error } from './errors.ts';
 import type { ObjectCreation } from './events.ts';
 import { escapeXml, objectTarget, readText, sendXml } from './request.ts';
 

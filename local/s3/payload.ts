@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3rverMiddleware } from 's3rver';
-import S3Error from 's3rver/lib/models/error.js';
+import { S3Error } from './errors.ts';
 import { signedPayloadHash } from './sigv4.ts';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -59,6 +59,5 @@ function mismatch(declared: string, computed: string): S3Error {
     "The provided 'x-amz-content-sha256' header does not match what was computed.",
     { ClientComputedContentSHA256: declared, S3ComputedContentSHA256: computed },
   );
-  error.status = 400;
   return error;
 }

@@ -1,5 +1,5 @@
 import type { S3rverContext } from 's3rver';
-import S3Error from 's3rver/lib/models/error.js';
+import { S3Error } from './errors.ts';
 
 /**
  * Bucket and key of a path-style object request (`/bucket/key`), the only style the local endpoint

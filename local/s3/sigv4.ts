@@ -1,5 +1,4 @@
 import type { S3rverContext, S3rverMiddleware } from 's3rver';
-import S3Error from 's3rver/lib/models/error.js';
 import {
   LOCAL_REGION,
   type LocalCredentials,
@@ -7,6 +6,7 @@ import {
   type SigV4FailureCode,
   verifySigV4Request,
 } from '../sigv4.ts';
+import { S3Error } from './errors.ts';
 
 /**
  * SigV4 verification for s3rver, which checks only the access key id and expiry of a signed request

@@ -3,9 +3,9 @@ import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { JOB_METADATA_STAGE } from '../../lambdas/adapters/mediaconvert.ts';
 import { consumerList, visibilityTimeoutSeconds } from '../../lambdas/events/consumers.ts';
 import { scheduledWorkerList } from '../../lambdas/events/schedules.ts';
+import { JOB_METADATA_STAGE } from '../../lambdas/shared/resources.ts';
 import type { AppFunction } from '../../lib/constructs/app-function.ts';
 import { buildStage, resourcesOfType } from './app.ts';
 

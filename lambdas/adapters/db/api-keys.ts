@@ -1,7 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { Scope } from '#api/route-spec.ts';
 import type { ApiKeyRecord, ApiKeyRepository } from '#core/api-keys.ts';
-import type { Role } from '#core/principal.ts';
+import type { Role, Scope } from '#core/principal.ts';
 import type { Database } from './schema.ts';
 
 /** API keys in Postgres (only hashes). Every value goes in as a bound parameter. */

@@ -1,0 +1,62 @@
+/**
+ * The layering DESIGN.md states, enforced in `npm run lint` (dependency-cruiser). A rule broken here is a
+ * design bug, not a style nit: fix the import, or move the code to the layer it belongs to.
+ * test/unit/layering.test.ts proves each rule catches a violation (fixtures in test/fixtures/layering).
+ */
+const AWS_AND_INFRA_LIBRARIES =
+  'node_modules/(@aws-sdk|@smithy|@aws-lambda-powertools|@middy|aws-cdk-lib|constructs|cdk-nag|kysely|pg|@electric-sql|aws-jwt-verify|s3rver|dynalite)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-is-the-domain',
+      comment:
+        'lambdas/core decides and knows no infrastructure: nothing from api, adapters, events, http, edge or ' +
+        'deploy, nothing of shared but its pure name registry, no AWS SDK, CDK, database or HTTP library.',
+      severity: 'error',
+      from: { path: '^lambdas/core/' },
+      to: {
+        path: [
+          '^lambdas/(api|adapters|events|http|edge|deploy)/',
+          '^lambdas/shared/(?!resources\\.ts$)',
+          '^(local|lib|bin|web|layers)/',
+          AWS_AND_INFRA_LIBRARIES,
+        ],
+      },
+    },
+    {
+      name: 'infrastructure-uses-no-adapter',
+      comment: 'lib/ and layers/ describe resources; they never run the code that talks to them.',
+      severity: 'error',
+      from: { path: '^(lib|layers)/' },
+      to: {
+        path: '^lambdas/(adapters|api/(?!(routes|route-spec|schemas)\\.ts$)|events/(?!(consumers|schedules)\\.ts$)|http)/',
+      },
+    },
+    {
+      name: 'lambdas-stand-alone',
+      comment: 'What runs in Lambda never imports the local runtime, the CDK app or the browser client.',
+      severity: 'error',
+      from: { path: '^lambdas/' },
+      to: { path: '^(local|lib|bin|web|test)/' },
+    },
+    {
+      name: 'browser-client-is-a-browser-app',
+      comment: 'web/src talks to the API over HTTP; of the backend it may only share the web config type.',
+      severity: 'error',
+      from: { path: '^web/src/' },
+      to: { path: ['^(lambdas/(?!shared/web-config\\.ts$)|(local|lib|bin)/)', AWS_AND_INFRA_LIBRARIES] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.mjs', '.json'],
+    },
+    exclude: { path: ['node_modules', 'cdk.out', 'web/dist', '\\.build'] },
+  },
+};
