@@ -42,10 +42,23 @@ module.exports = {
     },
     {
       name: 'browser-client-is-a-browser-app',
-      comment: 'web/src talks to the API over HTTP; of the backend it may only share the web config type.',
+      comment:
+        'web/src talks to the API over HTTP; of the backend it shares only the web config type and the ' +
+        "API's wire types (lambdas/api/schemas.ts, type-only: esbuild drops them).",
       severity: 'error',
       from: { path: '^web/src/' },
-      to: { path: ['^(lambdas/(?!shared/web-config\\.ts$)|(local|lib|bin)/)', AWS_AND_INFRA_LIBRARIES] },
+      to: {
+        path: [
+          '^(lambdas/(?!(shared/web-config|api/schemas)\\.ts$)|(local|lib|bin)/)',
+          AWS_AND_INFRA_LIBRARIES,
+        ],
+      },
+    },
+    {
+      name: 'browser-client-takes-only-types-of-the-api',
+      severity: 'error',
+      from: { path: '^web/src/' },
+      to: { path: '^lambdas/api/schemas\\.ts$', dependencyTypesNot: ['type-only'] },
     },
   ],
   options: {

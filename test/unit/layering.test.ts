@@ -29,6 +29,7 @@ describe('layering', () => {
     const found = await violations(`${root}test/fixtures/layering`, ['lambdas', 'lib', 'web', 'local']);
     expect(found.sort()).toEqual([
       'browser-client-is-a-browser-app: web/src/page.ts -> lambdas/adapters/storage.ts',
+      'browser-client-takes-only-types-of-the-api: web/src/values.ts -> lambdas/api/schemas.ts',
       'core-is-the-domain: lambdas/core/domain.ts -> lambdas/adapters/storage.ts',
       'infrastructure-uses-no-adapter: lib/construct.ts -> lambdas/adapters/storage.ts',
       'lambdas-stand-alone: lambdas/api/handler.ts -> local/runtime.ts',
