@@ -127,7 +127,8 @@ describe('the edge-store adapter over it', () => {
       STATE_TABLE: 'unused-state',
       COGNITO_USER_POOL_ID: 'us-east-1_unused',
       COGNITO_CLIENT_ID: 'unused',
-      PGLITE_DATA_DIR: join(dir, 'unused-db'),
+      // One database source, whichever this run uses (CI's second pass sets DATABASE_URL).
+      ...(process.env.DATABASE_URL ? {} : { PGLITE_DATA_DIR: join(dir, 'unused-db') }),
       EDGE_KVS_ARN: ARN,
       KVS_ENDPOINT: server.endpoint,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,

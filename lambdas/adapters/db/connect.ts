@@ -1,6 +1,7 @@
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseSource } from '#shared/config.ts';
+import { logger } from '#shared/logger.ts';
 import type { Database } from './schema.ts';
 
 // int8 (byte sizes) as JS numbers: every size we store is far below 2^53.
@@ -21,25 +22,29 @@ export async function createDb(source: DatabaseSource, options: DbOptions = {}):
     case 'url':
       return new Kysely<Database>({
         dialect: new PostgresDialect({
-          pool: new pg.Pool({ connectionString: source.url, max: poolSize, idleTimeoutMillis: 30_000 }),
+          pool: survivable(
+            new pg.Pool({ connectionString: source.url, max: poolSize, idleTimeoutMillis: 30_000 }),
+          ),
         }),
       });
     case 'rds-proxy': {
       const password = await iamTokenSource(source);
       return new Kysely<Database>({
         dialect: new PostgresDialect({
-          pool: new pg.Pool({
-            host: source.host,
-            port: source.port,
-            database: source.database,
-            user: source.user,
-            password,
-            // RDS Proxy requires TLS; its certificate chains to Amazon's public roots, which Node trusts.
-            ssl: { rejectUnauthorized: true },
-            max: poolSize,
-            idleTimeoutMillis: 60_000,
-            connectionTimeoutMillis: 5_000,
-          }),
+          pool: survivable(
+            new pg.Pool({
+              host: source.host,
+              port: source.port,
+              database: source.database,
+              user: source.user,
+              password,
+              // RDS Proxy requires TLS; its certificate chains to Amazon's public roots, which Node trusts.
+              ssl: { rejectUnauthorized: true },
+              max: poolSize,
+              idleTimeoutMillis: 60_000,
+              connectionTimeoutMillis: 5_000,
+            }),
+          ),
         }),
       });
     }
@@ -52,6 +57,16 @@ export async function createDb(source: DatabaseSource, options: DbOptions = {}):
       return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
     }
   }
+}
+
+/**
+ * An idle pooled connection can be closed by the server at any time (RDS Proxy recycling it, a failover,
+ * an administrator): pg reports that as an 'error' event on the pool, which would crash the process if
+ * nobody listened. The pool has already dropped the connection; the next query opens a new one.
+ */
+function survivable(pool: pg.Pool): pg.Pool {
+  pool.on('error', (error) => logger.warn('an idle database connection was closed by the server', { error }));
+  return pool;
 }
 
 /** pg calls this for every new connection; the signer is a local SigV4 presign, no network. */
