@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
@@ -55,7 +56,7 @@ const S3RVER_CREATED_EVENTS: Record<string, ObjectCreatedEventName> = {
 };
 
 /**
- * Starts s3rver on loopback (path-style only) with the buckets (and CORS rules) the CDK app declares,
+ * Starts s3rver on loopback (path-style only, at http://localhost:PORT) with the buckets (and CORS rules) the CDK app declares,
  * persisted under `directory`. In front of s3rver's own middleware sit the pieces where it falls short of
  * S3 in ways this app would notice: SigV4 verification, ListParts / AbortMultipartUpload and a strict
  * CompleteMultipartUpload, aws-chunked bodies, suffix ranges, CORS headers on errors; and its events are
@@ -91,13 +92,31 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   if (events) server.on('event', (event: S3rverEvent) => relayS3rverEvent(server, events, event));
 
   const address = await server.run();
+  // The endpoint is named `localhost`, as S3's are names, so the pipeline meets a hostname locally too
+  // (ffmpeg never sees it: it reads through a loopback fence). Node may resolve localhost to ::1 first,
+  // so the same port answers there as well when this machine has IPv6 loopback; both are loopback only.
+  const ipv6 = await listenAlso(server.callback(), '::1', address.port);
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: `http://localhost:${address.port}`,
     server,
     stop: async () => {
+      if (ipv6?.listening) await new Promise((resolve) => ipv6.close(resolve));
       if (server.httpServer?.listening) await server.close();
     },
   };
+}
+
+/** A second listener for the same handler, or undefined when the address is not available here. */
+function listenAlso(
+  handler: Parameters<typeof createServer>[1],
+  host: string,
+  port: number,
+): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const extra = createServer(handler);
+    extra.once('error', () => resolve(undefined));
+    extra.listen(port, host, () => resolve(extra));
+  });
 }
 
 /**

@@ -1,5 +1,15 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanFlag, commaList, parseEnv } from './env.ts';
+
+/**
+ * Which ffmpeg/ffprobe binaries run (lambdas/adapters/ffmpeg.ts): a path each, else the Lambda layer's
+ * /opt/bin, PATH, and the npm static builds, in that order. Parsed on its own as well (`mediaToolsConfig`),
+ * so tools and tests that only run ffmpeg need no other variable.
+ */
+const mediaToolsSchema = z.object({
+  FFMPEG_PATH: z.string().min(1).optional(),
+  FFPROBE_PATH: z.string().min(1).optional(),
+});
 
 /**
  * The Lambda-side configuration: every variable a handler may read, validated once per container.
@@ -9,6 +19,7 @@ import { booleanFlag, commaList, parseEnv } from './env.ts';
  */
 const schema = z
   .object({
+    ...mediaToolsSchema.shape,
     VIDEOCLOUD_VERSION: z.string().min(1).default('0.0.0-dev'),
     /** The deployment's stage name; tags MediaConvert jobs so each stage only settles its own. */
     VIDEOCLOUD_STAGE: z.string().min(1).default('local'),
@@ -200,6 +211,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+export function mediaToolsConfig(env: Record<string, string | undefined> = process.env) {
+  const parsed = parseEnv(mediaToolsSchema, env, 'ffmpeg');
+  return { ffmpegPath: parsed.FFMPEG_PATH, ffprobePath: parsed.FFPROBE_PATH };
+}
 
 let cached: Config | undefined;
 /** The process-wide config, parsed on first use (at cold start in Lambda). */
