@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { commaList, parseEnv } from '#shared/env.ts';
 
 /** Configuration of `npm start` itself (the Lambda-side config is derived from it in runtime.ts). */
@@ -11,7 +11,10 @@ const schema = z.object({
   /** Extra browser origins allowed to call the API and upload (the runtime's own origin always is). */
   WEB_ORIGINS: commaList,
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
-  /** Overrides every queue's visibility timeout (tests use a short one to see retries quickly). */
+  /**
+   * Overrides every queue's visibility timeout and caps every visibility change at it (tests use a short
+   * one to see retries quickly). Unset, changes may extend a message up to SQS's 12 hours.
+   */
   QUEUE_VISIBILITY_SECONDS: z.coerce.number().positive().optional(),
 });
 

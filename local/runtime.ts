@@ -139,6 +139,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
           name,
           visibilityTimeoutSeconds:
             local.QUEUE_VISIBILITY_SECONDS ?? (consumer ? visibilityTimeoutSeconds(consumer) : 30),
+          maxVisibilitySeconds: local.QUEUE_VISIBILITY_SECONDS,
           maxReceiveCount: consumer?.maxReceiveCount ?? 5,
         };
       }),

@@ -5,6 +5,13 @@ import { queueNames } from '#shared/resources.ts';
  * within what time. The CDK app builds event source mappings from this table and the local runtime its
  * in-process pollers, so both agree. A queue's visibility timeout is six times its consumer's timeout
  * (AWS's guidance), and a message moves to the queue's DLQ after `maxReceiveCount` failed receives.
+ *
+ * Long work holds its message with a heartbeat instead (`leaseSeconds`, lambdas/adapters/heartbeat.ts).
+ * AWS refuses an SQS event source whose queue's visibility timeout is shorter than the function's
+ * timeout, so the queue's own timeout cannot be the short one: it stays at six times the function's
+ * (what a batch waiting on a throttled function needs), and the worker, once it runs, holds its message
+ * for one lease at a time, renewed every third of it. A worker killed mid-transcode (out of memory,
+ * timed out, its machine gone) is retried within one lease, not after the queue's 90 minutes.
  */
 export interface QueueConsumer {
   queue: string;
@@ -17,6 +24,8 @@ export interface QueueConsumer {
   ephemeralStorageMb?: number;
   /** Needs the ffmpeg/ffprobe layer (layers/ffmpeg), found at /opt/bin. */
   ffmpeg?: boolean;
+  /** Holds its message this long at a time while it works, renewed by a heartbeat (see above). */
+  leaseSeconds?: number;
 }
 
 export const queueConsumers = {
@@ -51,6 +60,9 @@ export const queueConsumers = {
     maxReceiveCount: 3,
     ephemeralStorageMb: 10240,
     ffmpeg: true,
+    // Two minutes, renewed every 40 s: a dead worker's video is picked up again within about two
+    // minutes; two renewals in a row may fail (an SQS hiccup) before the worker gives up its message.
+    leaseSeconds: 120,
   },
 } satisfies Record<string, QueueConsumer>;
 

@@ -55,6 +55,11 @@ const schema = z
     CLEANUP_QUEUE_URL: z.url().optional(),
     TRANSCODE_QUEUE_URL: z.url().optional(),
     SQS_ENDPOINT: z.url().optional(),
+    /**
+     * How long a worker holds a message at a time while it works (lambdas/adapters/heartbeat.ts), instead
+     * of the consumer's own lease in lambdas/events/consumers.ts. Local runs and tests shorten it.
+     */
+    QUEUE_LEASE_SECONDS: z.coerce.number().positive().max(43_200).optional(),
 
     /** Where playback URLs point: the CloudFront distribution (the local runtime's /cdn in dev). */
     MEDIA_BASE_URL: z.url().optional(),
@@ -175,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       transcode: parsed.TRANSCODE_QUEUE_URL,
     },
     sqsEndpoint: parsed.SQS_ENDPOINT,
+    queueLeaseSeconds: parsed.QUEUE_LEASE_SECONDS,
     mediaBaseUrl: parsed.MEDIA_BASE_URL,
     cdn: {
       keyPairId: parsed.CDN_KEY_PAIR_ID,
