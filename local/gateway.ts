@@ -27,6 +27,12 @@ export interface GatewayOptions {
   corsOrigins: () => string[];
   endpoints?: LocalEndpoint[];
   accessLog?: (line: string) => void;
+  /**
+   * False while the runtime is still wiring the configuration the handlers read: requests then get a
+   * 503 (with Retry-After) and nothing is loaded, so no handler module is ever evaluated without its
+   * environment (an ES module that failed to evaluate stays failed for the life of the process).
+   */
+  ready?: () => boolean;
 }
 
 /** API Gateway's own payload limit. */
@@ -62,6 +68,8 @@ export function createGateway(options: GatewayOptions): Server {
     if (!handler) {
       handler = options.loadHandler(entry);
       handlers.set(entry, handler);
+      // A load that failed is not kept: the next request tries again.
+      handler.catch(() => handlers.delete(entry));
     }
     return handler;
   };
@@ -107,6 +115,25 @@ export function createGateway(options: GatewayOptions): Server {
         },
       });
 
+    if (options.ready && !options.ready()) {
+      // Not even the CORS origins are known yet (they are configuration too).
+      const starting = problemResult(
+        503,
+        'Service unavailable',
+        'VideoCloud is starting; try again in a moment',
+        '/problems/service-unavailable',
+        {
+          headers: {
+            ...SECURITY_HEADERS,
+            'Cache-Control': 'no-store',
+            'X-Request-Id': requestId,
+            'Retry-After': '1',
+            Connection: 'close',
+          },
+        },
+      );
+      return send(res, starting);
+    }
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === 'too-large') {
       return gatewayAnswer(

@@ -15,6 +15,7 @@ import { logger } from '#shared/logger.ts';
 import { queueNames, uploadsBucketCors } from '#shared/resources.ts';
 import { cdnEndpoint } from './cdn.ts';
 import type { LocalConfig } from './config.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
 import { lambdaContext } from './lambda-context.ts';
@@ -57,7 +58,11 @@ const version = (
 export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntime> {
   const dataDir = resolve(local.VIDEOCLOUD_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  const stops: Array<() => Promise<void>> = [];
+  // Before anything opens a file in it: a second runtime on this dir stops here, with the owner's pid.
+  const lock = lockDataDir(dataDir);
+  const stops: Array<() => Promise<void>> = [async () => lock.release()];
+  // Until the handlers' environment is wired, the gateway answers 503 and loads no handler.
+  let ready = false;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
@@ -93,6 +98,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         ((await import(`../lambdas/api/${entry}.ts`)) as { handler: ApiHandler }).handler,
       corsOrigins: () => config().corsOrigins,
       endpoints,
+      ready: () => ready,
       accessLog:
         local.LOG_LEVEL === 'DEBUG' || local.LOG_LEVEL === 'INFO' ? (line) => console.log(line) : undefined,
     });
@@ -204,6 +210,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       timer.unref();
       stops.push(async () => clearInterval(timer));
     }
+    ready = true;
 
     return {
       url: `http://localhost:${boundPort}`,
