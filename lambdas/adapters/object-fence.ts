@@ -16,8 +16,8 @@ import type { AddressInfo } from 'node:net';
  * - when the worker dies, the fence dies with it and ffmpeg's next read fails: nothing outlives its worker
  *   for long.
  *
- * Storage is read in chunks of CHUNK_BYTES, each fetched whole and handed to ffmpeg as fast as it takes
- * it, one chunk read ahead: no storage connection sits idle while ffmpeg is busy encoding.
+ * Storage is read in chunks (growing to CHUNK_BYTES), each fetched whole and handed to ffmpeg as fast as
+ * it takes it, one chunk read ahead: no storage connection sits idle while ffmpeg is busy encoding.
  */
 export interface StoredObject {
   /** Size and ETag of the object, or a NoSuchKey-named error when it is gone. */
@@ -46,9 +46,17 @@ export interface ObjectFence {
   stats: FenceStats;
   /** The first error storage gave while serving, if any: the reader's failure is then ours, not the file's. */
   storageFailure(): Error | undefined;
+  /** True while a response is still being served. */
+  busy(): boolean;
   close(): Promise<void>;
 }
 
+/**
+ * Storage reads per request start small and double up to CHUNK_BYTES: a reader that hangs up after the
+ * first bytes (every seek does: an MP4 whose index is at the end is read start, end, start again) costs
+ * little, and a long sequential read still goes in large pieces.
+ */
+export const FIRST_CHUNK_BYTES = 256 * 1024;
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 
 export async function openObjectFence(object: StoredObject): Promise<ObjectFence> {
@@ -109,18 +117,15 @@ export async function openObjectFence(object: StoredObject): Promise<ObjectFence
     inFlight.add(abort);
     res.on('close', () => abort.abort());
     try {
-      let next: Promise<Uint8Array> | undefined = read(
-        start,
-        Math.min(end, start + CHUNK_BYTES - 1),
-        abort.signal,
-      );
-      for (let position = start; position <= end && next; position += CHUNK_BYTES) {
-        const bytes = await next;
-        const following = position + CHUNK_BYTES;
+      let chunk = FIRST_CHUNK_BYTES;
+      let next: Promise<Uint8Array> | undefined = read(start, Math.min(end, start + chunk - 1), abort.signal);
+      for (let position = start; position <= end && next; ) {
+        const bytes: Uint8Array = await next;
+        const following: number = position + bytes.length;
+        chunk = Math.min(CHUNK_BYTES, chunk * 2);
         next =
-          following <= end
-            ? read(following, Math.min(end, following + CHUNK_BYTES - 1), abort.signal)
-            : undefined;
+          following <= end ? read(following, Math.min(end, following + chunk - 1), abort.signal) : undefined;
+        position = following;
         // Nobody waits on the read-ahead if the reader is gone; its rejection is not an error then.
         next?.catch(() => undefined);
         if (abort.signal.aborted) return;
@@ -149,6 +154,7 @@ export async function openObjectFence(object: StoredObject): Promise<ObjectFence
     redact: [token],
     stats,
     storageFailure: () => failure,
+    busy: () => inFlight.size > 0,
     close: () =>
       new Promise<void>((resolve) => {
         for (const abort of inFlight) abort.abort();

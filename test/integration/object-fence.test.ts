@@ -5,7 +5,7 @@
  * storage failure while ffmpeg reads is ours to retry, never the file's fault.
  */
 import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** A stored object backed by a local file, recording what was asked of it. */
 function fileObject(file: string, options: { failFromRead?: number } = {}) {
@@ -105,6 +113,22 @@ describe('the fence serves one object, by ranges, to loopback only', () => {
     // Every storage read was pinned to the revision the fence opened.
     expect(reads.length).toBeGreaterThan(0);
     expect(new Set(reads.map((r) => r.etag))).toEqual(new Set(['"v1"']));
+  });
+
+  it('stops reading storage soon after a reader hangs up (every seek does)', async () => {
+    const big = path.join(dir, 'big.bin');
+    await writeFile(big, Buffer.alloc(64 * 1024 * 1024, 7));
+    const { object } = fileObject(big);
+    await withObjectFence(object, async (fence) => {
+      const controller = new AbortController();
+      const response = await fetch(fence.url, { signal: controller.signal });
+      const reader = response.body!.getReader();
+      await reader.read();
+      controller.abort();
+      await until(() => fence.stats.requests === 1 && !fence.busy(), 5_000);
+      // A few chunks and the socket's buffers, not the 64 MiB object.
+      expect(fence.stats.bytesRead).toBeLessThan(32 * 1024 * 1024);
+    });
   });
 
   it('is closed after use: its port no longer answers', async () => {
