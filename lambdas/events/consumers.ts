@@ -20,7 +20,7 @@ export interface QueueConsumer {
   timeoutSeconds: number;
   memoryMb: number;
   maxReceiveCount: number;
-  /** /tmp size; the transcoder keeps the source and every rendition there at once. Default 512. */
+  /** /tmp size; the transcoder keeps every rendition there at once (it reads the source by ranges). Default 512. */
   ephemeralStorageMb?: number;
   /** Needs the ffmpeg/ffprobe layer (layers/ffmpeg), found at /opt/bin. */
   ffmpeg?: boolean;
@@ -38,7 +38,7 @@ export const queueConsumers = {
     // Eight: a record waiting for GuardDuty's verdict retries after 15 s, 30 s, ... (events/attempts.ts),
     // about 26 minutes in all before the video fails, enough for a scan of a large upload.
     maxReceiveCount: 8,
-    // Probes the source where it lies (ffprobe over a presigned GET).
+    // Probes the source where it lies (ffprobe through a loopback fence, by ranged GETs).
     ffmpeg: true,
   },
   mediaCleanup: {

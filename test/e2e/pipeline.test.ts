@@ -192,6 +192,15 @@ async function expectPlayable(video: Video, source: { width: number; height: num
   expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
 }
 
+describe('the binaries', () => {
+  it('are the ones FFMPEG_PATH / FFPROBE_PATH name, when set (CI runs this suite again with the npm static builds)', async () => {
+    const binaries = await resolveBinaries();
+    if (process.env.FFMPEG_PATH) expect(binaries.ffmpeg).toBe(process.env.FFMPEG_PATH);
+    if (process.env.FFPROBE_PATH) expect(binaries.ffprobe).toBe(process.env.FFPROBE_PATH);
+    console.log(`ffmpeg ${binaries.version}: ${binaries.ffmpeg}, ${binaries.ffprobe}`);
+  });
+});
+
 describe('an uploaded video becomes an adaptive stream', () => {
   it('landscape 854x480, 12 s, public: ladder at or below the source, playable', async () => {
     const source = { width: 854, height: 480, seconds: 12 };
