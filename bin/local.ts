@@ -28,6 +28,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping VideoCloud…`);
+    // Work still in flight (a transcode) is not waited for: its queue message comes back to the next start.
+    setTimeout(() => {
+      console.error('Still stopping after 10 s: exiting; unfinished work is picked up at the next start');
+      process.exit(1);
+    }, 10_000).unref();
     runtime.stop().then(
       () => process.exit(0),
       (error: unknown) => {

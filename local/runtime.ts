@@ -63,7 +63,10 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
   const stops: Array<() => Promise<void>> = [async () => lock.release()];
   // Until the handlers' environment is wired, the gateway answers 503 and loads no handler.
   let ready = false;
+  // The port goes first, so nothing new comes in (and nothing answers on it) while the rest stops.
+  let closeGateway: (() => Promise<void>) | undefined;
   const stopAll = async () => {
+    await closeGateway?.();
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
 
@@ -107,13 +110,11 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       server.listen(local.PORT, local.HOST, () => resolveListen());
     });
     boundPort = (server.address() as AddressInfo).port;
-    stops.push(
-      () =>
-        new Promise<void>((resolveClose) => {
-          server.close(() => resolveClose());
-          server.closeAllConnections();
-        }),
-    );
+    closeGateway = () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      });
 
     // S3 -> SQS, as the uploads bucket's notification does in the cloud (queues start just below).
     let queues: LocalQueues | undefined;
