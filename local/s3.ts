@@ -56,7 +56,7 @@ const S3RVER_CREATED_EVENTS: Record<string, ObjectCreatedEventName> = {
 };
 
 /**
- * Starts s3rver on loopback (path-style only, at http://localhost:PORT) with the buckets (and CORS rules) the CDK app declares,
+ * Starts s3rver on loopback (path-style only) with the buckets (and CORS rules) the CDK app declares,
  * persisted under `directory`. In front of s3rver's own middleware sit the pieces where it falls short of
  * S3 in ways this app would notice: SigV4 verification, ListParts / AbortMultipartUpload and a strict
  * CompleteMultipartUpload, aws-chunked bodies, suffix ranges, CORS headers on errors; and its events are
