@@ -25,10 +25,10 @@ describe('bearer tokens', () => {
         exp: now + 600,
       };
     };
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+  }, 60_000);
 
   const me = (authorization?: string) =>
     runtime.api('/v1/me', authorization ? { headers: { Authorization: authorization } } : {});

@@ -55,10 +55,10 @@ describe('authorization matrix for the video routes', () => {
     tokens.owner = await runtime.token('alice', ['creator']);
     tokens.otherCreator = await runtime.token('bob', ['creator']);
     tokens.admin = await runtime.token('ada', ['admin']);
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+  }, 60_000);
 
   const seed = (kind: Kind) =>
     seedVideo({

@@ -13,10 +13,10 @@ describe('the video catalog', () => {
   beforeAll(async () => {
     runtime = await startTestRuntime();
     owner = await runtime.token('alice', ['creator']);
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+  }, 60_000);
 
   it('pages concatenate to the full newest-first set with no duplicates, even with inserts between reads', async () => {
     const deps = { videos: new PostgresVideoRepository(await db()), playback: async () => null };

@@ -19,10 +19,10 @@ describe('media cleanup', () => {
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
     s3 = localS3Client(runtime.s3.endpoint);
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  });
+  }, 60_000);
 
   /** A ready video with a source and a small ladder in storage. */
   async function storedVideo(): Promise<string> {

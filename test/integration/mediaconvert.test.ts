@@ -39,13 +39,13 @@ describe('long sources go to MediaConvert', () => {
     runtime = await startTestRuntime();
     s3 = localS3Client(runtime.s3.endpoint);
     ({ handler } = await import('#events/mediaconvert-status.ts'));
-  });
+  }, 60_000);
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });
     delete process.env.MEDIACONVERT_ROLE_ARN;
     delete process.env.FFMPEG_MAX_SECONDS;
-  });
+  }, 60_000);
 
   async function planned(): Promise<string> {
     const { videoId } = await videoWithSource(s3, clip);
