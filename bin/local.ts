@@ -28,6 +28,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping VideoCloud…`);
+    // Work still in flight (a transcode) is not waited for: its queue message comes back to the next start.
+    setTimeout(() => {
+      console.error('Still stopping after 10 s: exiting; unfinished work is picked up at the next start');
+      process.exit(1);
+    }, 10_000).unref();
     runtime.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -38,6 +43,22 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  watchLauncher(shutdown);
+}
+
+/**
+ * The launcher (npm, or a shell) may die without a signal reaching us, e.g. `kill -9` of `npm start`:
+ * the runtime would go on serving the port as an orphan. Its parent changing is the sign: stop then.
+ */
+function watchLauncher(shutdown: (why: string) => void): void {
+  const launcher = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== launcher) {
+      clearInterval(timer);
+      shutdown(`the launcher (pid ${launcher}) is gone`);
+    }
+  }, 500);
+  timer.unref();
 }
 
 main().catch((error: unknown) => {
@@ -46,7 +67,7 @@ main().catch((error: unknown) => {
     console.error(
       `Port ${err.port ?? process.env.PORT ?? 3000} is already in use: set PORT to a free one, e.g. PORT=3001 npm start`,
     );
-  } else if (err.name === 'ConfigError') {
+  } else if (err.name === 'ConfigError' || err.name === 'DataDirInUseError') {
     console.error(err.message);
   } else {
     console.error(`VideoCloud could not start: ${err.message}`);

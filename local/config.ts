@@ -31,7 +31,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
   /** Origins whose pages may embed the media (CORS at /cdn/); `*` (the default) for any. */
   EMBED_ORIGINS: commaList.transform((origins) => (origins.length > 0 ? origins : ['*'])),
-  /** Overrides every queue's visibility timeout (tests use a short one to see retries quickly). */
+  /**
+   * Overrides every queue's visibility timeout and caps every visibility change at it (tests use a short
+   * one to see retries quickly). Unset, changes may extend a message up to SQS's 12 hours.
+   */
   QUEUE_VISIBILITY_SECONDS: z.coerce.number().positive().optional(),
 });
 

@@ -32,6 +32,12 @@ export interface GatewayOptions {
    * anything else happens, so a page on a DNS-rebound name cannot reach the API or the token endpoint.
    */
   allowedHosts?: () => string[];
+  /**
+   * False while the runtime is still wiring the configuration the handlers read: requests then get a
+   * 503 (with Retry-After) and nothing is loaded, so no handler module is ever evaluated without its
+   * environment (an ES module that failed to evaluate stays failed for the life of the process).
+   */
+  ready?: () => boolean;
 }
 
 /** API Gateway's own payload limit. */
@@ -67,6 +73,8 @@ export function createGateway(options: GatewayOptions): Server {
     if (!handler) {
       handler = options.loadHandler(entry);
       handlers.set(entry, handler);
+      // A load that failed is not kept: the next request tries again.
+      handler.catch(() => handlers.delete(entry));
     }
     return handler;
   };
@@ -112,6 +120,25 @@ export function createGateway(options: GatewayOptions): Server {
         },
       });
 
+    if (options.ready && !options.ready()) {
+      // Not even the CORS origins are known yet (they are configuration too).
+      const starting = problemResult(
+        503,
+        'Service unavailable',
+        'VideoCloud is starting; try again in a moment',
+        '/problems/service-unavailable',
+        {
+          headers: {
+            ...SECURITY_HEADERS,
+            'Cache-Control': 'no-store',
+            'X-Request-Id': requestId,
+            'Retry-After': '1',
+            Connection: 'close',
+          },
+        },
+      );
+      return send(res, starting);
+    }
     const host = (req.headers.host ?? '').toLowerCase();
     if (options.allowedHosts && !options.allowedHosts().includes(host)) {
       return gatewayAnswer(

@@ -21,6 +21,7 @@ import { decodeS3Key } from '#shared/s3-keys.ts';
 import { cdnEndpoint } from './cdn.ts';
 import { loadViewerRequestFunction } from './cloudfront-function.ts';
 import type { LocalConfig } from './config.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
 import { startLocalKeyValueStore } from './kvs.ts';
@@ -66,8 +67,15 @@ const version = (
 export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntime> {
   const dataDir = resolve(local.VIDEOCLOUD_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  const stops: Array<() => Promise<void>> = [];
+  // Before anything opens a file in it: a second runtime on this dir stops here, with the owner's pid.
+  const lock = lockDataDir(dataDir);
+  const stops: Array<() => Promise<void>> = [async () => lock.release()];
+  // Until the handlers' environment is wired, the gateway answers 503 and loads no handler.
+  let ready = false;
+  // The port goes first, so nothing new comes in (and nothing answers on it) while the rest stops.
+  let closeGateway: (() => Promise<void>) | undefined;
   const stopAll = async () => {
+    await closeGateway?.();
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
 
@@ -111,6 +119,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         ((await import(`../lambdas/api/${entry}.ts`)) as { handler: ApiHandler }).handler,
       corsOrigins: () => config().corsOrigins,
       endpoints,
+      ready: () => ready,
       accessLog:
         local.LOG_LEVEL === 'DEBUG' || local.LOG_LEVEL === 'INFO' ? (line) => console.log(line) : undefined,
       allowedHosts: () => allowedHosts(boundPort, local.ALLOWED_HOSTS ?? []),
@@ -120,13 +129,11 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       server.listen(local.PORT, local.HOST, () => resolveListen());
     });
     boundPort = (server.address() as AddressInfo).port;
-    stops.push(
-      () =>
-        new Promise<void>((resolveClose) => {
-          server.close(() => resolveClose());
-          server.closeAllConnections();
-        }),
-    );
+    closeGateway = () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      });
 
     // S3 -> SQS, as the uploads bucket's notification does in the cloud (queues start just below).
     let queues: LocalQueues | undefined;
@@ -163,6 +170,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
           name,
           visibilityTimeoutSeconds:
             local.QUEUE_VISIBILITY_SECONDS ?? (consumer ? visibilityTimeoutSeconds(consumer) : 30),
+          maxVisibilitySeconds: local.QUEUE_VISIBILITY_SECONDS,
           maxReceiveCount: consumer?.maxReceiveCount ?? 5,
         };
       }),
@@ -232,6 +240,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       timer.unref();
       stops.push(async () => clearInterval(timer));
     }
+    ready = true;
 
     return {
       url: `http://localhost:${boundPort}`,

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
@@ -106,14 +107,32 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   if (events) server.on('event', (event: S3rverEvent) => relayS3rverEvent(server, events, event));
 
   const address = await server.run();
+  // The endpoint is named `localhost`, as S3's are names, so the pipeline meets a hostname locally too
+  // (ffmpeg never sees it: it reads through a loopback fence). Node may resolve localhost to ::1 first,
+  // so the same port answers there as well when this machine has IPv6 loopback; both are loopback only.
+  const ipv6 = await listenAlso(server.callback(), '::1', address.port);
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: `http://localhost:${address.port}`,
     credentials: options.credentials,
     server,
     stop: async () => {
+      if (ipv6?.listening) await new Promise((resolve) => ipv6.close(resolve));
       if (server.httpServer?.listening) await server.close();
     },
   };
+}
+
+/** A second listener for the same handler, or undefined when the address is not available here. */
+function listenAlso(
+  handler: Parameters<typeof createServer>[1],
+  host: string,
+  port: number,
+): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const extra = createServer(handler);
+    extra.once('error', () => resolve(undefined));
+    extra.listen(port, host, () => resolve(extra));
+  });
 }
 
 /**

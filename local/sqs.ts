@@ -18,7 +18,15 @@ export interface QueueDefinition {
   name: string;
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;
+  /**
+   * Caps what ChangeMessageVisibility sets, for tests that compress every wait (a retry 15 s out comes
+   * back in 0.3 s). Without it a change may reach SQS's own limit, 12 hours from the receive.
+   */
+  maxVisibilitySeconds?: number;
 }
+
+/** SQS: a message may stay invisible for at most 12 hours from the receive that took it. */
+export const MAX_VISIBILITY_SECONDS = 12 * 3600;
 
 interface StoredMessage {
   messageId: string;
@@ -26,6 +34,8 @@ interface StoredMessage {
   md5: string;
   sentAt: number;
   firstReceivedAt?: number;
+  /** When the latest receive took it. */
+  receivedAt?: number;
   receiveCount: number;
   visibleAt: number;
 }
@@ -153,6 +163,7 @@ export class LocalQueues {
       }
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
+      message.receivedAt = now;
       message.visibleAt = now + definition.visibilityTimeoutSeconds * 1000;
       batch.push(message);
     }
@@ -162,10 +173,19 @@ export class LocalQueues {
   }
 
   /**
-   * ChangeMessageVisibility for an in-flight message (the handle of its latest receive only). Locally
-   * the new timeout is capped at the queue's own, so tests that run queues at 0.3 s stay fast.
+   * ChangeMessageVisibility for an in-flight message (the handle of its latest receive only), as SQS does
+   * it: `seconds` from now, shorter or longer than the queue's own timeout, up to 12 hours from the
+   * receive (a heartbeat extends a long job this way). A queue defined with maxVisibilitySeconds caps it.
    */
   private changeVisibility(queue: string, receiptHandle: string, seconds: number): void {
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_VISIBILITY_SECONDS) {
+      throw Object.assign(
+        new Error(`VisibilityTimeout must be an integer from 0 to ${MAX_VISIBILITY_SECONDS}`),
+        {
+          code: 'InvalidParameterValue',
+        },
+      );
+    }
     const [messageId, count] = receiptHandle.split(':');
     const message = this.list(queue).find((m) => m.messageId === messageId);
     if (!message || String(message.receiveCount) !== count) {
@@ -173,8 +193,14 @@ export class LocalQueues {
         code: 'ReceiptHandleIsInvalid',
       });
     }
-    const limit = this.definitions.get(queue)?.visibilityTimeoutSeconds ?? seconds;
-    message.visibleAt = Date.now() + Math.min(seconds, limit) * 1000;
+    const now = Date.now();
+    if (now + seconds * 1000 > (message.receivedAt ?? now) + MAX_VISIBILITY_SECONDS * 1000) {
+      throw Object.assign(new Error('The visibility timeout would pass 12 hours from the receive'), {
+        code: 'InvalidParameterValue',
+      });
+    }
+    const limit = this.definitions.get(queue)?.maxVisibilitySeconds ?? seconds;
+    message.visibleAt = now + Math.min(seconds, limit) * 1000;
     this.persist();
   }
 

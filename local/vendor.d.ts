@@ -68,6 +68,8 @@ declare module 's3rver' {
 
   interface KoaLike extends EventEmitter {
     middleware: S3rverMiddleware[];
+    /** Koa's request handler, for another listener of the same app. */
+    callback(): import('node:http').RequestListener;
   }
   export default class S3rver extends (class {} as new () => KoaLike) {
     constructor(options?: S3rverOptions);

@@ -3,10 +3,15 @@
  * - only the demuxers we accept may run (`-format_whitelist`), and the transcoder forces the one the probe
  *   found (`-f mov|matroska`), so a playlist, concat script or AVI-with-GAB2 never reaches a demuxer that
  *   opens other files;
- * - only the protocols the input needs may be opened (`-protocol_whitelist`), nested opens included;
+ * - only the protocols the input needs may be opened (`-protocol_whitelist`), nested opens included, and
+ *   an http input must be a loopback IP literal: ffmpeg never resolves a hostname (the npm static builds
+ *   segfault in getaddrinfo), it reads storage through a loopback object fence (object-fence.ts);
+ * - decoders may not allocate a picture larger than the limits admit (`-max_pixels`);
  * - only the validated video and audio streams are mapped; subtitles, data and attachments are dropped;
  * - children get a minimal environment (no AWS credentials to read back through /proc/self/environ), a
- *   timeout, and a cap on what they may print.
+ *   timeout, and a cap on what they may print;
+ * - a failed run is the file's fault (MediaRejectedError, permanent) unless something of ours failed:
+ *   storage, memory, disk, a time limit, a signal we did not send (MediaToolError, retried).
  *
  * The ladder is ONE ffmpeg process (decode once, `split` into N scalers, N separate `-f hls` outputs): the
  * npm 2018 static build segfaults with `-var_stream_map`, so the master playlist is ours (core/media/hls.ts),
@@ -20,13 +25,22 @@ import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
 import { avcCodecFromInitSegment, masterPlaylist, type VariantRef } from '#core/media/hls.ts';
 import type { PlannedRendition, RenditionName, TranscodePlan } from '#core/media/ladder.ts';
 import {
+  DEFAULT_SOURCE_LIMITS,
   DEMUXER_WHITELIST,
   type FfprobeOutput,
   ffprobeOutputSchema,
   formatDuration,
+  MAX_SOURCE_PIXELS,
   type SourceContainer,
   unsupportedContainerReason,
 } from '#core/media/probe.ts';
+import {
+  MAX_SCANNED_PACKETS,
+  type PacketTime,
+  summarizePackets,
+  type VideoEvidence,
+} from '#core/media/work.ts';
+import { mediaToolsConfig } from '#shared/config.ts';
 
 export { MediaRejectedError, MediaToolError };
 
@@ -52,8 +66,9 @@ export function resolveBinaries(): Promise<Binaries> {
 }
 
 async function locateBinaries(): Promise<Binaries> {
-  const ffmpeg = await locate('ffmpeg', process.env.FFMPEG_PATH, '@ffmpeg-installer/ffmpeg');
-  const ffprobe = await locate('ffprobe', process.env.FFPROBE_PATH, '@ffprobe-installer/ffprobe');
+  const { ffmpegPath, ffprobePath } = mediaToolsConfig();
+  const ffmpeg = await locate('ffmpeg', ffmpegPath, '@ffmpeg-installer/ffmpeg');
+  const ffprobe = await locate('ffprobe', ffprobePath, '@ffprobe-installer/ffprobe');
   const out = await run(ffmpeg, ['-hide_banner', '-version'], { timeoutMs: 10_000 });
   const version = /^ffmpeg version (\S+)/.exec(out.stdout)?.[1];
   if (out.code !== 0 || !version) throw new MediaToolError(`${ffmpeg} -version failed: ${out.stderr.trim()}`);
@@ -104,6 +119,8 @@ interface RunOptions {
   timeoutMs: number;
   /** Kill the child if stdout grows past this. */
   maxStdoutBytes?: number;
+  /** Kill the child when this aborts (the worker lost its message, or is shutting down). */
+  signal?: AbortSignal;
 }
 
 interface RunResult {
@@ -114,6 +131,8 @@ interface RunResult {
   stderr: string;
   timedOut: boolean;
   stdoutOverflow: boolean;
+  /** Killed because options.signal aborted. */
+  aborted: boolean;
 }
 
 const STDERR_TAIL_BYTES = 16 * 1024;
@@ -133,10 +152,17 @@ function run(bin: string, args: readonly string[], options: RunOptions): Promise
     let stderr = '';
     let timedOut = false;
     let stdoutOverflow = false;
+    let aborted = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, options.timeoutMs);
+    const abort = () => {
+      aborted = true;
+      child.kill('SIGKILL');
+    };
+    if (options.signal?.aborted) abort();
+    else options.signal?.addEventListener('abort', abort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
       stdoutBytes += chunk.length;
       if (options.maxStdoutBytes !== undefined && stdoutBytes > options.maxStdoutBytes) {
@@ -151,10 +177,12 @@ function run(bin: string, args: readonly string[], options: RunOptions): Promise
     });
     child.on('error', (err) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
       reject(new MediaToolError(`could not start ${path.basename(bin)}: ${err.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
       resolve({
         code,
         signal,
@@ -162,6 +190,7 @@ function run(bin: string, args: readonly string[], options: RunOptions): Promise
         stderr,
         timedOut,
         stdoutOverflow,
+        aborted,
       });
     });
   });
@@ -198,34 +227,83 @@ function tail(stderr: string, lines: number, redact: readonly string[]): string 
 // Inputs
 
 interface SourceInput {
-  /** What ffmpeg opens: `file:/abs/path` or the http(s) URL. */
+  /** What ffmpeg opens: `file:/abs/path` or a loopback http URL. */
   url: string;
   protocols: string;
   /** Strings to keep out of error messages and logs. */
   redact: string[];
+  /** Set for inputs read from storage: the first storage error met while serving them. */
+  storageFailure?: () => Error | undefined;
+}
+
+/** Where an http input may point: ffmpeg connects to an IP literal on this machine and resolves nothing. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
+
+/** A stored object behind a loopback fence (object-fence.ts), or a local path. */
+export interface MediaInput {
+  url: string;
+  redact?: readonly string[];
+  storageFailure?: () => Error | undefined;
 }
 
 /**
  * A local path is opened through `file:` explicitly, so a name like "concat:a|b" or "subfile:..." can never
- * select a protocol. A URL input may use http(s) and what https runs on (tls, tcp), but not `file`.
+ * select a protocol. A URL input must be plain http to a loopback IP literal (an object fence): only
+ * `http` and `tcp` are opened, never `file`, and no name is ever looked up.
  */
-function sourceInput(input: string): SourceInput {
-  if (/^https?:\/\//i.test(input)) {
-    const url = new URL(input);
-    return { url: url.href, protocols: 'http,https,tls,tcp', redact: [input, url.href, url.search] };
+function sourceInput(input: string | MediaInput): SourceInput {
+  const { url: raw, redact = [], storageFailure } = typeof input === 'string' ? { url: input } : input;
+  if (/^https?:\/\//i.test(raw)) {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' || !LOOPBACK_HOSTS.has(url.hostname)) {
+      throw new MediaToolError(
+        `refusing to let ffmpeg open ${url.protocol}//${url.hostname}: it reads storage through a loopback ` +
+          'object fence (lambdas/adapters/object-fence.ts) and never resolves a hostname',
+      );
+    }
+    return {
+      url: url.href,
+      protocols: 'http,tcp',
+      redact: [...redact, raw, url.href, url.pathname, url.search].filter((s) => s && s !== '/'),
+      storageFailure,
+    };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
     throw new MediaToolError(
-      `unsupported input scheme: ${input.split(':')[0]} (expected a path or an http(s) URL)`,
+      `unsupported input scheme: ${raw.split(':')[0]} (expected a path or a loopback http URL)`,
     );
   }
-  const absolute = path.resolve(input);
-  return { url: `file:${absolute}`, protocols: 'file', redact: [absolute, input] };
+  const absolute = path.resolve(raw);
+  return { url: `file:${absolute}`, protocols: 'file', redact: [...redact, absolute, raw], storageFailure };
 }
 
-/** Options that go before every `-i`: what may be opened and parsed. */
+/** Options that go before every `-i`: what may be opened and parsed, and how large a picture may be. */
 function guardArgs(src: SourceInput): string[] {
-  return ['-protocol_whitelist', src.protocols, '-format_whitelist', DEMUXER_WHITELIST.join(',')];
+  return [
+    '-protocol_whitelist',
+    src.protocols,
+    '-format_whitelist',
+    DEMUXER_WHITELIST.join(','),
+    '-max_pixels',
+    `${MAX_SOURCE_PIXELS}`,
+  ];
+}
+
+/** "[IMGUTILS @ 0x..] Picture size 16000x16000 exceeds specified max pixel count": the decoder refused it. */
+function oversizedPicture(stderr: string): string | undefined {
+  const found = /Picture size (\d+)x(\d+) (?:exceeds specified max pixel count|is invalid)/.exec(stderr);
+  if (!found) return undefined;
+  const { maxLongSide, maxShortSide } = DEFAULT_SOURCE_LIMITS;
+  return `resolution ${found[1]}x${found[2]} is over the ${maxLongSide}x${maxShortSide} limit`;
+}
+
+/**
+ * Storage failed while ffmpeg read through the fence: whatever ffmpeg made of the bytes it got (an error,
+ * or "success" on a cut-short file), the run says nothing about the file. Checked after every run.
+ */
+function throwIfStorageFailed(src: SourceInput): void {
+  const storage = src.storageFailure?.();
+  if (storage) throw new MediaToolError(`could not read the source from storage: ${storage.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -237,8 +315,8 @@ export interface ProbeOptions {
   binaries?: Binaries;
 }
 
-/** ffprobe's JSON for a local file or one presigned http(s) URL, or a MediaRejectedError saying why not. */
-export async function probe(input: string, options: ProbeOptions = {}): Promise<FfprobeOutput> {
+/** ffprobe's JSON for a local file or a fenced object, or a MediaRejectedError saying why not. */
+export async function probe(input: string | MediaInput, options: ProbeOptions = {}): Promise<FfprobeOutput> {
   const { ffprobe } = options.binaries ?? (await resolveBinaries());
   const src = sourceInput(input);
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -255,6 +333,7 @@ export async function probe(input: string, options: ProbeOptions = {}): Promise<
     src.url,
   ];
   const out = await run(ffprobe, args, { timeoutMs, maxStdoutBytes: options.maxOutputBytes ?? 1024 * 1024 });
+  throwIfStorageFailed(src);
   if (out.timedOut) throw new MediaToolError(`timed out: ffprobe took longer than ${timeoutMs / 1000} s`);
   if (out.stdoutOverflow) {
     throw new MediaRejectedError(
@@ -262,6 +341,10 @@ export async function probe(input: string, options: ProbeOptions = {}): Promise<
     );
   }
   if (out.code !== 0) throw probeFailure(out, src);
+  // The decoder met a picture over the limit while ffprobe looked at the first frames; whatever the
+  // header says, that is the file's size.
+  const oversized = oversizedPicture(out.stderr);
+  if (oversized) throw new MediaRejectedError(oversized);
   let json: unknown;
   try {
     json = JSON.parse(out.stdout);
@@ -288,11 +371,178 @@ function probeFailure(out: RunResult, src: SourceInput): Error {
   }
   const line = lastMeaningfulLine(out.stderr, src.redact);
   if (out.signal) return new MediaToolError(`ffprobe crashed (${out.signal})${line ? `: ${line}` : ''}`);
-  // Network trouble reading a presigned URL (expired, 403, reset) is ours to retry, not the file's fault.
+  // Trouble reading over http (a refused or reset connection) is ours to retry, not the file's fault.
   if (src.protocols !== 'file' && /Server returned|Connection|timed out|resolve/i.test(line ?? '')) {
     return new MediaToolError(`could not read the source: ${line}`);
   }
   return new MediaRejectedError(`unreadable: ${line ?? 'ffprobe could not parse the file'}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Evidence: what the content says, against what the header declares (core/media/work.ts judges it)
+
+export interface InspectOptions {
+  binaries?: Binaries;
+  /** Time for each of the two reads; a scan cut short by it keeps what it read (complete: false). */
+  timeoutMs?: number;
+  maxPackets?: number;
+}
+
+/**
+ * Reads the timestamps and sizes of the video stream's packets (demuxing only, up to `maxPackets`), and
+ * decodes its first picture with the decoder capped at MAX_SOURCE_PIXELS, both at once.
+ */
+export async function inspectVideo(
+  input: string | MediaInput,
+  streamIndex: number,
+  options: InspectOptions = {},
+): Promise<VideoEvidence> {
+  const binaries = options.binaries ?? (await resolveBinaries());
+  const src = sourceInput(input);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const [packets, firstFrame] = await Promise.all([
+    scanPackets(binaries, src, streamIndex, options.maxPackets ?? MAX_SCANNED_PACKETS, timeoutMs),
+    decodeFirstFrame(binaries, src, streamIndex, timeoutMs),
+  ]);
+  return { packets, firstFrame };
+}
+
+async function scanPackets(
+  binaries: Binaries,
+  src: SourceInput,
+  streamIndex: number,
+  maxPackets: number,
+  timeoutMs: number,
+): Promise<VideoEvidence['packets']> {
+  const args = [
+    '-hide_banner',
+    '-v',
+    'error',
+    ...guardArgs(src),
+    '-select_streams',
+    `${streamIndex}`,
+    '-read_intervals',
+    `%+#${maxPackets}`,
+    '-show_entries',
+    'packet=pts_time,dts_time,duration_time,size',
+    '-print_format',
+    'compact=p=0',
+    '-i',
+    src.url,
+  ];
+  // About 80 bytes a packet; the cap keeps a hostile file from making ffprobe print without end.
+  const out = await run(binaries.ffprobe, args, { timeoutMs, maxStdoutBytes: maxPackets * 200 });
+  throwIfStorageFailed(src);
+  if (!out.timedOut && !out.stdoutOverflow && out.code !== 0) {
+    throw evidenceFailure(out, src, 'reading its packets');
+  }
+  const lines = out.stdout.split('\n');
+  // A scan stopped by the time limit ends mid-line: the last line is not a packet.
+  if (out.timedOut || out.stdoutOverflow) lines.pop();
+  const packets: PacketTime[] = [];
+  for (const line of lines) {
+    if (!line) continue;
+    const fields = Object.fromEntries(line.split('|').map((kv) => kv.split('=') as [string, string]));
+    const pts = Number.parseFloat(fields.pts_time ?? '');
+    const dts = Number.parseFloat(fields.dts_time ?? '');
+    const duration = Number.parseFloat(fields.duration_time ?? '');
+    packets.push({
+      seconds: Number.isFinite(pts) ? pts : dts,
+      ...(Number.isFinite(duration) ? { durationSeconds: duration } : {}),
+      bytes: Number.parseInt(fields.size ?? '0', 10) || 0,
+    });
+  }
+  const complete = out.code === 0 && !out.timedOut && packets.length < maxPackets;
+  return summarizePackets(packets, complete);
+}
+
+async function decodeFirstFrame(
+  binaries: Binaries,
+  src: SourceInput,
+  streamIndex: number,
+  timeoutMs: number,
+): Promise<VideoEvidence['firstFrame']> {
+  const args = [
+    '-hide_banner',
+    '-v',
+    'error',
+    ...guardArgs(src),
+    '-select_streams',
+    `${streamIndex}`,
+    // A few packets: a decoder may need more than one before its first picture comes out.
+    '-read_intervals',
+    '%+#10',
+    '-show_entries',
+    'frame=width,height',
+    '-print_format',
+    'json',
+    '-i',
+    src.url,
+  ];
+  const out = await run(binaries.ffprobe, args, { timeoutMs, maxStdoutBytes: 64 * 1024 });
+  throwIfStorageFailed(src);
+  if (out.timedOut)
+    throw new MediaToolError(`timed out: decoding the first frame took longer than ${timeoutMs / 1000} s`);
+  if (out.code !== 0) throw evidenceFailure(out, src, 'decoding its first frame');
+  const oversized = oversizedPicture(out.stderr);
+  if (oversized) throw new MediaRejectedError(oversized);
+  const frames = (JSON.parse(out.stdout || '{}') as { frames?: Array<{ width?: number; height?: number }> })
+    .frames;
+  const first = frames?.find((f) => f.width && f.height);
+  return first ? { width: first.width!, height: first.height! } : null;
+}
+
+function evidenceFailure(out: RunResult, src: SourceInput, what: string): Error {
+  const failure = ffmpegFailure(out, src.redact);
+  return failure instanceof MediaToolError
+    ? new MediaToolError(`inspecting the source failed ${what}: ${failure.message}`)
+    : new MediaRejectedError(`unreadable: ${lastMeaningfulLine(out.stderr, src.redact) ?? `failed ${what}`}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Whose fault a failed run is
+
+/** Our side: memory, disk, the machine. */
+const RESOURCE_TROUBLE =
+  /Cannot allocate memory|Out of memory|No space left on device|Resource temporarily unavailable|Too many open files/i;
+/** The input pipe broke (the fence went away, a connection was reset): not something the file did. */
+const INPUT_TROUBLE =
+  /Connection refused|Connection reset|Broken pipe|Connection timed out|Server returned 5\d\d/i;
+/** Arguments ffmpeg could not use: a fault in the plan or the command, which is ours. */
+const COMMAND_TROUBLE =
+  /matches no streams|Unrecognized option|Option \S+ not found|No such filter|Invalid stream specifier|Error parsing (?:a )?filter/i;
+/** Signals that mean "killed from outside" (the OOM killer, a shutdown) rather than "crashed on the input". */
+const OUTSIDE_SIGNALS = new Set<NodeJS.Signals>(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP']);
+
+/**
+ * A failed ffmpeg/ffprobe run (storage having served it fine) as an error the pipeline can act on:
+ * MediaToolError (ours: retried) when a signal came from outside, memory or disk ran out, the input connection broke
+ * or our own arguments were wrong; otherwise MediaRejectedError (the file's: permanent), because the same
+ * decoder on the same bytes fails the same way every time.
+ */
+function ffmpegFailure(out: RunResult, redact: readonly string[]): Error {
+  const tool = 'ffmpeg';
+  const line = lastMeaningfulLine(out.stderr, redact);
+  if (out.signal && OUTSIDE_SIGNALS.has(out.signal)) {
+    return new MediaToolError(`${tool} was killed (${out.signal}; out of memory?)${line ? `: ${line}` : ''}`);
+  }
+  if (
+    RESOURCE_TROUBLE.test(out.stderr) ||
+    INPUT_TROUBLE.test(out.stderr) ||
+    COMMAND_TROUBLE.test(out.stderr)
+  ) {
+    return new MediaToolError(`transcode failed: ${line ?? `${tool} exited with code ${out.code}`}`);
+  }
+  if (out.signal) {
+    return new MediaRejectedError(
+      `could not be decoded: the decoder crashed on this file (${out.signal}); export it again (for example as H.264 MP4) and upload the new file`,
+    );
+  }
+  const oversized = oversizedPicture(out.stderr);
+  if (oversized) return new MediaRejectedError(oversized);
+  return new MediaRejectedError(
+    `could not be decoded: ${line ?? `${tool} exited with code ${out.code}`}; export it again (for example as H.264 MP4) and upload the new file`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -314,15 +564,18 @@ export interface TranscodedRendition {
 }
 
 export interface TranscodeOptions {
-  /** A local path or one presigned http(s) URL. */
-  input: string;
+  /** A local path or a fenced object (loopback http URL, read by ranges). */
+  input: string | MediaInput;
   /** The demuxer validateSource named; forced so the format is never guessed again. */
   container: SourceContainer;
   plan: TranscodePlan;
   outputDir: string;
   /** x264 preset (veryfast by default: ~2-3× medium's speed for a few % more bits). */
   preset?: string;
+  /** The realtime budget of the ladder run (core/media/work.ts estimateWork); past it ffmpeg is stopped. */
   timeoutMs?: number;
+  /** Stops the run at once (the worker lost its message's lease). */
+  signal?: AbortSignal;
   binaries?: Binaries;
   /** Called once per finished rendition (e.g. to upload it) while the poster is made, before the master. */
   onRenditionReady?: (rendition: TranscodedRendition) => Promise<void> | void;
@@ -346,17 +599,19 @@ export async function transcodeToHls(options: TranscodeOptions): Promise<Transco
   await Promise.all(plan.renditions.map((r) => mkdir(path.join(outputDir, r.name), { recursive: true })));
 
   const timeoutMs = options.timeoutMs ?? 14 * 60_000;
-  const ladder = await run(binaries.ffmpeg, ladderArgs(options, src, outputDir), { timeoutMs });
+  const ladder = await run(binaries.ffmpeg, ladderArgs(options, src, outputDir), {
+    timeoutMs,
+    signal: options.signal,
+  });
   const stderrTail = tail(ladder.stderr, 20, redact);
-  if (ladder.timedOut)
-    throw new MediaToolError(`timed out: transcoding took longer than ${timeoutMs / 1000} s`);
-  if (ladder.code !== 0) {
-    const line = lastMeaningfulLine(ladder.stderr, redact);
-    const how = ladder.signal
-      ? `ffmpeg crashed (${ladder.signal})`
-      : `ffmpeg exited with code ${ladder.code}`;
-    throw new MediaToolError(`transcode failed: ${line ?? how}`);
+  throwIfStorageFailed(src);
+  if (ladder.aborted) throw new MediaToolError(`stopped: ${abortReason(options.signal)}`);
+  if (ladder.timedOut) {
+    throw new MediaToolError(
+      `timed out: transcoding took longer than its budget of ${Math.round(timeoutMs / 1000)} s`,
+    );
   }
+  if (ladder.code !== 0) throw ffmpegFailure(ladder, redact);
 
   const renditions = await Promise.all(
     plan.renditions.map((r) => measureRendition(r, path.join(outputDir, r.name), plan.sourceDurationSeconds)),
@@ -380,6 +635,11 @@ export async function transcodeToHls(options: TranscodeOptions): Promise<Transco
   await writeFile(`${masterPath}.tmp`, masterPlaylist(plan, variants));
   await rename(`${masterPath}.tmp`, masterPath);
   return { renditions, masterPath, posterPath, thumbnailPath, stderrTail };
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
 }
 
 const SEGMENT_PATTERN = 'seg_%05d.m4s';
@@ -407,6 +667,9 @@ function ladderArgs(options: TranscodeOptions, src: SourceInput, outputDir: stri
     ...guardArgs(src),
     '-f',
     options.container,
+    // Never more than the planned duration, whatever the timestamps inside say.
+    '-t',
+    `${plan.sourceDurationSeconds}`,
     '-i',
     src.url,
     '-filter_complex',
@@ -606,15 +869,25 @@ async function extractPoster(
       '4',
       thumbnailPath,
     ];
-    return run(binaries.ffmpeg, args, { timeoutMs: 60_000 });
+    return run(binaries.ffmpeg, args, { timeoutMs: 60_000, signal: options.signal });
   };
   const exists = async () => (await fileSize(posterPath)) > 0 && (await fileSize(thumbnailPath)) > 0;
   let out = await grab(plan.poster.atSeconds);
   // Seeking past the last video frame (audio longer than video) encodes nothing; the first frame will do.
   if (out.code === 0 && !(await exists()) && plan.poster.atSeconds > 0) out = await grab(0);
-  if (out.code !== 0 || !(await exists())) {
-    const line = lastMeaningfulLine(out.stderr, redact) ?? 'no frame could be decoded';
-    throw new MediaToolError(`poster failed: ${line}`);
+  throwIfStorageFailed(src);
+  if (out.aborted) throw new MediaToolError(`stopped: ${abortReason(options.signal)}`);
+  if (out.timedOut) throw new MediaToolError('timed out: the poster took longer than 60 s');
+  if (out.code !== 0) {
+    const failure = ffmpegFailure(out, redact);
+    throw failure instanceof MediaToolError
+      ? new MediaToolError(`poster failed: ${failure.message}`)
+      : failure;
+  }
+  if (!(await exists())) {
+    throw new MediaRejectedError(
+      'could not be decoded: no picture of the video could be made into a poster; export it again and upload the new file',
+    );
   }
 }
 

@@ -1,18 +1,20 @@
-import { createWriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { MediaRejectedError } from '#core/media/errors.ts';
 import type { SourceObjects } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
-import { presigningS3Client, s3Client } from './aws.ts';
-import { deletePrefix, objectSize } from './objects.ts';
+import { s3Client } from './aws.ts';
+import type { StoredObject } from './object-fence.ts';
+import { deletePrefix, isMissingObject, objectSize } from './objects.ts';
 
-/** Long enough for ffprobe to read what it needs; the URL never leaves the ingest worker. */
-const PROBE_URL_SECONDS = 15 * 60;
+export const SOURCE_GONE_REASON = 'the uploaded file is no longer in storage; upload the video again';
 
 /** Uploaded sources in the uploads bucket, as the pipeline reads them. */
 export class UploadedSources implements SourceObjects {
@@ -22,21 +24,35 @@ export class UploadedSources implements SourceObjects {
     return objectSize(this.bucket, key);
   }
 
-  readableUrl(key: string): Promise<string> {
-    return getSignedUrl(presigningS3Client(), new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: PROBE_URL_SECONDS,
-    });
+  /**
+   * The source as an object fence reads it (object-fence.ts): its size and ETag, then ranged GETs of that
+   * revision only. A source that is gone is the upload's loss, not a tool failure.
+   */
+  stored(key: string): StoredObject {
+    const bucket = this.bucket;
+    return {
+      async head() {
+        try {
+          const head = await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+          return { size: head.ContentLength ?? 0, etag: head.ETag };
+        } catch (error) {
+          if (isMissingObject(error)) throw new MediaRejectedError(SOURCE_GONE_REASON);
+          throw error;
+        }
+      },
+      async read(start, end, etag, signal) {
+        const object = await s3Client().send(
+          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}`, IfMatch: etag }),
+          { abortSignal: signal },
+        );
+        if (!object.Body) throw new Error(`no body for s3://${bucket}/${key}`);
+        return object.Body.transformToByteArray();
+      },
+    };
   }
 
   async remove(key: string): Promise<void> {
     await s3Client().send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
-  }
-
-  /** Streams the object to a local file (the transcoder reads a file: only the `file` protocol is open). */
-  async download(key: string, file: string): Promise<void> {
-    const object = await s3Client().send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if (!(object.Body instanceof Readable)) throw new Error(`no body for s3://${this.bucket}/${key}`);
-    await pipeline(object.Body, createWriteStream(file));
   }
 }
 

@@ -32,12 +32,16 @@ export async function objectSize(bucket: string, key: string): Promise<number | 
     const head = await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return head.ContentLength;
   } catch (error) {
-    if (
-      error instanceof NotFound ||
-      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
-    ) {
-      return undefined;
-    }
+    if (isMissingObject(error)) return undefined;
     throw error;
   }
+}
+
+/** HeadObject's NotFound, GetObject's NoSuchKey, or any 404 from S3. */
+export function isMissingObject(error: unknown): boolean {
+  return (
+    error instanceof NotFound ||
+    (error as { name?: string }).name === 'NoSuchKey' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+  );
 }

@@ -14,7 +14,7 @@ function client(): SQSClient {
   return sqs;
 }
 
-type QueueName = keyof Config['queues'];
+export type QueueName = keyof Config['queues'];
 
 function queueUrl(queue: QueueName): string {
   const url = config().queues[queue];
@@ -49,6 +49,11 @@ export async function sendBatchToQueue(queue: QueueName, messages: readonly unkn
 
 /** Makes a received message visible again after `seconds` (instead of the queue's whole timeout). */
 export async function retryAfter(queue: QueueName, receiptHandle: string, seconds: number): Promise<void> {
+  await holdMessage(queue, receiptHandle, seconds);
+}
+
+/** Keeps a received message invisible for `seconds` from now (SQS allows up to 12 hours in all). */
+export async function holdMessage(queue: QueueName, receiptHandle: string, seconds: number): Promise<void> {
   await client().send(
     new ChangeMessageVisibilityCommand({
       QueueUrl: queueUrl(queue),

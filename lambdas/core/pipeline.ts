@@ -12,6 +12,7 @@ import { MALWARE_DETECTED_REASON, type MalwareScanner, UNSCANNABLE_REASON } from
 import { MediaRejectedError } from './media/errors.ts';
 import { planLadder, type TranscodePlan } from './media/ladder.ts';
 import { type FfprobeOutput, type SourceFacts, validateSource } from './media/probe.ts';
+import { checkPlausible, estimateWork, type VideoEvidence, type WorkEstimate } from './media/work.ts';
 import type { Rendition } from './video.ts';
 
 /** What the probe found and what was planned from it, stored with the video (videos.probe). */
@@ -54,8 +55,6 @@ export interface PipelineStore {
 export interface SourceObjects {
   /** Bytes, or undefined when the object is gone. */
   size(key: string): Promise<number | undefined>;
-  /** A short-lived URL the prober may read (a presigned GET). */
-  readableUrl(key: string): Promise<string>;
   remove(key: string): Promise<void>;
 }
 
@@ -63,7 +62,10 @@ export interface IngestPorts {
   store: PipelineStore;
   sources: SourceObjects;
   scanner: MalwareScanner;
-  probe(url: string): Promise<FfprobeOutput>;
+  /** ffprobe's description of the stored source (MediaRejectedError: the file is at fault). */
+  probe(key: string): Promise<FfprobeOutput>;
+  /** The video stream's packet timestamps and first decoded picture (core/media/work.ts). */
+  inspectVideo(key: string, streamIndex: number): Promise<VideoEvidence>;
   /** Queue the ffmpeg transcode of a planned video. */
   enqueueTranscode(videoId: string): Promise<void>;
   /** Start a MediaConvert job; absent where MediaConvert is not configured (locally). */
@@ -134,24 +136,41 @@ export async function ingestSource(
     return { videoId, outcome: 'ignored: another upload of this source was taken up' };
   }
 
+  // A source refused here is refused for good: it fails with its reason and is removed from storage,
+  // so nothing (no retry, no operator redrive) hands it to an encoder later.
+  const refuse = async (reason: string) => {
+    if (await store.fail(videoId, reason)) await sources.remove(object.key);
+    return { videoId, outcome: `failed: ${reason}` };
+  };
   let probed: FfprobeOutput;
+  let evidence: VideoEvidence;
+  let validation: ReturnType<typeof validateSource>;
   try {
-    probed = await ports.probe(await sources.readableUrl(object.key));
+    probed = await ports.probe(object.key);
+    validation = validateSource(probed, { maxDurationSeconds: settings.maxSourceSeconds });
+    if (!validation.ok) return refuse(validation.reason);
+    evidence = await ports.inspectVideo(object.key, validation.source.videoStreamIndex);
   } catch (error) {
     if (!(error instanceof MediaRejectedError)) throw error;
-    await store.fail(videoId, error.message);
-    return { videoId, outcome: `failed: ${error.message}` };
+    return refuse(error.message);
   }
-  const validation = validateSource(probed, { maxDurationSeconds: settings.maxSourceSeconds });
-  if (!validation.ok) {
-    await store.fail(videoId, validation.reason);
-    return { videoId, outcome: `failed: ${validation.reason}` };
-  }
+  const { source } = validation;
+  const stream = probed.streams.find((s) => s.index === source.videoStreamIndex);
+  const coded = { width: stream?.width ?? 0, height: stream?.height ?? 0 };
+  const plausible = checkPlausible(source, coded, evidence, actual);
+  if (!plausible.ok) return refuse(plausible.reason);
+
   const useMediaConvert = ports.startMediaConvert !== undefined;
-  const plan = planLadder(validation.source, {
+  const plan = planLadder(source, {
     ffmpegMaxDurationSeconds: useMediaConvert ? settings.ffmpegMaxSeconds : Number.POSITIVE_INFINITY,
   });
-  if (!(await store.recordPlan(videoId, { source: validation.source, plan }))) {
+  const work: WorkEstimate = estimateWork(
+    plan,
+    source,
+    evidence.packets.complete ? evidence.packets.count : undefined,
+  );
+  ports.log('planned', { videoId, path: plan.path, work, frames: evidence.packets.count });
+  if (!(await store.recordPlan(videoId, { source, plan }))) {
     return { videoId, outcome: 'ignored: video changed while probing' };
   }
   if (plan.path === 'mediaconvert' && ports.startMediaConvert) {

@@ -5,6 +5,13 @@ import { queueNames } from '#shared/resources.ts';
  * within what time. The CDK app builds event source mappings from this table and the local runtime its
  * in-process pollers, so both agree. A queue's visibility timeout is six times its consumer's timeout
  * (AWS's guidance), and a message moves to the queue's DLQ after `maxReceiveCount` failed receives.
+ *
+ * Long work holds its message with a heartbeat instead (`leaseSeconds`, lambdas/adapters/heartbeat.ts).
+ * AWS refuses an SQS event source whose queue's visibility timeout is shorter than the function's
+ * timeout, so the queue's own timeout cannot be the short one: it stays at six times the function's
+ * (what a batch waiting on a throttled function needs), and the worker, once it runs, holds its message
+ * for one lease at a time, renewed every third of it. A worker killed mid-transcode (out of memory,
+ * timed out, its machine gone) is retried within one lease, not after the queue's 90 minutes.
  */
 export interface QueueConsumer {
   queue: string;
@@ -13,10 +20,12 @@ export interface QueueConsumer {
   timeoutSeconds: number;
   memoryMb: number;
   maxReceiveCount: number;
-  /** /tmp size; the transcoder keeps the source and every rendition there at once. Default 512. */
+  /** /tmp size; the transcoder keeps every rendition there at once (it reads the source by ranges). Default 512. */
   ephemeralStorageMb?: number;
   /** Needs the ffmpeg/ffprobe layer (layers/ffmpeg), found at /opt/bin. */
   ffmpeg?: boolean;
+  /** Holds its message this long at a time while it works, renewed by a heartbeat (see above). */
+  leaseSeconds?: number;
 }
 
 export const queueConsumers = {
@@ -29,7 +38,7 @@ export const queueConsumers = {
     // Eight: a record waiting for GuardDuty's verdict retries after 15 s, 30 s, ... (events/attempts.ts),
     // about 26 minutes in all before the video fails, enough for a scan of a large upload.
     maxReceiveCount: 8,
-    // Probes the source where it lies (ffprobe over a presigned GET).
+    // Probes the source where it lies (ffprobe through a loopback fence, by ranged GETs).
     ffmpeg: true,
   },
   mediaCleanup: {
@@ -51,6 +60,9 @@ export const queueConsumers = {
     maxReceiveCount: 3,
     ephemeralStorageMb: 10240,
     ffmpeg: true,
+    // Two minutes, renewed every 40 s: a dead worker's video is picked up again within about two
+    // minutes; two renewals in a row may fail (an SQS hiccup) before the worker gives up its message.
+    leaseSeconds: 120,
   },
   // Playback revocations from the outbox into the CDN's KeyValueStore: small, quick, retried often
   // (a revocation that waits is a URL that still works).

@@ -3,10 +3,10 @@ import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { db } from '#adapters/db/index.ts';
 import { PipelineVideos } from '#adapters/db/pipeline.ts';
-import { probe } from '#adapters/ffmpeg.ts';
 import { idempotencyConfig, idempotencyStore } from '#adapters/idempotency.ts';
 import { malwareScanner } from '#adapters/malware.ts';
 import { UploadedSources } from '#adapters/media-objects.ts';
+import { inspectStoredSource, probeStoredSource } from '#adapters/media-transcoder.ts';
 import { startMediaConvertJob } from '#adapters/mediaconvert.ts';
 import { retryAfter, sendToQueue } from '#adapters/queue.ts';
 import { type CreatedObject, createdObjects, videoIdOfSourceKey } from '#core/ingest.ts';
@@ -18,7 +18,8 @@ import { isLastAttempt, receiveCount, waitBeforeRetrySeconds } from './attempts.
 import { queueConsumers } from './consumers.ts';
 
 /**
- * S3 ObjectCreated -> SQS -> here: scan, probe where the object lies, validate, plan the ladder, and
+ * S3 ObjectCreated -> SQS -> here: scan, probe the object through a loopback fence (ranged reads),
+ * validate, check its content backs what it declares (core/media/work.ts), plan the ladder, and
  * hand the video to ffmpeg (transcode queue) or MediaConvert (long sources). S3 may deliver an event
  * twice or out of order: each write of a key is processed once (Powertools idempotency on bucket + key +
  * revision), and the video's own status guards the rest (only a `processing` video moves on).
@@ -32,7 +33,8 @@ async function ports(): Promise<IngestPorts> {
     store: new PipelineVideos(await db()),
     sources: new UploadedSources(),
     scanner: malwareScanner(),
-    probe: (url) => probe(url),
+    probe: probeStoredSource,
+    inspectVideo: inspectStoredSource,
     enqueueTranscode: (videoId) => sendToQueue('transcode', { videoId }),
     ...(transcoding.mediaConvertRoleArn ? { startMediaConvert: startMediaConvertJob } : {}),
     log: (message, detail) => logger.info(message, detail),

@@ -7,6 +7,16 @@ const byteLimit = (fallback: number | 'unlimited') =>
 const orNull = (limit: number | 'unlimited') => (limit === 'unlimited' ? null : limit);
 
 /**
+ * Which ffmpeg/ffprobe binaries run (lambdas/adapters/ffmpeg.ts): a path each, else the Lambda layer's
+ * /opt/bin, PATH, and the npm static builds, in that order. Parsed on its own as well (`mediaToolsConfig`),
+ * so tools and tests that only run ffmpeg need no other variable.
+ */
+const mediaToolsSchema = z.object({
+  FFMPEG_PATH: z.string().min(1).optional(),
+  FFPROBE_PATH: z.string().min(1).optional(),
+});
+
+/**
  * The Lambda-side configuration: every variable a handler may read, validated once per container.
  * The CDK app sets these on each function; the local runtime sets them on its own process before it
  * loads the handlers, pointing them at the local stand-ins. Which database adapter runs is decided here
@@ -14,6 +24,7 @@ const orNull = (limit: number | 'unlimited') => (limit === 'unlimited' ? null : 
  */
 const schema = z
   .object({
+    ...mediaToolsSchema.shape,
     VIDEOCLOUD_VERSION: z.string().min(1).default('0.0.0-dev'),
     /** The deployment's stage name; tags MediaConvert jobs so each stage only settles its own. */
     VIDEOCLOUD_STAGE: z.string().min(1).default('local'),
@@ -51,6 +62,11 @@ const schema = z
     EDGE_SYNC_QUEUE_URL: z.url().optional(),
     CAPTIONS_QUEUE_URL: z.url().optional(),
     SQS_ENDPOINT: z.url().optional(),
+    /**
+     * How long a worker holds a message at a time while it works (lambdas/adapters/heartbeat.ts), instead
+     * of the consumer's own lease in lambdas/events/consumers.ts. Local runs and tests shorten it.
+     */
+    QUEUE_LEASE_SECONDS: z.coerce.number().positive().max(43_200).optional(),
 
     /** Where playback URLs point: the CloudFront distribution (the local runtime's /cdn/ in dev). */
     MEDIA_BASE_URL: z.url().optional(),
@@ -185,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       captions: parsed.CAPTIONS_QUEUE_URL,
     },
     sqsEndpoint: parsed.SQS_ENDPOINT,
+    queueLeaseSeconds: parsed.QUEUE_LEASE_SECONDS,
     mediaBaseUrl: parsed.MEDIA_BASE_URL,
     playback: {
       inlineKey: parsed.PLAYBACK_KEY,
@@ -231,6 +248,11 @@ export const QUEUE_URL_VARIABLES: Record<keyof Config['queues'], string> = {
   edgeSync: 'EDGE_SYNC_QUEUE_URL',
   captions: 'CAPTIONS_QUEUE_URL',
 };
+
+export function mediaToolsConfig(env: Record<string, string | undefined> = process.env) {
+  const parsed = parseEnv(mediaToolsSchema, env, 'ffmpeg');
+  return { ffmpegPath: parsed.FFMPEG_PATH, ffprobePath: parsed.FFPROBE_PATH };
+}
 
 let cached: Config | undefined;
 /** The process-wide config, parsed on first use (at cold start in Lambda). */

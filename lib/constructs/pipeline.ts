@@ -67,8 +67,9 @@ interface ConsumerAccess {
 }
 
 const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
-  // Probes the source through a presigned GET signed with its own credentials (so s3:GetObject), heads
-  // it, keeps Powertools idempotency records in the state table, and hands work to ffmpeg or MediaConvert.
+  // Probes the source with ranged GETs of its own (s3:GetObject, served to ffprobe by a loopback fence),
+  // heads it, keeps Powertools idempotency records in the state table, and hands work to ffmpeg or
+  // MediaConvert.
   ingest: {
     // 'tags': reads GuardDuty's scan status before anything else (lambdas/adapters/malware.ts);
     // 'delete': removes a source the scanner flagged or could not scan.

@@ -10,9 +10,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { resolveBinaries } from '#adapters/ffmpeg.ts';
-import { exec, makeClip } from '#test/helpers/media.ts';
+import { LOCAL_RESOURCES } from '#local/runtime.ts';
+import { localS3Client } from '#local/s3.ts';
+import {
+  exec,
+  makeClip,
+  makeMjpegGrowingBomb,
+  makeMjpegSizeBomb,
+  makeTimestampBomb,
+} from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { type ApiVideo, settledVideo, uploadVideo } from '#test/helpers/upload.ts';
 
@@ -128,6 +137,15 @@ async function expectPlayable(video: Video, source: { width: number; height: num
   expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
 }
 
+describe('the binaries', () => {
+  it('are the ones FFMPEG_PATH / FFPROBE_PATH name, when set (CI runs this suite again with the npm static builds)', async () => {
+    const binaries = await resolveBinaries();
+    if (process.env.FFMPEG_PATH) expect(binaries.ffmpeg).toBe(process.env.FFMPEG_PATH);
+    if (process.env.FFPROBE_PATH) expect(binaries.ffprobe).toBe(process.env.FFPROBE_PATH);
+    console.log(`ffmpeg ${binaries.version}: ${binaries.ffmpeg}, ${binaries.ffprobe}`);
+  });
+});
+
 describe('an uploaded video becomes an adaptive stream', () => {
   it('landscape 854x480, 12 s, public: ladder at or below the source, playable', async () => {
     const source = { width: 854, height: 480, seconds: 12 };
@@ -220,12 +238,13 @@ describe('hostile and broken uploads fail with a reason and read nothing else', 
         Buffer.from(
           `#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\nfile://${fifo}\n#EXTINF:4.0,\n${canaryUrl}\n#EXT-X-ENDLIST\n`,
         ),
-        /^not a supported container: /,
+        // ffmpeg 5.1 detects HLS (the whitelist stops it); newer builds refuse HLS without .m3u8.
+        /^not a supported container: |^unreadable: /,
       ],
       [
         'ffconcat',
         Buffer.from(`ffconcat version 1.0\nfile ${fifo}\nfile ${canaryUrl}\n`),
-        /^not a supported container: /,
+        /^not a supported container: |^unreadable: /,
       ],
       [
         'html',
@@ -256,5 +275,50 @@ describe('hostile and broken uploads fail with a reason and read nothing else', 
     }
     expect(fifoUnread()).toBe(true);
     expect(hits).toBe(0);
+  });
+});
+
+describe('files that lie about what they cost are refused before any encode', () => {
+  it('a 3h53m Matroska of 120 frames and MJPEG bigger than its 16x16 header: failed within 2 minutes, with a reason, source deleted, nothing queued for ffmpeg', async () => {
+    const bombs: Array<[string, string, RegExp]> = [
+      [
+        'timestamps',
+        await makeTimestampBomb(dir, 'bomb-timestamps.mkv'),
+        /^declared 3h53m\d*s? but holds 120 frames \(.+; they jump from 4s to 3h53m\d*s?\): timestamps are broken; export the video again$/,
+      ],
+      [
+        'mjpeg-sof',
+        await makeMjpegSizeBomb(dir, 'bomb-sof.mov'),
+        /^resolution 16000x16000 is over the 7680x4320 limit$|^unreadable: not one frame of the 16x16 video stream could be decoded/,
+      ],
+      [
+        'mjpeg-growing',
+        await makeMjpegGrowingBomb(dir, 'bomb-growing.mov'),
+        /^resolution 8000x8000 is over the 7680x4320 limit$|^a single frame holds .+ than the file declares/,
+      ],
+    ];
+    const started = Date.now();
+    const ids = await Promise.all(
+      bombs.map(async ([name, file]) => upload(await readFile(file), 'private', name)),
+    );
+    const videos = await Promise.all(ids.map((id) => settled(id, 120_000)));
+    expect(Date.now() - started).toBeLessThan(120_000);
+    const s3 = localS3Client(runtime.s3);
+    const queued = runtime.queues
+      .sent('transcode')
+      .map((body) => (JSON.parse(body) as { videoId: string }).videoId);
+    for (const [i, [name, , reason]] of bombs.entries()) {
+      const video = videos[i]!;
+      expect({ name, status: video.status, reason: video.failureReason }).toEqual({
+        name,
+        status: 'failed',
+        reason: expect.stringMatching(reason),
+      });
+      expect({ name, queued: queued.includes(video.id) }).toEqual({ name, queued: false });
+      const head = s3.send(
+        new HeadObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: `uploads/${video.id}/source` }),
+      );
+      await expect(head).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    }
   });
 });

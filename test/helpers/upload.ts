@@ -51,6 +51,8 @@ export async function uploadVideo(
     parts: Array<{ partNumber: number; url: string; headers: Record<string, string> }>;
   };
   for (const part of parts) {
+    // Storage is reached by name, as in the cloud (ffmpeg never sees the name: it reads through a fence).
+    if (new URL(part.url).hostname !== 'localhost') throw new Error(`part URL not on localhost: ${part.url}`);
     const body = file.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize);
     const put = await fetch(part.url, { method: 'PUT', body: new Uint8Array(body), headers: part.headers });
     if (put.status !== 200) throw new Error(`PUT part ${part.partNumber}: ${put.status} ${await put.text()}`);

@@ -3,7 +3,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { consumerList, visibilityTimeoutSeconds } from '../../lambdas/events/consumers.ts';
+import { RENEWALS_PER_LEASE } from '../../lambdas/adapters/heartbeat.ts';
+import { consumerList, queueConsumers, visibilityTimeoutSeconds } from '../../lambdas/events/consumers.ts';
 import { scheduledWorkerList } from '../../lambdas/events/schedules.ts';
 import { JOB_METADATA_STAGE } from '../../lambdas/shared/resources.ts';
 import type { AppFunction } from '../../lib/constructs/app-function.ts';
@@ -62,8 +63,31 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
       const queue = statefulTemplate.findResources('AWS::SQS::Queue')[queueId(consumer.queue)]!;
       expect(queue.Properties.VisibilityTimeout).toBe(visibilityTimeoutSeconds(consumer));
       expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(consumer.maxReceiveCount);
+      // AWS refuses an SQS event source whose queue times out before the function does.
+      expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(props.Timeout);
     },
   );
+
+  test('transcode: the queue keeps 6x the 15-minute timeout, the worker holds its message 2 minutes at a time', () => {
+    const consumer = queueConsumers.transcode;
+    const fn = pipeline.consumers.get('transcode')!;
+    const queue = statefulTemplate.findResources('AWS::SQS::Queue')[queueId(consumer.queue)]!;
+    expect(fnProps(fn).Timeout).toBe(900);
+    expect(queue.Properties.VisibilityTimeout).toBe(5400);
+    // The heartbeat (lambdas/adapters/heartbeat.ts): a 120 s lease renewed every 40 s, so a killed
+    // worker's video is picked up again within about two minutes, not after the queue's 90.
+    expect(consumer.leaseSeconds).toBe(120);
+    expect(consumer.leaseSeconds / RENEWALS_PER_LEASE).toBe(40);
+    expect(consumer.leaseSeconds).toBeLessThan(queue.Properties.VisibilityTimeout);
+    // It renews through its own queue: the URL is set, and the event source's grant covers the call.
+    expect(JSON.stringify(fnProps(fn).Environment.Variables.TRANSCODE_QUEUE_URL)).toContain(
+      queueId('transcode'),
+    );
+    const renews = statementsOf(fn).find((s) => [s.Action].flat().includes('sqs:ChangeMessageVisibility'));
+    expect(JSON.stringify(renews?.Resource)).toContain(`${queueId('transcode')}Arn`);
+    // No lease override in the cloud: QUEUE_LEASE_SECONDS is for local runs and tests.
+    expect(fnProps(fn).Environment.Variables.QUEUE_LEASE_SECONDS).toBeUndefined();
+  });
 
   test('every queue consumer and only those have an event source mapping', () => {
     expect(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(consumerList.length);

@@ -28,7 +28,7 @@ describe('bearer tokens', () => {
   }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  }, 30_000);
+  }, 60_000);
 
   const me = (authorization?: string) =>
     runtime.api('/v1/me', authorization ? { headers: { Authorization: authorization } } : {});

@@ -58,7 +58,7 @@ describe('authorization matrix for the video routes', () => {
   }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  }, 30_000);
+  }, 60_000);
 
   const seed = (kind: Kind) =>
     seedVideo({

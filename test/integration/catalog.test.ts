@@ -16,7 +16,7 @@ describe('the video catalog', () => {
   }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  }, 30_000);
+  }, 60_000);
 
   it('pages concatenate to the full newest-first set with no duplicates, even with inserts between reads', async () => {
     const deps = { videos: new PostgresVideoRepository(await db()), playback: async () => null };

@@ -1,13 +1,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
-import { makeClip } from '#test/helpers/media.ts';
+import { makeClip, makeTimestampBomb } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { settledRow, videoRow, videoWithSource } from '#test/helpers/seed.ts';
 
@@ -26,7 +26,7 @@ describe('the ingest handler', () => {
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });
-  }, 30_000);
+  }, 60_000);
 
   const event = (key: string, sequencer: string, size: number) =>
     JSON.stringify({
@@ -111,6 +111,18 @@ describe('the ingest handler', () => {
     expect(video.status).toBe('failed');
     expect(video.failure_reason).toMatch(/^unreadable: /);
     expect(transcodeJobsFor(videoId)).toBe(0);
+  });
+
+  it('refuses a source whose timestamps claim hours its frames do not hold, deletes it, and queues nothing', async () => {
+    const bomb = await readFile(await makeTimestampBomb(dir, 'bomb.mkv'));
+    const { videoId, key } = await processingVideoWithSource(bomb);
+    const video = await settledRow(videoId);
+    expect(video.status).toBe('failed');
+    expect(video.failure_reason).toMatch(/^declared 3h53m\d*s? but holds 120 frames .*timestamps are broken/);
+    expect(transcodeJobsFor(videoId)).toBe(0);
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
   it('fails the video with a reason when the stored size differs from the declared one', async () => {

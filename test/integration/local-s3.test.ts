@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -113,6 +114,38 @@ describe('the local S3 stand-in', () => {
       }),
     );
   const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
+
+  it('is named localhost, like S3 endpoints are names, and answers on IPv4 and (where there is one) IPv6 loopback', async () => {
+    const endpoint = new URL(s3.endpoint);
+    expect(endpoint.hostname).toBe('localhost');
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'both-loopbacks', Body: 'x' }));
+    const url = await getSignedUrl(
+      presigner,
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'both-loopbacks' }),
+    );
+    // Whichever address localhost resolves to first, the signed request reaches the same server.
+    const signed = new URL(url);
+    for (const family of [4, 6] as const) {
+      const status = await new Promise<number | undefined>((resolve) => {
+        const req = request(
+          {
+            host: family === 4 ? '127.0.0.1' : '::1',
+            port: Number(endpoint.port),
+            path: `${signed.pathname}${signed.search}`,
+            headers: { Host: endpoint.host },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode);
+          },
+        );
+        req.on('error', () => resolve(undefined));
+        req.end();
+      });
+      if (family === 6 && status === undefined) continue; // no IPv6 loopback on this machine
+      expect({ family, status }).toEqual({ family, status: 200 });
+    }
+  });
 
   it('assembles a 3-part upload PUT through presigned URLs byte for byte, with an S3 multipart ETag and event', async () => {
     const key = 'raw/my video+1 é.mp4';

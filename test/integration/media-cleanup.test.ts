@@ -22,7 +22,7 @@ describe('media cleanup', () => {
   }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  }, 30_000);
+  }, 60_000);
 
   /** A ready video with a source and a small ladder in storage. */
   async function storedVideo(): Promise<string> {

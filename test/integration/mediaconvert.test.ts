@@ -45,7 +45,7 @@ describe('long sources go to MediaConvert', () => {
     await rm(dir, { recursive: true, force: true });
     delete process.env.MEDIACONVERT_ROLE_ARN;
     delete process.env.FFMPEG_MAX_SECONDS;
-  }, 30_000);
+  }, 60_000);
 
   async function planned(): Promise<string> {
     const { videoId } = await videoWithSource(s3, clip);

@@ -10,7 +10,7 @@ describe('the local runtime, end to end through the gateway', () => {
   }, 60_000);
   afterAll(async () => {
     await runtime.close();
-  }, 30_000);
+  }, 60_000);
 
   it('answers health ok after checking the database and storage for real', async () => {
     const response = await runtime.api('/v1/health');

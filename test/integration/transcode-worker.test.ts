@@ -19,7 +19,7 @@ import { validateSource } from '#core/media/probe.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
-import { makeClip } from '#test/helpers/media.ts';
+import { makeClip, makeMjpegSizeBomb } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
@@ -30,13 +30,11 @@ describe('the transcode worker', () => {
   let s3: S3Client;
   let dir: string;
   let clipPath: string;
-  let clip: Buffer;
   let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'transcode-worker-'));
     clipPath = await makeClip(dir, 'clip.mp4', { width: 320, height: 180, seconds: 2 });
-    clip = await readFile(clipPath);
     runtime = await startTestRuntime();
     s3 = localS3Client(runtime.s3);
     ({ handler } = (await import('#events/transcode.ts')) as unknown as { handler: typeof handler });
@@ -50,20 +48,22 @@ describe('the transcode worker', () => {
    * A processing video with its source stored and its plan recorded, as ingest leaves it, but taken
    * out of the runtime's own pipeline (its claim names another revision) so only this test drives it.
    */
-  async function plannedVideo(options: { source?: boolean; videoStream?: number } = {}) {
+  async function plannedVideo(options: { source?: boolean; videoStream?: number; file?: string } = {}) {
     const videoId = await seedVideo({ ownerId: 'alice', status: 'processing' });
-    await sql`update videos set source_size = ${clip.length}, ingested_revision = 'driven-by-test'
+    const file = options.file ?? clipPath;
+    const body = await readFile(file);
+    await sql`update videos set source_size = ${body.length}, ingested_revision = 'driven-by-test'
       where id = ${videoId}`.execute(await db());
     if (options.source !== false) {
       await s3.send(
         new PutObjectCommand({
           Bucket: LOCAL_RESOURCES.uploadsBucket,
           Key: `uploads/${videoId}/source`,
-          Body: clip,
+          Body: body,
         }),
       );
     }
-    const validation = validateSource(await probe(clipPath));
+    const validation = validateSource(await probe(file));
     if (!validation.ok) throw new Error(validation.reason);
     const plan = planLadder(validation.source);
     if (options.videoStream !== undefined) plan.streams.video = options.videoStream;
@@ -162,6 +162,19 @@ describe('the transcode worker', () => {
     expect(video.failure_reason).toMatch(
       /^processing failed: transcoding did not succeed after 3 attempts \(transcode failed: .+\); upload the video again/,
     );
+  });
+
+  it('fails at once when the file itself cannot be decoded: no retry of a deterministic failure', async () => {
+    // Planned from its header alone (as ingest did before it decoded a first frame): a 16x16 MJPEG
+    // whose every JPEG says 16000x16000.
+    const videoId = await plannedVideo({ file: await makeMjpegSizeBomb(dir, 'sof.mov') });
+    expect(await deliver(videoId, 1)).toEqual({ batchItemFailures: [] });
+    const video = await row(videoId);
+    expect(video.status).toBe('failed');
+    expect(video.failure_reason).toMatch(
+      /^(could not be decoded: .+; export it again \(for example as H\.264 MP4\) and upload the new file|resolution 16000x16000 is over the 7680x4320 limit)$/,
+    );
+    expect(await mediaObjects(videoId)).toEqual([]);
   });
 
   it('fails at once, with a reason, when the source is gone', async () => {

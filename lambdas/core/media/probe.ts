@@ -6,7 +6,7 @@
  * sure what did parse is a real video within our limits, and name the demuxer the encoder must be forced
  * to use, so the transcoder never auto-detects the format a second time.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Demuxers we force when decoding; keys are what `-f` takes. */
 export type SourceContainer = 'mov' | 'matroska';
@@ -87,6 +87,13 @@ export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
   minSide: 16,
   maxFrameRate: 120,
 };
+
+/**
+ * The most pixels a decoder may allocate for one picture (ffmpeg's `-max_pixels`): the largest frame the
+ * limits admit. A file whose header says 16x16 but whose pictures are 16000x16000 is stopped by the
+ * decoder itself instead of allocating gigabytes.
+ */
+export const MAX_SOURCE_PIXELS = DEFAULT_SOURCE_LIMITS.maxLongSide * DEFAULT_SOURCE_LIMITS.maxShortSide;
 
 export interface SourceFacts {
   /** The demuxer to force (`-f`) when decoding. */
