@@ -53,10 +53,12 @@ const API_ACCESS: Record<string, EntryAccess> = {
     outbox: [outboxTopics.playbackRevoked],
   },
   // The media are removed asynchronously by the media-cleanup worker; the playback URLs are revoked.
+  // Deleting a video whose upload is still open aborts that multipart upload first (core/uploads.ts).
   'videos-delete': {
     database: true,
     stateTable: 'readwrite',
     cleanupQueue: 'send',
+    uploadsBucket: ['multipart'],
     outbox: [outboxTopics.playbackRevoked],
   },
   // Caption tracks: the PUT URL of a new track is signed with the function's own credentials (so

@@ -9,6 +9,8 @@ import vm from 'node:vm';
  */
 export interface KeyValueReader {
   get(key: string): string | undefined;
+  /** Defaults to `get(key) !== undefined`. */
+  exists?(key: string): boolean;
 }
 
 export type CfHeaders = Record<string, { value: string }>;
@@ -50,7 +52,7 @@ export function loadViewerRequestFunction(source: string, store: KeyValueReader)
           return value;
         },
         async exists(key: string) {
-          return store.get(key) !== undefined;
+          return store.exists ? store.exists(key) : store.get(key) !== undefined;
         },
       }),
     },

@@ -6,8 +6,10 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws
 import dynalite from 'dynalite';
 import { stateTable } from '#shared/resources.ts';
 import {
+  incomingRequest,
   LOCAL_REGION,
   type LocalCredentials,
+  readBody,
   SigV4Failure,
   type SigV4FailureCode,
   sha256Hex,
@@ -96,24 +98,19 @@ function requireSignature(server: Server, credentials: LocalCredentials): void {
   const handlers = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void readBody(req)
+    void readBody(req, MAX_REQUEST_BYTES)
       .then((body) => {
         if (body === undefined) {
           res.writeHead(413, { 'Content-Length': '0' }).end();
           return;
         }
-        const url = new URL(req.url ?? '/', 'http://localhost');
         try {
-          verifySigV4Request(
-            {
-              method: req.method ?? 'GET',
-              path: url.pathname,
-              querystring: url.search.slice(1),
-              header: (name) => headerText(req, name),
-              headerNames: Object.keys(req.headers),
-            },
-            { credentials, service: 'dynamodb', region: LOCAL_REGION, bodySha256: sha256Hex(body) },
-          );
+          verifySigV4Request(incomingRequest(req), {
+            credentials,
+            service: 'dynamodb',
+            region: LOCAL_REGION,
+            bodySha256: sha256Hex(body),
+          });
         } catch (error) {
           if (!(error instanceof SigV4Failure)) throw error;
           const type = DYNAMO_ERRORS[error.code] ?? 'IncompleteSignatureException';
@@ -147,20 +144,4 @@ function requireSignature(server: Server, credentials: LocalCredentials): void {
         else res.destroy();
       });
   });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function headerText(req: IncomingMessage, name: string): string {
-  const value = req.headers[name.toLowerCase()];
-  return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }

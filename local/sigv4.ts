@@ -1,11 +1,21 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createECDH,
+  createHash,
+  createHmac,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { unescape as unescapeQuery } from 'node:querystring';
 
 /**
  * AWS Signature Version 4, checked the way the services check it, for every local stand-in (S3, DynamoDB,
- * SQS): a request is let in only when it carries a signature (Authorization header or presigned query)
+ * SQS, and SigV4A for the CloudFront KeyValueStore): a request is let in only when it carries a signature (Authorization header or presigned query)
  * made with the runtime's own key pair, for this service and region, in time. Each stand-in turns a
  * failure into its own service's error shape; the checks and their order are shared here.
  */
@@ -78,10 +88,43 @@ export interface SigV4Request {
   headerNames: string[];
 }
 
+/** A Node request as the check reads it: the path and query exactly as sent. */
+export function incomingRequest(req: IncomingMessage): SigV4Request {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  return {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    querystring: url.search.slice(1),
+    header: (name) => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : (value ?? '');
+    },
+    headerNames: Object.keys(req.headers),
+  };
+}
+
+/** The whole body, or undefined once it passes `limit` bytes (read before the signature can be checked). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 export interface SigV4Options {
   credentials: LocalCredentials;
   service: string;
   region?: string;
+  /**
+   * `AWS4-ECDSA-P256-SHA256` (SigV4A, which the CloudFront KeyValueStore API requires): the scope names
+   * no region (the signed `x-amz-region-set` header does) and the signature is ECDSA with the key pair
+   * SigV4A derives from the secret. @default AWS4-HMAC-SHA256
+   */
+  algorithm?: typeof ALGORITHM | typeof ALGORITHM_V4A;
   /**
    * Hex SHA-256 of the body as the server read it, for services whose signature covers the body
    * (DynamoDB, SQS). S3 signs the declared `x-amz-content-sha256` instead (UNSIGNED-PAYLOAD for presigned
@@ -98,6 +141,7 @@ export interface VerifiedRequest {
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
+const ALGORITHM_V4A = 'AWS4-ECDSA-P256-SHA256';
 const PRESIGN_PARAMS = [
   'X-Amz-Algorithm',
   'X-Amz-Credential',
@@ -111,26 +155,29 @@ const PRESIGN_PARAMS = [
 export function verifySigV4Request(request: SigV4Request, options: SigV4Options): VerifiedRequest {
   const now = options.now ?? Date.now();
   const region = options.region ?? LOCAL_REGION;
+  const algorithm = options.algorithm ?? ALGORITHM;
   const query = parseQuery(request.querystring);
   const authorization = request.header('authorization');
-  const presigned = query.some(([name]) => name === 'X-Amz-Algorithm');
+  const presigned = algorithm === ALGORITHM && query.some(([name]) => name === 'X-Amz-Algorithm');
   if (presigned && authorization) {
     throw new SigV4Failure(
       'TwoMechanisms',
       'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified',
     );
   }
-  if (!presigned && !authorization.startsWith(`${ALGORITHM} `)) {
+  if (!presigned && !authorization.startsWith(`${algorithm} `)) {
     throw new SigV4Failure(
       'MissingAuthentication',
       authorization
-        ? 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.'
+        ? `The authorization mechanism you have provided is not supported. Please use ${algorithm}.`
         : 'Access Denied: the request carries no AWS Signature Version 4',
     );
   }
-  const claim = presigned ? presignedClaim(query) : headerClaim(authorization, request.header('x-amz-date'));
+  const claim = presigned
+    ? presignedClaim(query)
+    : headerClaim(authorization, request.header('x-amz-date'), algorithm);
   const [accessKeyId = '', ...scope] = claim.credential.split('/');
-  if (scope.length !== 4 || scope[3] !== 'aws4_request') {
+  if (scope.length !== (algorithm === ALGORITHM ? 4 : 3) || scope.at(-1) !== 'aws4_request') {
     throw new SigV4Failure(
       'Malformed',
       'Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
@@ -143,16 +190,31 @@ export function verifySigV4Request(request: SigV4Request, options: SigV4Options)
       { AWSAccessKeyId: accessKeyId },
     );
   }
-  const [date, scopeRegion, scopeService] = scope;
+  const [date, scopeRegion, scopeService] = algorithm === ALGORITHM ? scope : [scope[0], region, scope[1]];
   if (date !== claim.amzDate.slice(0, 8) || scopeRegion !== region || scopeService !== options.service) {
     throw new SigV4Failure(
       'WrongScope',
-      `The credential scope ${scope.join('/')} is not valid here: expecting ${claim.amzDate.slice(0, 8)}/${region}/${options.service}/aws4_request`,
+      `The credential scope ${scope.join('/')} is not valid here: expecting ${claim.amzDate.slice(0, 8)}/${algorithm === ALGORITHM ? `${region}/` : ''}${options.service}/aws4_request`,
     );
   }
   checkTime(claim, presigned, now);
 
   const signedHeaders = claim.signedHeaders.split(';');
+  if (algorithm === ALGORITHM_V4A) {
+    const regionSet = request
+      .header('x-amz-region-set')
+      .split(',')
+      .map((r) => r.trim());
+    if (
+      !signedHeaders.includes('x-amz-region-set') ||
+      !(regionSet.includes('*') || regionSet.includes(region))
+    ) {
+      throw new SigV4Failure(
+        'WrongScope',
+        `A SigV4A signature must cover an x-amz-region-set naming ${region} or *`,
+      );
+    }
+  }
   if (!signedHeaders.includes('host')) {
     throw new SigV4Failure('Malformed', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
   }
@@ -193,12 +255,8 @@ export function verifySigV4Request(request: SigV4Request, options: SigV4Options)
     claim.signedHeaders,
     payloadHash,
   ].join('\n');
-  const stringToSign = [ALGORITHM, claim.amzDate, scope.join('/'), sha256Hex(canonicalRequest)].join('\n');
-  const signingKey = scope.reduce<Buffer | string>(
-    (key, part) => hmac(key, part),
-    `AWS4${options.credentials.secretAccessKey}`,
-  );
-  if (!sameText(hmac(signingKey, stringToSign).toString('hex'), claim.signature)) {
+  const stringToSign = [algorithm, claim.amzDate, scope.join('/'), sha256Hex(canonicalRequest)].join('\n');
+  if (!signatureHolds(algorithm, options.credentials, scope, stringToSign, claim.signature)) {
     throw new SigV4Failure(
       'SignatureDoesNotMatch',
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
@@ -236,10 +294,10 @@ function presignedClaim(query: Array<[string, string]>): Claim {
   return { credential, signedHeaders, signature, amzDate, expires };
 }
 
-function headerClaim(authorization: string, amzDate: string): Claim {
+function headerClaim(authorization: string, amzDate: string, algorithm: string): Claim {
   const fields = new Map(
     authorization
-      .slice(`${ALGORITHM} `.length)
+      .slice(`${algorithm} `.length)
       .split(',')
       .map((field) => {
         const [name = '', ...value] = field.trim().split('=');
@@ -360,6 +418,80 @@ function uriEncode(value: string): string {
 /** Code-unit order, which is byte order for the ASCII the encoded names are made of. */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function signatureHolds(
+  algorithm: string,
+  credentials: LocalCredentials,
+  scope: string[],
+  stringToSign: string,
+  signature: string,
+): boolean {
+  if (algorithm === ALGORITHM_V4A) {
+    return (
+      /^[0-9a-f]+$/.test(signature) &&
+      verify(
+        'sha256',
+        Buffer.from(stringToSign),
+        { key: sigV4aPublicKey(credentials), dsaEncoding: 'der' },
+        Buffer.from(signature, 'hex'),
+      )
+    );
+  }
+  const signingKey = scope.reduce<Buffer | string>(
+    (key, part) => hmac(key, part),
+    `AWS4${credentials.secretAccessKey}`,
+  );
+  return sameText(hmac(signingKey, stringToSign).toString('hex'), signature);
+}
+
+/** P-256's group order n, minus 2: derived private scalars must not exceed it (SigV4A key derivation). */
+const N_MINUS_TWO = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc63254f');
+const v4aKeys = new Map<string, KeyObject>();
+
+/**
+ * SigV4A's signing key is derived from the secret: HMAC-SHA256 keyed with "AWS4A" + secret over a fixed
+ * input (counter, algorithm, access key id, trial byte, length), retried until the value fits the curve's
+ * order; the private scalar is that value plus one. Only the public key is kept (one per key pair).
+ */
+function sigV4aPublicKey({ accessKeyId, secretAccessKey }: LocalCredentials): KeyObject {
+  const cacheKey = `${accessKeyId}\u0000${secretAccessKey}`;
+  const cached = v4aKeys.get(cacheKey);
+  if (cached) return cached;
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
+  for (let trial = 1; trial < 255; trial++) {
+    const fixedInput = Buffer.concat([
+      u32(1),
+      Buffer.from(ALGORITHM_V4A),
+      Buffer.from([0]),
+      Buffer.from(accessKeyId),
+      Buffer.from([trial]),
+      u32(256),
+    ]);
+    const candidate = BigInt(
+      `0x${createHmac('sha256', `AWS4A${secretAccessKey}`).update(fixedInput).digest('hex')}`,
+    );
+    if (candidate > N_MINUS_TWO) continue;
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from((candidate + 1n).toString(16).padStart(64, '0'), 'hex'));
+    const point = ecdh.getPublicKey();
+    const key = createPublicKey({
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: point.subarray(1, 33).toString('base64url'),
+        y: point.subarray(33).toString('base64url'),
+      },
+      format: 'jwk',
+    });
+    v4aKeys.set(cacheKey, key);
+    return key;
+  }
+  throw new Error('could not derive a SigV4A key from these credentials');
 }
 
 function hmac(key: Buffer | string, data: string): Buffer {

@@ -4,7 +4,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type LocalCredentials, SigV4Failure, sha256Hex, verifySigV4Request } from './sigv4.ts';
+import {
+  incomingRequest,
+  type LocalCredentials,
+  readBody,
+  SigV4Failure,
+  sha256Hex,
+  verifySigV4Request,
+} from './sigv4.ts';
 
 /**
  * The local stand-in for SQS and its Lambda event source mapping. It speaks just enough of SQS's JSON
@@ -258,23 +265,14 @@ export class LocalQueues {
 
   /** The refusal for a request not signed with the runtime's credentials (body included), else undefined. */
   private authenticate(req: IncomingMessage, body: Buffer): { code: string; message: string } | undefined {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const header = (name: string) => {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value.join(', ') : (value ?? '');
-    };
     try {
       if (!this.credentials) throw new SigV4Failure('MissingAuthentication', 'The queues were not started');
-      verifySigV4Request(
-        {
-          method: req.method ?? 'GET',
-          path: url.pathname,
-          querystring: url.search.slice(1),
-          header,
-          headerNames: Object.keys(req.headers),
-        },
-        { credentials: this.credentials, service: 'sqs', region: this.region, bodySha256: sha256Hex(body) },
-      );
+      verifySigV4Request(incomingRequest(req), {
+        credentials: this.credentials,
+        service: 'sqs',
+        region: this.region,
+        bodySha256: sha256Hex(body),
+      });
       return undefined;
     } catch (error) {
       if (!(error instanceof SigV4Failure)) throw error;
@@ -292,23 +290,18 @@ export class LocalQueues {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      // SQS takes 1 MiB messages at most; the body is read before the signature can be checked.
-      size += (chunk as Buffer).length;
-      if (size > 2 * 1024 * 1024) {
-        res.writeHead(413, { Connection: 'close' }).end();
-        return;
-      }
-      chunks.push(chunk as Buffer);
+    // SQS takes 1 MiB messages at most; the body is read before the signature can be checked.
+    const body = await readBody(req, 2 * 1024 * 1024);
+    if (body === undefined) {
+      res.writeHead(413, { Connection: 'close' }).end();
+      return;
     }
     const target = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify(body));
     };
-    const refusal = this.authenticate(req, Buffer.concat(chunks));
+    const refusal = this.authenticate(req, body);
     if (refusal) {
       res.writeHead(403, {
         'Content-Type': 'application/x-amz-json-1.0',
@@ -318,7 +311,7 @@ export class LocalQueues {
       return;
     }
     try {
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
       const queueFromUrl = () => {
         const name =
           String(input.QueueUrl ?? '')

@@ -119,8 +119,9 @@ async function putKeys(writes: readonly KeyWrite[], kvsArn?: string): Promise<nu
       );
       return puts.length;
     } catch (error) {
-      // Someone else wrote since our read: read again and decide again.
+      // Someone else wrote since our read: back off a little (jittered), read again and decide again.
       if (!(error instanceof ConflictException) || attempt >= MAX_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
     }
   }
 }

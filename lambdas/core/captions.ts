@@ -176,10 +176,14 @@ export interface CaptionWorkerPorts {
     find(videoId: string, captionId: string): Promise<CaptionRecord | undefined>;
     markProcessing(captionId: string): Promise<boolean>;
     markFailed(captionId: string, reason: string): Promise<void>;
+    /**
+     * Runs `publish` under the video's caption lock with its ready tracks, after marking `readyId` ready
+     * in the same transaction; `marked` says whether that track was still there to mark.
+     */
     publishing<T>(
       videoId: string,
       readyId: string | undefined,
-      publish: (ready: CaptionRecord[]) => Promise<T>,
+      publish: (ready: CaptionRecord[], marked: boolean) => Promise<T>,
     ): Promise<T>;
   };
   sources: {
@@ -233,48 +237,51 @@ export async function processCaption(
     return `failed: ${parsed.reason}`;
   }
   const duration = Math.max(video.durationSeconds ?? 0, ...parsed.cues.map((cue) => cue.end));
-  await ports.media.putTrack(
-    videoId,
-    captionId,
-    toWebVtt(parsed.cues),
-    subtitlePlaylist(captionId, duration),
-  );
-  const published = await republish(ports, video, captionId);
+  const vtt = toWebVtt(parsed.cues);
+  // Under the video's caption lock, and only if the track still exists: a deletion handled meanwhile
+  // (it takes the same lock) must not be followed by files nobody would ever remove.
+  const published = await ports.captions.publishing(videoId, captionId, async (ready, marked) => {
+    if (!marked) return undefined;
+    await ports.media.putTrack(videoId, captionId, vtt, subtitlePlaylist(captionId, duration));
+    return writeMaster(ports, video, ready);
+  });
   await ports.sources.remove(videoId, captionId);
-  return `ready: ${parsed.cues.length} cues; master lists ${published} track(s)`;
+  return published === undefined
+    ? 'discarded: the track was deleted while it was processed'
+    : `ready: ${parsed.cues.length} cues; master lists ${published} track(s)`;
 }
 
-/** A deleted track: its files go and the master playlist no longer lists it. */
+/** A deleted track: the master playlist stops listing it, then its files go (under the same lock). */
 export async function removeCaption(
   ports: CaptionWorkerPorts,
   videoId: string,
   captionId: string,
 ): Promise<string> {
   const video = await ports.videos.findById(videoId);
-  if (video && !video.deletedAt) await republish(ports, video, undefined);
-  await ports.media.removeTrack(videoId, captionId);
+  await ports.captions.publishing(videoId, undefined, async (ready) => {
+    if (video && !video.deletedAt) await writeMaster(ports, video, ready);
+    await ports.media.removeTrack(videoId, captionId);
+  });
   await ports.sources.remove(videoId, captionId);
   return 'removed';
 }
 
-/** Writes the master playlist with the video's ready tracks, under the video's caption lock. */
-async function republish(ports: CaptionWorkerPorts, video: VideoRecord, readyId: string | undefined) {
+/** The master playlist with exactly the video's ready tracks (the caller holds the caption lock). */
+async function writeMaster(ports: CaptionWorkerPorts, video: VideoRecord, ready: CaptionRecord[]) {
   const masterKey = video.masterPlaylistKey;
-  return ports.captions.publishing(video.id, readyId, async (ready) => {
-    if (!masterKey) return 0;
-    const master = await ports.media.readMaster(masterKey);
-    if (master === undefined) throw new Error(`the master playlist ${masterKey} is missing`);
-    const next = withSubtitles(
-      master,
-      ready.map((track) => ({
-        uri: objectKeys.captionPlaylist(track.id),
-        language: track.language,
-        name: track.label,
-      })),
-    );
-    if (next !== master) await ports.media.writeMaster(masterKey, next);
-    return ready.length;
-  });
+  if (!masterKey) return 0;
+  const master = await ports.media.readMaster(masterKey);
+  if (master === undefined) throw new Error(`the master playlist ${masterKey} is missing`);
+  const next = withSubtitles(
+    master,
+    ready.map((track) => ({
+      uri: objectKeys.captionPlaylist(track.id),
+      language: track.language,
+      name: track.label,
+    })),
+  );
+  if (next !== master) await ports.media.writeMaster(masterKey, next);
+  return ready.length;
 }
 
 /** One WebVTT segment covering the whole video (RFC 8216 allows a single-file subtitle rendition). */

@@ -118,9 +118,11 @@ export async function updateVideo(
   if (!canModify(principal, facts(video), 'update'))
     throw new ForbiddenError('You may not change this video');
   if (Object.keys(patch).length === 0) return view(deps, video);
-  // Public and unlisted URLs never expire, so taking a video private must revoke them; a private
-  // video's own short-lived URLs are scoped to it already, so going public revokes nothing.
-  const revokePlayback = patch.visibility === 'private' && video.visibility !== 'private';
+  // Public and unlisted URLs never expire, so setting a video private revokes every URL made so far.
+  // Decided from the patch alone, not from the visibility read above: two PATCHes racing (to public and
+  // to private) could both have read "private" and left the public URLs of the first one alive. The
+  // price is that an owner's own private URLs are renewed too. Going public revokes nothing.
+  const revokePlayback = patch.visibility === 'private';
   return view(deps, await deps.videos.update(id, patch, { revokePlayback }));
 }
 

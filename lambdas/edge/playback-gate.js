@@ -12,7 +12,7 @@ import crypto from 'crypto';
 //   2. checks the HMAC-SHA256 of "vc1:<kid>:<video id>:<epoch>:<exp>" with key <kid> from the
 //      KeyValueStore (key:<kid>), and the expiry (0 = none, for public and unlisted videos);
 //   3. refuses tokens older than the video's revocation epoch (rev:<video id>), written when a video
-//      is made private or deleted;
+//      is made private or deleted; a revocation it cannot read counts as one (503, fail closed);
 //   4. strips the token, so the origin request and the cache key are the plain object path.
 // The syntax is the subset runtime 2.0 documents (no for-of, classes, destructuring, spread, ?., ??);
 // test/unit/playback-gate.test.ts checks it, and the 10 KB size limit.
@@ -51,8 +51,14 @@ async function handler(event) {
     .update(`vc1:${kid}:${parts[2]}:${match[2]}:${match[3]}`)
     .digest('base64url');
   if (!sameText(expected, match[4])) return deny(request, 403, 'The playback URL does not cover this path.');
-  const revoked = await lookup(`rev:${parts[2]}`);
-  if (revoked && epoch < Number(revoked)) {
+  let revoked;
+  try {
+    revoked = await revocationEpoch(parts[2]);
+  } catch (e) {
+    // A revocation the gate cannot read counts as one: fail closed, and say it is worth retrying.
+    return deny(request, 503, 'The playback URL could not be checked just now; try again.');
+  }
+  if (epoch < revoked) {
     return deny(request, 403, 'The playback URL was revoked: the video was made private or deleted.');
   }
   request.uri = path;
@@ -84,6 +90,13 @@ function normalise(raw) {
     }
   }
   return output.length === 0 ? null : `/${output.join('/')}`;
+}
+
+// The video's revocation epoch, 0 when it was never revoked; throws when the store cannot answer.
+async function revocationEpoch(videoId) {
+  const kvs = cf.kvs();
+  if (!(await kvs.exists(`rev:${videoId}`))) return 0;
+  return Number(await kvs.get(`rev:${videoId}`));
 }
 
 async function lookup(name) {
@@ -129,7 +142,7 @@ function deny(request, status, message) {
   headers['x-content-type-options'] = { value: 'nosniff' };
   return {
     statusCode: status,
-    statusDescription: status === 400 ? 'Bad Request' : 'Forbidden',
+    statusDescription: status === 400 ? 'Bad Request' : status === 503 ? 'Service Unavailable' : 'Forbidden',
     headers: headers,
     body: { encoding: 'text', data: message },
   };

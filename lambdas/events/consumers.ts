@@ -26,6 +26,8 @@ export interface QueueConsumer {
   ffmpeg?: boolean;
   /** Holds its message this long at a time while it works, renewed by a heartbeat (see above). */
   leaseSeconds?: number;
+  /** At most this many concurrent invocations draining the queue (the event source's maximum concurrency). */
+  maxConcurrency?: number;
 }
 
 export const queueConsumers = {
@@ -65,7 +67,8 @@ export const queueConsumers = {
     leaseSeconds: 120,
   },
   // Playback revocations from the outbox into the CDN's KeyValueStore: small, quick, retried often
-  // (a revocation that waits is a URL that still works).
+  // (a revocation that waits is a URL that still works). Every write takes the store's one ETag, so
+  // writers beyond two would mostly conflict: a burst of deletions queues up instead of fighting.
   edgeSync: {
     queue: queueNames.edgeSync,
     entry: 'edge-sync',
@@ -73,6 +76,7 @@ export const queueConsumers = {
     timeoutSeconds: 30,
     memoryMb: 256,
     maxReceiveCount: 10,
+    maxConcurrency: 2,
   },
   // Uploaded caption files (validate, publish, rewrite the master playlist) and deleted tracks.
   captions: {

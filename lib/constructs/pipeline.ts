@@ -211,6 +211,7 @@ export class EventPipeline extends Construct {
       new lambdaEvents.SqsEventSource(pair.queue, {
         batchSize: consumer.batchSize,
         reportBatchItemFailures: true,
+        maxConcurrency: consumer.maxConcurrency,
         maxBatchingWindow:
           access.maxBatchingWindowSeconds !== undefined
             ? Duration.seconds(access.maxBatchingWindowSeconds)

@@ -57,6 +57,7 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
         FunctionName: { Ref: id(fn.function) },
         BatchSize: consumer.batchSize,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ...(consumer.maxConcurrency ? { ScalingConfig: { MaximumConcurrency: consumer.maxConcurrency } } : {}),
         EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp(`${queueId(consumer.queue)}Arn`) },
       });
       // The queue's visibility timeout is six times the function timeout (stateful stack).

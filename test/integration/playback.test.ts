@@ -216,6 +216,24 @@ describe('what playback refuses', () => {
     await playAll((await playbackOf(id, alice)).hls);
   });
 
+  it('setting private revokes whatever the video was before (so racing PATCHes cannot keep public URLs alive)', async () => {
+    // The decision is made from the patch, not from a visibility read before the change: a private video
+    // set private again revokes its earlier URLs too.
+    const id = await readyVideo('private');
+    const { hls } = await playbackOf(id, alice);
+    expect((await fetch(hls)).status).toBe(200);
+    const patched = await runtime.api(`/v1/videos/${id}`, {
+      method: 'PATCH',
+      token: alice,
+      json: { visibility: 'private' },
+    });
+    expect(patched.status).toBe(200);
+    await eventually(async () => expect((await fetch(hls)).status).toBe(403), {
+      timeoutMs: 2000,
+      what: 'the earlier URL to be revoked',
+    });
+  });
+
   it('deleting a video stops its URLs at once', async () => {
     const id = await readyVideo('private');
     const { hls } = await playbackOf(id, alice);
@@ -261,18 +279,29 @@ describe('the outbox', () => {
     });
   });
 
-  it('a revocation and its change commit together: a failed change writes no outbox row', async () => {
-    const relay = new OutboxRelay(await db(), sendBatchToQueue);
-    const before = await relay.pending();
-    const repository = new PostgresVideoRepository(await db());
-    const missing = '00000000-0000-4000-8000-000000000000';
-    await expect(
-      repository.update(missing, { visibility: 'private' }, { revokePlayback: true }),
-    ).rejects.toThrow();
-    expect(await relay.pending()).toBe(before);
-    const rows = await sql<{
-      count: number;
-    }>`select count(*)::int as count from outbox where payload->>'videoId' = ${missing}`.execute(await db());
-    expect(rows.rows[0]!.count).toBe(0);
+  it('a revocation and its change commit together: when the outbox write fails, the change does not happen', async () => {
+    const id = await readyVideo('public');
+    const before = await sql<{ visibility: string; playback_epoch: number }>`
+      select visibility, playback_epoch from videos where id = ${id}`.execute(await db());
+    // Make the outbox refuse this video's revocation, as a failing insert would, inside the transaction.
+    const guard = `outbox_refuses_${id.replaceAll('-', '_')}`;
+    await sql`alter table outbox add constraint ${sql.id(guard)} check (payload->>'videoId' is distinct from ${sql.lit(id)})`.execute(
+      await db(),
+    );
+    try {
+      await expect(
+        new PostgresVideoRepository(await db()).update(
+          id,
+          { visibility: 'private' },
+          { revokePlayback: true },
+        ),
+      ).rejects.toThrow();
+    } finally {
+      await sql`alter table outbox drop constraint ${sql.id(guard)}`.execute(await db());
+    }
+    const after = await sql<{ visibility: string; playback_epoch: number }>`
+      select visibility, playback_epoch from videos where id = ${id}`.execute(await db());
+    expect(after.rows).toEqual(before.rows);
+    expect(before.rows[0]!.visibility).toBe('public');
   });
 });

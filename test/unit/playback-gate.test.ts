@@ -135,6 +135,30 @@ describe('what the gate refuses', () => {
     expect(await allowed(`/t/${token(video, 101)}/videos/${video}/master.m3u8`)).toContain(video);
   });
 
+  test('a revocation the store cannot read counts as one (fail closed, 503)', async () => {
+    const video = randomUUID();
+    const flaky = loadViewerRequestFunction(playbackGateSource({ embedOrigins: ['*'] }), {
+      get: (name) => {
+        if (name === `rev:${video}`) throw new Error('KeyValueStore read failed');
+        return store.get(name);
+      },
+      exists: (name) => name === `rev:${video}` || store.has(name),
+    });
+    const result = (await flaky({
+      version: '1.0',
+      context: { eventType: 'viewer-request', requestId: 'test' },
+      viewer: { ip: '127.0.0.1' },
+      request: {
+        method: 'GET',
+        uri: `/t/${token(video)}/videos/${video}/master.m3u8`,
+        querystring: {},
+        headers: {},
+        cookies: {},
+      },
+    })) as CfResponse;
+    expect(result.statusCode).toBe(503);
+  });
+
   test('refusals answer CORS, so a player on another origin sees the 403 and its reason', async () => {
     const result = (await request(`/videos/${videoA}/master.m3u8`, {
       headers: { origin: { value: 'https://embed.example' } },

@@ -55,15 +55,24 @@ describe('SRT and WebVTT in, one clean WebVTT out', () => {
     expect(cue!.text).toBe('<b>bold alert(1)  &amp; --&gt; 5 &gt; 3 &lt;ok&gt;</b>\n<i>open</i>');
   });
 
-  test('any text in, never a tag out but b/i/u, never "-->" in a payload (property)', () => {
+  test('a line that is only dropped tags does not split the cue', () => {
+    const parsed = parse('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhello\n<c.x></c>\nworld <b>bold\n', 'vtt');
+    expect(parsed).toEqual({
+      ok: true,
+      cues: [{ start: 1, end: 2, settings: '', text: 'hello\nworld <b>bold</b>' }],
+    });
+  });
+
+  test('any text in, never a tag out but b/i/u, never "-->" or a blank line in a payload (property)', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), (text) => {
-        const line = text.replace(/[\r\n]/g, ' ').trim();
-        if (line === '') return;
-        const parsed = parse(`WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n${line}\n`, 'vtt');
+      fc.property(fc.array(fc.string({ maxLength: 80 }), { minLength: 1, maxLength: 4 }), (texts) => {
+        const lines = texts.map((text) => text.replace(/[\r\n]/g, ' ').trim()).filter(Boolean);
+        if (lines.length === 0) return;
+        const parsed = parse(`WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n${lines.join('\n')}\n`, 'vtt');
         if (!parsed.ok) return;
         for (const cue of parsed.cues) {
           expect(cue.text).not.toContain('-->');
+          expect(cue.text.split('\n').every((line) => line.trim() !== '')).toBe(true);
           expect(cue.text.replace(/<\/?[biu]>/g, '')).not.toMatch(/[<>]/);
         }
       }),

@@ -102,21 +102,25 @@ export class PostgresCaptions implements CaptionRepository {
    * Runs `publish` with the video's ready tracks while holding the video's caption lock, after marking
    * `readyId` ready (when given) in the same transaction: two tracks finishing at once are published one
    * after the other, each with the other's state, and a track is ready only once it is in the master.
+   * Deleting a track takes the same lock (its row goes first, in the API's transaction), so a track
+   * deleted meanwhile is not marked (`marked` false) and the worker leaves no files behind.
    */
   async publishing<T>(
     videoId: string,
     readyId: string | undefined,
-    publish: (ready: CaptionRecord[]) => Promise<T>,
+    publish: (ready: CaptionRecord[], marked: boolean) => Promise<T>,
   ): Promise<T> {
     return this.db.transaction().execute(async (tx) => {
       await lockVideo(tx, videoId);
+      let marked = false;
       if (readyId) {
-        await tx
+        const result = await tx
           .updateTable('captions')
           .set({ status: 'ready', failure_reason: null, updated_at: sql`now()` })
           .where('id', '=', readyId)
           .where('status', '=', 'processing')
-          .execute();
+          .executeTakeFirst();
+        marked = result.numUpdatedRows > 0n;
       }
       const rows = await tx
         .selectFrom('captions')
@@ -126,7 +130,7 @@ export class PostgresCaptions implements CaptionRepository {
         .orderBy('created_at')
         .orderBy('id')
         .execute();
-      return publish(rows.map(toRecord));
+      return publish(rows.map(toRecord), marked);
     });
   }
 }

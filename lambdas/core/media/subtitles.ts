@@ -139,7 +139,12 @@ function cueFrom(
       reason: `cue ${number} (line ${line}) has ${payload.length} lines; at most ${CAPTION_LIMITS.maxCueLines}`,
     };
   }
-  const text = payload.map(sanitizeLine).join('\n').trim();
+  // A line that sanitizes to nothing (only dropped tags) would end the cue early in every player.
+  const text = payload
+    .map(sanitizeLine)
+    .filter((l) => l.trim() !== '')
+    .join('\n')
+    .trim();
   if (text.length > CAPTION_LIMITS.maxCueChars) {
     return {
       reason: `cue ${number} (line ${line}) has ${text.length} characters; at most ${CAPTION_LIMITS.maxCueChars}`,
