@@ -1,10 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { db } from '#adapters/db/index.ts';
-import { PipelineVideos } from '#adapters/db/pipeline.ts';
 import { VideoMedia } from '#adapters/media-objects.ts';
 import { transcodeFromStorage } from '#adapters/media-transcoder.ts';
+import { pipelineStore } from '#adapters/pipeline-store.ts';
 import { failAfterLastAttempt, type TranscodePorts, transcodeVideo } from '#core/pipeline.ts';
 import { logger } from '#shared/logger.ts';
 import { isLastAttempt, receiveCount } from './attempts.ts';
@@ -24,7 +23,7 @@ const RESERVED_MS = 60_000;
 
 async function transcodeRecord(record: SQSRecord, context: Context): Promise<void> {
   const { videoId } = Message.parse(JSON.parse(record.body));
-  const store = new PipelineVideos(await db());
+  const store = await pipelineStore();
   const media = new VideoMedia();
   const ports: TranscodePorts = {
     store,

@@ -6,6 +6,7 @@ import * as cleanupSweep from './migrations/0003-cleanup-sweep.ts';
 import * as userRoles from './migrations/0004-user-roles.ts';
 import * as playbackOutbox from './migrations/0005-playback-outbox.ts';
 import * as videoUploadId from './migrations/0006-video-upload-id.ts';
+import * as webhooks from './migrations/0008-webhooks.ts';
 import * as captions from './migrations/0009-captions.ts';
 
 /**
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '0004-user-roles': userRoles,
   '0005-playback-outbox': playbackOutbox,
   '0006-video-upload-id': videoUploadId,
+  '0008-webhooks': webhooks,
   '0009-captions': captions,
 };
 
