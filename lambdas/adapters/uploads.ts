@@ -1,6 +1,7 @@
 import type { QuotaLimits, StorageUsage } from '#core/quota.ts';
 import type { UploadDeps } from '#core/uploads.ts';
 import { config } from '#shared/config.ts';
+import { outboxTopics } from '#shared/resources.ts';
 import { db } from './db/index.ts';
 import { PostgresVideoRepository } from './db/videos.ts';
 import { S3MultipartStorage } from './multipart.ts';
@@ -18,7 +19,9 @@ export async function uploadDeps(): Promise<UploadDeps> {
     storage,
     sessions,
     // Video events (created, upload completed, aborted) leave through the outbox right after each commit.
-    videos: new PostgresVideoRepository(await db(), { afterOutboxWrite: publishOutboxNow }),
+    videos: new PostgresVideoRepository(await db(), {
+      afterOutboxWrite: () => publishOutboxNow([outboxTopics.event]),
+    }),
     limits: config().uploads,
   };
 }

@@ -29,7 +29,11 @@ describe('Standard Webhooks signatures', () => {
 
   it('the previous secret signs only during its overlap', () => {
     const now = new Date('2030-01-01T00:00:00Z');
-    const endpoint = { secret: 'whsec_new', previousSecret: 'whsec_old', previousSecretUntil: new Date('2030-01-02') };
+    const endpoint = {
+      secret: 'whsec_new',
+      previousSecret: 'whsec_old',
+      previousSecretUntil: new Date('2030-01-02'),
+    };
     expect(signingSecrets(endpoint, now)).toEqual(['whsec_new', 'whsec_old']);
     expect(signingSecrets(endpoint, new Date('2030-01-03'))).toEqual(['whsec_new']);
   });
@@ -40,7 +44,9 @@ describe('the retry schedule', () => {
   const at = new Date('2030-01-01T00:00:00Z');
 
   it('waits each entry in turn, and ends after one attempt more than it has entries', () => {
-    const waits = [1, 2, 3, 4, 5, 6].map((attempt) => (nextAttemptAfter(attempt, at, schedule)!.getTime() - at.getTime()) / 1000);
+    const waits = [1, 2, 3, 4, 5, 6].map(
+      (attempt) => (nextAttemptAfter(attempt, at, schedule)!.getTime() - at.getTime()) / 1000,
+    );
     expect(waits).toEqual(schedule);
     expect(nextAttemptAfter(7, at, schedule)).toBeNull();
   });
