@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import {
   createDocument,
   type ZodOpenApiOperationObject,
@@ -6,7 +7,6 @@ import {
 } from 'zod-openapi';
 import type { ResponseSpec, RouteSpec } from './route-spec.ts';
 import { routeList } from './routes.ts';
-import * as z from 'zod';
 import { Problem, WebhookEvent } from './schemas.ts';
 
 const standardErrors: Record<number, string> = {
@@ -63,7 +63,9 @@ export function buildOpenApiDocument(version: string) {
           requestParams: {
             header: z.object({
               'webhook-id': z.string().meta({ description: 'The event id: the same on every retry' }),
-              'webhook-timestamp': z.string().meta({ description: 'Unix seconds when this attempt was signed' }),
+              'webhook-timestamp': z
+                .string()
+                .meta({ description: 'Unix seconds when this attempt was signed' }),
               'webhook-signature': z
                 .string()
                 .meta({ description: 'v1,<base64 HMAC-SHA256>; two, space-separated, after a rotation' }),
