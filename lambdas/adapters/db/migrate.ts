@@ -30,6 +30,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    // Branches number their migrations when they start and land in any order (0009 shipped before
+    // 0008): a database that already ran a later one still gets an earlier one that arrives after it.
+    allowUnorderedMigrations: true,
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {
