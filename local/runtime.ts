@@ -170,6 +170,8 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         };
       }),
     );
+    // Stops run in reverse: the database closes after the queues, whose in-flight consumers still use it.
+    stops.push(closeSharedDb);
     const sqsEndpoint = await queues.start(credentials);
     stops.push(() => queues.stop());
 
@@ -218,7 +220,6 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     logger.setLogLevel(local.LOG_LEVEL);
     config(); // validate now: a bad variable stops the runtime with its name, before any request
 
-    stops.push(closeSharedDb);
     await migrateToLatest(await db());
     // What the deploy-time custom resource does in the cloud: the gate learns the signing key.
     await putSigningKey(playbackKey.kid, playbackKey.secret);

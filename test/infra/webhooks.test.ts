@@ -94,7 +94,7 @@ describe.each(['dev', 'prod'] as const)('webhooks and events (%s)', (stageName) 
     expect(sendsTo(fn('transcode'))).toEqual(['WebhookEvents']);
     const status = pipeline.mediaConvert.statusFunction;
     expect(sendsTo(status)).toEqual(['WebhookEvents']);
-    expect(sendsTo(fn('outbox-relay'))).toEqual(['EdgeSync', 'WebhookEvents']);
+    expect(sendsTo(fn('outbox-relay'))).toEqual(['Captions', 'EdgeSync', 'WebhookEvents']);
     for (const entry of ['uploads-create', 'uploads-complete', 'uploads-abort']) {
       expect(sendsTo(stateless.api.functions.get(entry)!)).toEqual(['WebhookEvents']);
     }
