@@ -1,6 +1,5 @@
 import { abandonUpload } from '#core/uploads.ts';
 import type { CatalogDeps, MediaCleanupQueue, UploadAbandoner } from '#core/videos.ts';
-import { logger } from '#shared/logger.ts';
 import { outboxTopics } from '#shared/resources.ts';
 import { db } from './db/index.ts';
 import { PostgresVideoRepository } from './db/videos.ts';
