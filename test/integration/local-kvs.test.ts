@@ -134,8 +134,6 @@ describe('the edge-store adapter over it', () => {
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     });
-    // CI's second pass sets DATABASE_URL; config takes exactly one database source.
-    delete process.env.DATABASE_URL;
   });
 
   it('raises revocation epochs and never lowers them, whatever the order of messages', async () => {
