@@ -45,12 +45,13 @@ const API_ACCESS: Record<string, EntryAccess> = {
   // Video views carry signed playback URLs (lambdas/adapters/playback.ts) for ready videos.
   'videos-list': { database: true, playback: true, stateTable: 'readwrite' },
   'videos-get': { database: true, playback: true, stateTable: 'readwrite' },
-  // Making a video private revokes its playback URLs: an outbox row, handed on to edge-sync at once.
+  // Making a video private revokes its playback URLs: an outbox row, handed on to edge-sync at once; and
+  // every change writes a video event (outbox -> webhook-events).
   'videos-update': {
     database: true,
     playback: true,
     stateTable: 'readwrite',
-    outbox: [outboxTopics.playbackRevoked],
+    outbox: [outboxTopics.playbackRevoked, outboxTopics.event],
   },
   // The media are removed asynchronously by the media-cleanup worker; the playback URLs are revoked.
   // Deleting a video whose upload is still open aborts that multipart upload first (core/uploads.ts).
@@ -59,7 +60,7 @@ const API_ACCESS: Record<string, EntryAccess> = {
     stateTable: 'readwrite',
     cleanupQueue: 'send',
     uploadsBucket: ['multipart'],
-    outbox: [outboxTopics.playbackRevoked],
+    outbox: [outboxTopics.playbackRevoked, outboxTopics.event],
   },
   // Caption tracks: the PUT URL of a new track is signed with the function's own credentials (so
   // s3:PutObject); a deleted track's files are removed by the captions worker (outbox).
@@ -67,21 +68,45 @@ const API_ACCESS: Record<string, EntryAccess> = {
   'captions-list': { database: true, stateTable: 'readwrite' },
   'captions-delete': { database: true, stateTable: 'readwrite', outbox: [outboxTopics.captionDeleted] },
   // Uploads: sessions live in the state table, parts in the uploads bucket (presigned PUTs are signed with
-  // the function's own credentials, so signing a part needs s3:PutObject).
-  'uploads-create': { database: true, stateTable: 'readwrite', uploadsBucket: ['write', 'multipart'] },
+  // the function's own credentials, so signing a part needs s3:PutObject). They write video events
+  // (created, upload completed, upload aborted, deleted) and hand them to the webhook-events queue only.
+  'uploads-create': {
+    database: true,
+    stateTable: 'readwrite',
+    uploadsBucket: ['write', 'multipart'],
+    outbox: [outboxTopics.event],
+  },
   'uploads-sign-parts': { database: true, stateTable: 'readwrite', uploadsBucket: ['write'] },
   'uploads-get': { database: true, stateTable: 'readwrite', uploadsBucket: ['multipart'] },
   'uploads-complete': {
     database: true,
     stateTable: 'readwrite',
     uploadsBucket: ['read', 'write', 'multipart'],
+    outbox: [outboxTopics.event],
   },
-  'uploads-abort': { database: true, stateTable: 'readwrite', uploadsBucket: ['multipart'] },
+  'uploads-abort': {
+    database: true,
+    stateTable: 'readwrite',
+    uploadsBucket: ['multipart'],
+    outbox: [outboxTopics.event],
+  },
   // API keys (only their hashes) and the audit log live in Postgres.
   'api-keys-create': { database: true, stateTable: 'readwrite' },
   'api-keys-list': { database: true, stateTable: 'readwrite' },
   'api-keys-delete': { database: true, stateTable: 'readwrite' },
   'audit-list': { database: true, stateTable: 'readwrite' },
+  // Webhook endpoints and deliveries live in Postgres. Registering checks the URL's addresses (a DNS
+  // lookup; VPC DNS works without internet). Only a test event and a redelivery send an attempt, signed
+  // here, to the deliveries queue; no API function ever talks to a webhook endpoint.
+  'webhooks-create': { database: true, stateTable: 'readwrite' },
+  'webhooks-list': { database: true, stateTable: 'readwrite' },
+  'webhooks-get': { database: true, stateTable: 'readwrite' },
+  'webhooks-update': { database: true, stateTable: 'readwrite' },
+  'webhooks-delete': { database: true, stateTable: 'readwrite' },
+  'webhooks-rotate-secret': { database: true, stateTable: 'readwrite' },
+  'webhooks-test': { database: true, stateTable: 'readwrite', webhookDeliveries: 'send' },
+  'webhooks-deliveries-list': { database: true, stateTable: 'readwrite' },
+  'webhooks-deliveries-retry': { database: true, stateTable: 'readwrite', webhookDeliveries: 'send' },
   docs: {
     bundleFiles: {
       into: 'swagger-ui',
@@ -194,6 +219,11 @@ export class StatelessStack extends Stack {
       value: this.api.restApi.url,
       description: 'Base URL of the REST API stage',
     });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.pipeline.eventBus.eventBusName,
+      description: 'EventBridge bus of video and upload events (detail-type = event type)',
+    });
+    new CfnOutput(this, 'EventBusArn', { value: this.pipeline.eventBus.eventBusArn });
     new CfnOutput(this, 'UserPoolId', { value: auth.userPool.userPoolId });
     new CfnOutput(this, 'WebClientId', { value: auth.webClient.userPoolClientId });
     new CfnOutput(this, 'HostedUiDomain', { value: auth.domain.baseUrl() });

@@ -28,11 +28,14 @@ import { startLocalKeyValueStore } from './kvs.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type LocalS3, startLocalS3 } from './s3.ts';
 import { type LocalCredentials, localCredentials } from './sigv4.ts';
-import { LocalQueues } from './sqs.ts';
+import { dlqName, LocalQueues } from './sqs.ts';
 import { LocalTokenIssuer, TokenRequest } from './token-issuer.ts';
 import { webEndpoint } from './web.ts';
 
 type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+/** Seconds between webhook attempts locally (the cloud's default waits 5 s, 5 min, 30 min, 2 h, 5 h, 10 h). */
+export const LOCAL_WEBHOOK_RETRY_SCHEDULE = '2,5,10,30';
 
 /** Names the local stand-ins use for what the CDK app creates. */
 export const LOCAL_RESOURCES = {
@@ -175,6 +178,8 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         };
       }),
     );
+    // Stops run in reverse: the database closes after the queues, whose in-flight consumers still use it.
+    stops.push(closeSharedDb);
     const sqsEndpoint = await queues.start(credentials);
     stops.push(() => queues.stop());
 
@@ -198,6 +203,14 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       TRANSCODE_QUEUE_URL: queues.url(queueNames.transcode),
       EDGE_SYNC_QUEUE_URL: queues.url(queueNames.edgeSync),
       CAPTIONS_QUEUE_URL: queues.url(queueNames.captions),
+      WEBHOOK_EVENTS_QUEUE_URL: queues.url(queueNames.webhookEvents),
+      WEBHOOK_DELIVERIES_QUEUE_URL: queues.url(queueNames.webhookDeliveries),
+      WEBHOOK_DELIVERIES_DLQ_URL: queues.url(dlqName(queueNames.webhookDeliveries)),
+      WEBHOOK_RESULTS_QUEUE_URL: queues.url(queueNames.webhookResults),
+      EVENT_BUS_QUEUE_URL: queues.url(queueNames.eventBus),
+      // A developer points webhooks at a receiver on this machine; a demo retries within seconds.
+      WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true',
+      WEBHOOK_RETRY_SCHEDULE: process.env.WEBHOOK_RETRY_SCHEDULE ?? LOCAL_WEBHOOK_RETRY_SCHEDULE,
       MEDIA_BASE_URL: `http://localhost:${boundPort}/cdn/`,
       PLAYBACK_KEY: JSON.stringify(playbackKey),
       EDGE_KVS_ARN: LOCAL_RESOURCES.edgeKvsArn,
@@ -215,7 +228,6 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     logger.setLogLevel(local.LOG_LEVEL);
     config(); // validate now: a bad variable stops the runtime with its name, before any request
 
-    stops.push(closeSharedDb);
     await migrateToLatest(await db());
     // What the deploy-time custom resource does in the cloud: the gate learns the signing key.
     await putSigningKey(playbackKey.kid, playbackKey.secret);

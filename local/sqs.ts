@@ -97,7 +97,8 @@ export class LocalQueues {
     return `arn:aws:sqs:${this.region}:${LOCAL_ACCOUNT_ID}:${name}`;
   }
 
-  send(queue: string, body: string): string {
+  /** `delaySeconds`: SQS's DelaySeconds, the message stays invisible that long after it is sent. */
+  send(queue: string, body: string, delaySeconds = 0): string {
     const list = this.list(queue);
     const message: StoredMessage = {
       messageId: randomUUID(),
@@ -105,7 +106,7 @@ export class LocalQueues {
       md5: md5(body),
       sentAt: Date.now(),
       receiveCount: 0,
-      visibleAt: 0,
+      visibleAt: delaySeconds > 0 ? Date.now() + delaySeconds * 1000 : 0,
     };
     list.push(message);
     this.persist();
@@ -324,15 +325,19 @@ export class LocalQueues {
       switch (target) {
         case 'SendMessage': {
           const body = String(input.MessageBody);
-          return reply(200, { MessageId: this.send(queueFromUrl(), body), MD5OfMessageBody: md5(body) });
+          const delay = Number(input.DelaySeconds ?? 0);
+          return reply(200, {
+            MessageId: this.send(queueFromUrl(), body, delay),
+            MD5OfMessageBody: md5(body),
+          });
         }
         case 'SendMessageBatch': {
           const queue = queueFromUrl();
-          const entries = input.Entries as Array<{ Id: string; MessageBody: string }>;
+          const entries = input.Entries as Array<{ Id: string; MessageBody: string; DelaySeconds?: number }>;
           return reply(200, {
             Successful: entries.map((entry) => ({
               Id: entry.Id,
-              MessageId: this.send(queue, entry.MessageBody),
+              MessageId: this.send(queue, entry.MessageBody, Number(entry.DelaySeconds ?? 0)),
               MD5OfMessageBody: md5(entry.MessageBody),
             })),
             Failed: [],

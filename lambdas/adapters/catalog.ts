@@ -1,10 +1,9 @@
 import { abandonUpload } from '#core/uploads.ts';
 import type { CatalogDeps, MediaCleanupQueue, UploadAbandoner } from '#core/videos.ts';
-import { logger } from '#shared/logger.ts';
 import { outboxTopics } from '#shared/resources.ts';
 import { db } from './db/index.ts';
 import { PostgresVideoRepository } from './db/videos.ts';
-import { outboxRelay } from './outbox.ts';
+import { publishOutboxNow } from './outbox.ts';
 import { resolvePlayback } from './playback.ts';
 import { sendToQueue } from './queue.ts';
 import { uploadDeps } from './uploads.ts';
@@ -19,14 +18,8 @@ export async function catalog(): Promise<
 > {
   return {
     videos: new PostgresVideoRepository(await db(), {
-      // Revocations leave at once; should this send fail, the minute's outbox relay sends them.
-      afterOutboxWrite: async () => {
-        await (await outboxRelay())
-          .publishPending(100, [outboxTopics.playbackRevoked])
-          .catch((error: unknown) => {
-            logger.warn('outbox fast path failed; the scheduled relay will publish', { error });
-          });
-      },
+      // Revocations and video events leave at once; should this send fail, the minute's relay sends them.
+      afterOutboxWrite: () => publishOutboxNow([outboxTopics.playbackRevoked, outboxTopics.event]),
     }),
     playback: resolvePlayback,
     cleanup: (video) => sendToQueue('cleanup', { videoId: video.id }),

@@ -12,7 +12,12 @@ import { objectKeys } from '#shared/resources.ts';
  * and keeps working while the video stays shared; making the video private or deleting it moves the
  * epoch and revokes them. Private videos get a token that expires after PRIVATE_PLAYBACK_SECONDS.
  */
-export async function resolvePlayback(video: VideoRecord): Promise<Playback | null> {
+export async function resolvePlayback(
+  video: Pick<
+    VideoRecord,
+    'id' | 'status' | 'visibility' | 'playbackEpoch' | 'masterPlaylistKey' | 'posterKey' | 'captions'
+  >,
+): Promise<Playback | null> {
   const { mediaBaseUrl, playback } = config();
   if (!mediaBaseUrl || video.status !== 'ready' || !video.masterPlaylistKey || !video.posterKey) return null;
   const base = mediaBaseUrl.endsWith('/') ? mediaBaseUrl : `${mediaBaseUrl}/`;

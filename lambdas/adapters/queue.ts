@@ -47,6 +47,28 @@ export async function sendBatchToQueue(queue: QueueName, messages: readonly unkn
   }
 }
 
+/** Sends messages that each become visible after their own delay (0..900 s, SQS's range), ten a request. */
+export async function sendDelayedBatch(
+  queue: QueueName,
+  messages: ReadonlyArray<{ body: unknown; delaySeconds: number }>,
+): Promise<void> {
+  for (let i = 0; i < messages.length; i += 10) {
+    const result = await client().send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl(queue),
+        Entries: messages.slice(i, i + 10).map((message, n) => ({
+          Id: String(n),
+          MessageBody: JSON.stringify(message.body),
+          DelaySeconds: Math.max(0, Math.min(900, Math.round(message.delaySeconds))),
+        })),
+      }),
+    );
+    if (result.Failed?.length) {
+      throw new Error(`${result.Failed.length} message(s) refused by ${queue}: ${result.Failed[0]?.Message}`);
+    }
+  }
+}
+
 /** Makes a received message visible again after `seconds` (instead of the queue's whole timeout). */
 export async function retryAfter(queue: QueueName, receiptHandle: string, seconds: number): Promise<void> {
   await holdMessage(queue, receiptHandle, seconds);

@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import {
   createDocument,
   type ZodOpenApiOperationObject,
@@ -6,7 +7,7 @@ import {
 } from 'zod-openapi';
 import type { ResponseSpec, RouteSpec } from './route-spec.ts';
 import { routeList } from './routes.ts';
-import { Problem } from './schemas.ts';
+import { Problem, WebhookEvent } from './schemas.ts';
 
 const standardErrors: Record<number, string> = {
   400: 'Malformed or invalid input (unknown fields are invalid)',
@@ -50,6 +51,31 @@ export function buildOpenApiDocument(version: string) {
       },
     },
     paths,
+    // What VideoCloud POSTs to a registered webhook endpoint (Standard Webhooks).
+    webhooks: {
+      event: {
+        post: {
+          operationId: 'webhookEvent',
+          summary: 'A delivery to your endpoint',
+          description:
+            'One event, signed per Standard Webhooks: verify with `new Webhook(secret).verify(body, headers)` of the standardwebhooks package. A 2xx answer within 10 s is success; anything else is retried per WEBHOOK_RETRY_SCHEDULE with the same webhook-id.',
+          tags: ['Webhooks'],
+          requestParams: {
+            header: z.object({
+              'webhook-id': z.string().meta({ description: 'The event id: the same on every retry' }),
+              'webhook-timestamp': z
+                .string()
+                .meta({ description: 'Unix seconds when this attempt was signed' }),
+              'webhook-signature': z
+                .string()
+                .meta({ description: 'v1,<base64 HMAC-SHA256>; two, space-separated, after a rotation' }),
+            }),
+          },
+          requestBody: { required: true, content: { 'application/json': { schema: WebhookEvent } } },
+          responses: { '200': { description: 'Any 2xx within 10 s: delivered' } },
+        },
+      },
+    },
   });
 }
 

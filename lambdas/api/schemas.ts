@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { eventTypes } from '#core/events.ts';
 import { roles, scopes } from '#core/principal.ts';
 
 /**
@@ -336,3 +337,111 @@ export const Caption = z
   .meta({ id: 'Caption' });
 
 export const CaptionList = z.object({ items: z.array(Caption) }).meta({ id: 'CaptionList' });
+
+const eventType = z.enum(eventTypes).meta({ id: 'EventType' });
+const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(512).optional(),
+};
+
+export const WebhookParams = z.object({ webhookId: z.string().min(1).max(64) }).strict();
+export const DeliveryParams = z
+  .object({ webhookId: z.string().min(1).max(64), deliveryId: z.string().min(1).max(64) })
+  .strict();
+export const ListWebhooksQuery = z.object(pageQuery).strict();
+export const ListDeliveriesQuery = z.object(pageQuery).strict();
+
+const webhookUrl = z.string().trim().min(1).max(2048).meta({
+  description:
+    'Where deliveries are POSTed: https, resolving only to public addresses (never loopback, private, link-local such as 169.254.169.254, CGNAT or multicast); the local runtime also takes http:// on loopback',
+  example: 'https://example.com/webhooks/videocloud',
+});
+const webhookEvents = z
+  .array(eventType)
+  .min(1)
+  .max(50)
+  .meta({ description: 'Event types to receive; all types when left out' });
+
+export const CreateWebhookRequest = z
+  .object({
+    url: webhookUrl,
+    description: z.string().max(500).optional(),
+    events: webhookEvents.optional(),
+  })
+  .strict()
+  .meta({ id: 'CreateWebhookRequest' });
+
+export const UpdateWebhookRequest = z
+  .object({
+    url: webhookUrl.optional(),
+    description: z.string().max(500).optional(),
+    events: webhookEvents.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .meta({ id: 'UpdateWebhookRequest' });
+
+export const Webhook = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    description: z.string(),
+    events: z.array(eventType),
+    enabled: z.boolean(),
+    disabledReason: z
+      .string()
+      .nullable()
+      .meta({ description: 'Why it is disabled: by its owner, or automatically after days of failures' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Webhook' });
+
+const secret = z.string().startsWith('whsec_').meta({
+  description: 'The signing secret (Standard Webhooks): shown here only; verify deliveries with it',
+});
+
+export const WebhookCreated = Webhook.extend({ secret }).meta({ id: 'WebhookCreated' });
+export const WebhookSecret = z.object({ secret }).meta({ id: 'WebhookSecret' });
+export const WebhookPage = z
+  .object({ items: z.array(Webhook), nextCursor: z.string().nullable() })
+  .meta({ id: 'WebhookPage' });
+export const WebhookTestAccepted = z
+  .object({ eventId: z.string(), deliveryId: z.string() })
+  .meta({ id: 'WebhookTestAccepted' });
+
+export const Delivery = z
+  .object({
+    id: z.string(),
+    eventId: z.string().meta({ description: 'Also the webhook-id header of every attempt' }),
+    eventType,
+    status: z.enum(['pending', 'succeeded', 'failed']),
+    attempts: z.int(),
+    lastStatusCode: z.int().nullable(),
+    lastError: z.string().nullable(),
+    lastLatencyMs: z.int().nullable(),
+    lastResponseExcerpt: z
+      .string()
+      .nullable()
+      .meta({ description: 'The first 256 characters of the last answer' }),
+    lastAttemptAt: timestamp.nullable(),
+    nextAttemptAt: timestamp.nullable(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Delivery' });
+
+export const DeliveryPage = z
+  .object({ items: z.array(Delivery), nextCursor: z.string().nullable() })
+  .meta({ id: 'DeliveryPage' });
+
+/** The body of every delivery (and the detail of every EventBridge event). */
+export const WebhookEvent = z
+  .object({
+    id: z.string().meta({ description: 'The event id; also the webhook-id header, the same on every retry' }),
+    type: eventType,
+    timestamp,
+    data: z.record(z.string(), z.unknown()).meta({
+      description: 'The resource as the API returns it to its owner: a Video, or an Upload for upload.*',
+    }),
+  })
+  .meta({ id: 'WebhookEvent' });

@@ -20,7 +20,13 @@ export interface VideoFacts {
 }
 
 export type VideoAction = 'read' | 'update' | 'delete';
-export type Capability = 'upload' | 'list-own' | 'read-audit' | 'manage-api-keys';
+export type Capability =
+  | 'upload'
+  | 'list-own'
+  | 'read-audit'
+  | 'manage-api-keys'
+  | 'read-webhooks'
+  | 'manage-webhooks';
 
 const scopeFor: Record<VideoAction | Capability, Scope | null> = {
   read: 'videos:read',
@@ -30,6 +36,8 @@ const scopeFor: Record<VideoAction | Capability, Scope | null> = {
   upload: 'uploads:write',
   'read-audit': null,
   'manage-api-keys': null,
+  'read-webhooks': 'videos:read',
+  'manage-webhooks': 'videos:write',
 };
 
 export function hasScope(principal: Principal, action: VideoAction | Capability): boolean {
@@ -74,6 +82,9 @@ export function can(principal: Principal | null, capability: Capability): boolea
     case 'read-audit':
       return isAdmin(principal);
     case 'manage-api-keys':
+    // Webhook endpoints carry events of the caller's own videos (an admin's: of every video).
+    case 'read-webhooks':
+    case 'manage-webhooks':
       return principal.roles.includes('creator') || isAdmin(principal);
   }
 }

@@ -7,6 +7,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from './errors.ts';
+import type { UploadView } from './events.ts';
 import { partLength, planParts } from './part-plan.ts';
 import { can } from './policy.ts';
 import type { Principal } from './principal.ts';
@@ -104,12 +105,18 @@ export interface UploadVideos extends StorageUsage {
       sourceFilename: string;
       sourceContentType: string;
       sourceSize: number;
+      /** When the session expires: an upload still open then is swept (upload.expired). */
+      uploadExpiresAt?: Date;
     },
     quota: { limitBytes: number; openUploadSeconds: number } | null,
   ): Promise<{ created: true } | { created: false; bytesUsed: number }>;
   /** uploading -> processing; false when the video had already moved on (or is gone). */
   markProcessing(videoId: string): Promise<boolean>;
-  softDelete(id: string): Promise<boolean>;
+  /** With `upload`, the upload's event is recorded with the deletion (same transaction). */
+  softDelete(
+    id: string,
+    upload?: { type: 'upload.aborted' | 'upload.expired'; view: UploadView },
+  ): Promise<boolean>;
   findById(id: string): Promise<VideoRecord | undefined>;
 }
 
@@ -189,6 +196,7 @@ export async function createUpload(deps: UploadDeps, principal: Principal, input
         sourceFilename: input.filename,
         sourceContentType: contentType,
         sourceSize: input.size,
+        uploadExpiresAt: new Date(session.expiresAt),
       },
       limit === null ? null : { limitBytes: limit, openUploadSeconds: deps.limits.sessionSeconds },
     );
@@ -304,17 +312,7 @@ export async function describeUpload(deps: UploadDeps, principal: Principal, upl
     status === 'uploading'
       ? ((await deps.storage.listParts(session.key, session.storageUploadId)) ?? [])
       : [];
-  return {
-    uploadId: session.uploadId,
-    videoId: session.videoId,
-    status,
-    size: session.size,
-    partSize: session.partSize,
-    partCount: session.partCount,
-    uploadedParts: parts.map(({ partNumber, size, etag }) => ({ partNumber, size, etag })),
-    bytesUploaded: status === 'completed' ? session.size : parts.reduce((sum, part) => sum + part.size, 0),
-    expiresAt: new Date(session.expiresAt).toISOString(),
-  };
+  return uploadView(session, status, parts);
 }
 
 export async function completeUpload(
@@ -442,7 +440,25 @@ export async function abortUpload(deps: UploadDeps, principal: Principal, upload
     }
     return; // aborted already: the same answer again
   }
-  await deps.videos.softDelete(session.videoId);
+  await deps.videos.softDelete(session.videoId, {
+    type: 'upload.aborted',
+    view: uploadView({ ...session, status: 'aborted' }, 'aborted', []),
+  });
+}
+
+/** The upload as GET /v1/uploads/{id} returns it, and as upload.* events carry it. */
+export function uploadView(session: UploadSession, status: UploadStatus, parts: StoredPart[]): UploadView {
+  return {
+    uploadId: session.uploadId,
+    videoId: session.videoId,
+    status,
+    size: session.size,
+    partSize: session.partSize,
+    partCount: session.partCount,
+    uploadedParts: parts.map(({ partNumber, size, etag }) => ({ partNumber, size, etag })),
+    bytesUploaded: status === 'completed' ? session.size : parts.reduce((sum, part) => sum + part.size, 0),
+    expiresAt: new Date(session.expiresAt).toISOString(),
+  };
 }
 
 const normalizeEtag = (etag: string) => etag.replaceAll('"', '').toLowerCase();
@@ -451,4 +467,20 @@ function summarize(numbers: number[]): string {
   return numbers.length <= 20
     ? numbers.join(', ')
     : `${numbers.slice(0, 20).join(', ')} and ${numbers.length - 20} more`;
+}
+
+/**
+ * An upload nobody completed before its session expired: storage drops its parts and its video goes,
+ * recording `upload.expired` with the deletion. False when the session is not (or no longer) expired.
+ */
+export async function expireUpload(deps: UploadDeps, uploadId: string): Promise<boolean> {
+  const session = await deps.sessions.get(uploadId);
+  const now = deps.now?.() ?? Date.now();
+  if (!session || statusOf(session, now) !== 'expired') return false;
+  // Best effort: the bucket's lifecycle rule aborts incomplete multipart uploads anyway.
+  await deps.storage.abort(session.key, session.storageUploadId).catch(() => undefined);
+  return deps.videos.softDelete(session.videoId, {
+    type: 'upload.expired',
+    view: uploadView(session, 'expired', []),
+  });
 }

@@ -87,6 +87,44 @@ export const queueConsumers = {
     memoryMb: 512,
     maxReceiveCount: 5,
   },
+  // Webhooks (outbox relay -> fan-out -> dispatch -> sender -> recorder). The fan-out turns each event
+  // into deliveries (in the VPC); the sender makes one attempt per message (outside the VPC, no
+  // database: up to ten in parallel, each within 10 s); the recorder keeps each result and schedules the
+  // next attempt. Retries of a delivery are its own schedule's (WEBHOOK_RETRY_SCHEDULE), not redeliveries;
+  // these receive counts only cover a crashing function.
+  webhookFanout: {
+    queue: queueNames.webhookEvents,
+    entry: 'webhook-fanout',
+    batchSize: 10,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    maxReceiveCount: 10,
+  },
+  webhookSender: {
+    queue: queueNames.webhookDeliveries,
+    entry: 'webhook-sender',
+    batchSize: 10,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    maxReceiveCount: 3,
+  },
+  webhookRecorder: {
+    queue: queueNames.webhookResults,
+    entry: 'webhook-recorder',
+    batchSize: 10,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    maxReceiveCount: 10,
+  },
+  // Rendered events onto the stage's EventBridge bus, from outside the VPC.
+  eventBus: {
+    queue: queueNames.eventBus,
+    entry: 'event-bus',
+    batchSize: 10,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    maxReceiveCount: 10,
+  },
 } satisfies Record<string, QueueConsumer>;
 
 export const consumerList: QueueConsumer[] = Object.values(queueConsumers);

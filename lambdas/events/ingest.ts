@@ -1,13 +1,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { db } from '#adapters/db/index.ts';
-import { PipelineVideos } from '#adapters/db/pipeline.ts';
 import { idempotencyConfig, idempotencyStore } from '#adapters/idempotency.ts';
 import { malwareScanner } from '#adapters/malware.ts';
 import { UploadedSources } from '#adapters/media-objects.ts';
 import { inspectStoredSource, probeStoredSource } from '#adapters/media-transcoder.ts';
 import { startMediaConvertJob } from '#adapters/mediaconvert.ts';
+import { pipelineStore } from '#adapters/pipeline-store.ts';
 import { retryAfter, sendToQueue } from '#adapters/queue.ts';
 import { type CreatedObject, createdObjects, videoIdOfSourceKey } from '#core/ingest.ts';
 import { failAfterLastAttempt, type IngestPorts, ingestSource, RetryLaterError } from '#core/pipeline.ts';
@@ -30,7 +29,7 @@ const idempotency = idempotencyConfig('[bucket, key, revision]');
 async function ports(): Promise<IngestPorts> {
   const { transcoding } = config();
   return {
-    store: new PipelineVideos(await db()),
+    store: await pipelineStore(),
     sources: new UploadedSources(),
     scanner: malwareScanner(),
     probe: probeStoredSource,
@@ -62,7 +61,7 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
       const attempts = receiveCount(record);
       logger.warn('ingest attempt failed', { key: object.key, attempts, error });
       if (videoId && isLastAttempt(record, queueConsumers.ingest)) {
-        await failAfterLastAttempt(new PipelineVideos(await db()), videoId, 'ingest', attempts, error);
+        await failAfterLastAttempt(await pipelineStore(), videoId, 'ingest', attempts, error);
       } else if (error instanceof RetryLaterError) {
         await retryAfter('ingest', record.receiptHandle, waitBeforeRetrySeconds(record)).catch(
           (cause: unknown) => logger.warn('could not shorten the wait; the queue timeout applies', { cause }),

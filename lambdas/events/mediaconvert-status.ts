@@ -1,9 +1,8 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { db } from '#adapters/db/index.ts';
-import { PipelineVideos } from '#adapters/db/pipeline.ts';
 import { VideoMedia } from '#adapters/media-objects.ts';
 import { mediaConvertKeys } from '#adapters/mediaconvert.ts';
+import { pipelineStore } from '#adapters/pipeline-store.ts';
 import { type MediaConvertOutcome, settleMediaConvertJob } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
@@ -48,7 +47,7 @@ export const handler = async (event: EventBridgeEvent<'MediaConvert Job State Ch
   const media = new VideoMedia();
   const result = await settleMediaConvertJob(
     {
-      store: new PipelineVideos(await db()),
+      store: await pipelineStore(),
       removeMedia: async (id) => {
         await media.removeAll(id);
       },

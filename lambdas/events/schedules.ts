@@ -23,7 +23,21 @@ export const scheduledWorkers = {
     everyMinutes: 1,
     timeoutSeconds: 50,
     memoryMb: 256,
-    description: 'Publishes outbox rows (playback revocations) that the request path did not hand on',
+    description: 'Publishes outbox rows (revocations, events) that the fast path did not hand on',
+  },
+  webhookDispatcher: {
+    entry: 'webhook-dispatcher',
+    everyMinutes: 1,
+    timeoutSeconds: 50,
+    memoryMb: 256,
+    description: 'Dispatches webhook delivery attempts due within 15 minutes that no fast path sent',
+  },
+  uploadExpiry: {
+    entry: 'upload-expiry',
+    everyMinutes: 5,
+    timeoutSeconds: 120,
+    memoryMb: 256,
+    description: 'Removes uploads whose session expired uncompleted (upload.expired, video.deleted)',
   },
 } satisfies Record<string, ScheduledWorker>;
 

@@ -1,11 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
-import { db } from '#adapters/db/index.ts';
-import { PipelineVideos } from '#adapters/db/pipeline.ts';
 import { startHeartbeat } from '#adapters/heartbeat.ts';
 import { VideoMedia } from '#adapters/media-objects.ts';
 import { transcodeFromStorage } from '#adapters/media-transcoder.ts';
+import { pipelineStore } from '#adapters/pipeline-store.ts';
 import { estimateWork } from '#core/media/work.ts';
 import { failAfterLastAttempt, type TranscodePorts, transcodeVideo } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
@@ -30,7 +29,7 @@ const MIN_ENCODE_MS = 1_000;
 
 async function transcodeRecord(record: SQSRecord, context: Context): Promise<void> {
   const { videoId } = Message.parse(JSON.parse(record.body));
-  const store = new PipelineVideos(await db());
+  const store = await pipelineStore();
   const media = new VideoMedia();
   const heartbeat = await startHeartbeat({
     queue: 'transcode',

@@ -61,6 +61,11 @@ const schema = z
     TRANSCODE_QUEUE_URL: z.url().optional(),
     EDGE_SYNC_QUEUE_URL: z.url().optional(),
     CAPTIONS_QUEUE_URL: z.url().optional(),
+    WEBHOOK_EVENTS_QUEUE_URL: z.url().optional(),
+    WEBHOOK_DELIVERIES_QUEUE_URL: z.url().optional(),
+    WEBHOOK_DELIVERIES_DLQ_URL: z.url().optional(),
+    WEBHOOK_RESULTS_QUEUE_URL: z.url().optional(),
+    EVENT_BUS_QUEUE_URL: z.url().optional(),
     SQS_ENDPOINT: z.url().optional(),
     /**
      * How long a worker holds a message at a time while it works (lambdas/adapters/heartbeat.ts), instead
@@ -143,6 +148,31 @@ const schema = z
     CLAMAV_COMMAND: z.string().min(1).default('clamscan'),
     CLAMAV_DATABASE: z.string().min(1).optional(),
 
+    /**
+     * Webhooks. WEBHOOK_RETRY_SCHEDULE: seconds to wait before each retry of a failed delivery (a
+     * delivery gets one attempt more than the schedule has entries, then it is failed). An endpoint whose
+     * every delivery failed for WEBHOOK_DISABLE_AFTER_DAYS is disabled (0: never).
+     * WEBHOOK_ALLOW_LOOPBACK_HTTP: the local runtime's exception, http:// and https:// to loopback
+     * addresses; never set in the cloud. EVENT_BUS_NAME: the stage's EventBridge bus (cloud only).
+     */
+    WEBHOOK_RETRY_SCHEDULE: z
+      .string()
+      .default('5,300,1800,7200,18000,36000')
+      .transform((value, ctx) => {
+        const seconds = value.split(',').map((item) => Number(item.trim()));
+        if (seconds.length > 20 || seconds.some((n) => !Number.isInteger(n) || n < 0 || n > 86_400)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'expected up to 20 whole seconds 0..86400, comma separated',
+          });
+          return z.NEVER;
+        }
+        return seconds;
+      }),
+    WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().min(0).max(365).default(5),
+    WEBHOOK_ALLOW_LOOPBACK_HTTP: booleanFlag,
+    EVENT_BUS_NAME: z.string().min(1).max(256).optional(),
+
     CORS_ORIGINS: commaList,
     LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
     POWERTOOLS_DEV: booleanFlag,
@@ -199,6 +229,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       transcode: parsed.TRANSCODE_QUEUE_URL,
       edgeSync: parsed.EDGE_SYNC_QUEUE_URL,
       captions: parsed.CAPTIONS_QUEUE_URL,
+      webhookEvents: parsed.WEBHOOK_EVENTS_QUEUE_URL,
+      webhookDeliveries: parsed.WEBHOOK_DELIVERIES_QUEUE_URL,
+      webhookDeliveriesDlq: parsed.WEBHOOK_DELIVERIES_DLQ_URL,
+      webhookResults: parsed.WEBHOOK_RESULTS_QUEUE_URL,
+      eventBus: parsed.EVENT_BUS_QUEUE_URL,
     },
     sqsEndpoint: parsed.SQS_ENDPOINT,
     queueLeaseSeconds: parsed.QUEUE_LEASE_SECONDS,
@@ -233,6 +268,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clamavCommand: parsed.CLAMAV_COMMAND,
       clamavDatabase: parsed.CLAMAV_DATABASE,
     },
+    webhooks: {
+      retrySchedule: parsed.WEBHOOK_RETRY_SCHEDULE,
+      disableAfterDays: parsed.WEBHOOK_DISABLE_AFTER_DAYS,
+      allowLoopbackHttp: parsed.WEBHOOK_ALLOW_LOOPBACK_HTTP,
+    },
+    eventBusName: parsed.EVENT_BUS_NAME,
     corsOrigins: parsed.CORS_ORIGINS,
     logLevel: parsed.LOG_LEVEL,
   };
@@ -247,6 +288,11 @@ export const QUEUE_URL_VARIABLES: Record<keyof Config['queues'], string> = {
   transcode: 'TRANSCODE_QUEUE_URL',
   edgeSync: 'EDGE_SYNC_QUEUE_URL',
   captions: 'CAPTIONS_QUEUE_URL',
+  webhookEvents: 'WEBHOOK_EVENTS_QUEUE_URL',
+  webhookDeliveries: 'WEBHOOK_DELIVERIES_QUEUE_URL',
+  webhookDeliveriesDlq: 'WEBHOOK_DELIVERIES_DLQ_URL',
+  webhookResults: 'WEBHOOK_RESULTS_QUEUE_URL',
+  eventBus: 'EVENT_BUS_QUEUE_URL',
 };
 
 export function mediaToolsConfig(env: Record<string, string | undefined> = process.env) {

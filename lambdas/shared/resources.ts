@@ -65,23 +65,40 @@ export const queueNames = {
   transcode: 'transcode',
   edgeSync: 'edge-sync',
   captions: 'captions',
+  /** Domain events from the outbox, fanned out into one delivery per subscribed endpoint. */
+  webhookEvents: 'webhook-events',
+  /** One message per delivery attempt, signed, for the sender (outside the VPC). */
+  webhookDeliveries: 'webhook-deliveries',
+  /** What each attempt answered, from the sender back to the recorder (in the VPC). */
+  webhookResults: 'webhook-results',
+  /** Rendered events for the stage's EventBridge bus (PutEvents from outside the VPC). */
+  eventBus: 'event-bus',
 } as const;
 
 /**
  * Outbox topics (migration 0005) and the queue the relay hands each one to. `playback.revoked`
  * (`{videoId, epoch}`): the CDN's KeyValueStore must refuse the video's tokens older than `epoch`.
+ * `event` (core/events.ts `OutboxEvent`, migration 0008): a domain event for webhooks and EventBridge.
  */
 export const outboxTopics = {
   playbackRevoked: 'playback.revoked',
   /** `{videoId, captionId}`: a deleted track's files go and the master playlist is written again. */
   captionDeleted: 'caption.deleted',
+  event: 'event',
 } as const;
 export type OutboxTopic = (typeof outboxTopics)[keyof typeof outboxTopics];
 
 export const outboxQueues: Record<OutboxTopic, keyof typeof queueNames> = {
   'playback.revoked': 'edgeSync',
   'caption.deleted': 'captions',
+  event: 'webhookEvents',
 };
+
+/** The stage's EventBridge bus; `source` of every event VideoCloud puts on it. */
+export const eventBus = {
+  name: (stage: string) => `VideoCloud-${stage}`,
+  source: 'videocloud',
+} as const;
 
 /** Names in the CDN's KeyValueStore (read by lambdas/edge/playback-gate.js). */
 export const edgeKeys = {

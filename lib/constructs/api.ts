@@ -35,6 +35,8 @@ export interface EntryAccess {
    * (lambdas/shared/resources.ts outboxQueues), and nothing else.
    */
   readonly outbox?: readonly OutboxTopic[];
+  /** Sends signed webhook attempts (a test event, a redelivery) to the deliveries queue. */
+  readonly webhookDeliveries?: 'send';
   /** Extra files the handler reads at run time, copied into its bundle. */
   readonly bundleFiles?: BundleFiles;
 }
@@ -198,6 +200,9 @@ export class Api extends Construct {
         for (const queue of new Set(grants.outbox.map((topic) => outboxQueues[topic]))) {
           fn.useQueue(queues.byKey[queue].queue, QUEUE_URL_VARIABLES[queue]);
         }
+      }
+      if (grants.webhookDeliveries) {
+        fn.useQueue(queues.webhookDeliveries.queue, QUEUE_URL_VARIABLES.webhookDeliveries);
       }
       functions.set(entry, fn);
     }

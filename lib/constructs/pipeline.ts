@@ -16,9 +16,11 @@ import { consumerList, type QueueConsumer } from '../../lambdas/events/consumers
 import { type ScheduledWorker, scheduledWorkerList } from '../../lambdas/events/schedules.ts';
 import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
 import {
+  eventBus,
   JOB_METADATA_STAGE,
   objectKeys,
   outboxQueues,
+  outboxTopics,
   queueNames,
   uploadNotifications,
 } from '../../lambdas/shared/resources.ts';
@@ -59,6 +61,14 @@ interface ConsumerAccess {
   readonly mediaConvert?: boolean;
   /** Reads uploaded sources only once GuardDuty tagged them clean (lib/constructs/malware-protection.ts). */
   readonly scannedSourcesOnly?: boolean;
+  /** Hands on its own outbox rows right after its commit (video events): send to the webhook-events queue. */
+  readonly events?: boolean;
+  /** Makes playback URLs (MEDIA_BASE_URL, the signing key's secret), as the API does. */
+  readonly playback?: boolean;
+  /** May park messages in the dead-letter queue of these queues (by consumers.ts queue name). */
+  readonly sendsToDeadLetterOf?: readonly string[];
+  /** Puts events on the stage's EventBridge bus (EVENT_BUS_NAME). */
+  readonly eventBus?: boolean;
   /**
    * Extra wait for a fuller batch. Only where latency does not matter: a user waits for ingest and
    * transcode, nobody waits for deleted media to disappear.
@@ -78,12 +88,14 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
     stateTable: 'readwrite',
     sendsTo: ['transcode'],
     mediaConvert: true,
+    events: true,
   },
   // Reads the source, writes the ladder; lists and deletes outputs of a video deleted meanwhile.
   transcode: {
     uploadsBucket: ['read'],
     scannedSourcesOnly: true,
     mediaBucket: ['write', 'delete', 'list'],
+    events: true,
   },
   // Lists and deletes everything under a deleted video's prefixes in both buckets.
   'media-cleanup': {
@@ -99,6 +111,21 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
     uploadsBucket: ['read', 'head', 'delete'],
     mediaBucket: ['read', 'write', 'delete'],
   },
+  // Webhooks. The fan-out reads the outbox and endpoints, makes deliveries, renders playback URLs for
+  // ready videos, dispatches signed attempts and passes events on to the bus queue.
+  'webhook-fanout': { playback: true, sendsTo: ['webhook-deliveries', 'event-bus'] },
+  // The only function that talks to webhook endpoints: on the internet, so outside the VPC, with no
+  // database, no secret and no data access; it reports to the results queue and parks failed final
+  // attempts in the deliveries DLQ.
+  'webhook-sender': {
+    database: false,
+    sendsTo: ['webhook-results'],
+    sendsToDeadLetterOf: ['webhook-deliveries'],
+  },
+  // Records each result in Postgres and dispatches the next attempt.
+  'webhook-recorder': { sendsTo: ['webhook-deliveries'] },
+  // PutEvents on the stage's bus: a public AWS API, so outside the VPC, no database.
+  'event-bus': { database: false, eventBus: true },
 };
 
 /** Environment variable of each queue's URL, by queue name (lambdas/shared/config.ts). */
@@ -139,10 +166,16 @@ export class EventPipeline extends Construct {
   public readonly mediaConvert: MediaConvertIntegration;
   public readonly alarms: PipelineAlarms;
   public readonly scheduled: ScheduledWorkers;
+  /** The stage's EventBridge bus `VideoCloud-<stage>`: every domain event, detail-type = event type. */
+  public readonly eventBus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: EventPipelineProps) {
     super(scope, id);
     const { stage, queues } = props;
+    this.eventBus = new events.EventBus(this, 'EventBus', {
+      eventBusName: eventBus.name(stage.name),
+      description: `VideoCloud ${stage.name}: video and upload events (source ${eventBus.source}, detail-type = event type)`,
+    });
     this.ffmpegLayer = new FfmpegLayer(this, 'Ffmpeg', { architecture: FFMPEG_ARCHITECTURE });
     this.mediaConvert = new MediaConvertIntegration(this, 'MediaConvert', props);
 
@@ -166,7 +199,13 @@ export class EventPipeline extends Construct {
         queue: pair.deadLetterQueue,
       })),
       extraDeadLetterQueues: [{ name: 'mediaconvert-status', queue: this.mediaConvert.deadLetterQueue }],
-      failingFunctions: transcode ? [{ name: 'transcode', fn: transcode }] : [],
+      failingFunctions: [
+        ...(transcode ? [{ name: 'transcode', fn: transcode }] : []),
+        // Errors here mean attempts that were never reported (the message retries, then the DLQ).
+        ...(consumers.get('webhook-sender')
+          ? [{ name: 'webhook-sender', fn: consumers.get('webhook-sender')! }]
+          : []),
+      ],
     });
   }
 
@@ -202,6 +241,16 @@ export class EventPipeline extends Construct {
       fn.useQueue(target.queue, QUEUE_URL_VARIABLE[queueName]!);
     }
     if (access.mediaConvert) this.mediaConvert.allowCreateJobs(fn);
+    if (access.events) allowEventOutbox(fn, props.queues);
+    if (access.playback) allowPlayback(fn, props);
+    for (const queueName of access.sendsToDeadLetterOf ?? []) {
+      const pair = props.queues.byQueueName.get(queueName)!;
+      fn.useQueue(pair.deadLetterQueue, DEAD_LETTER_URL_VARIABLE[queueName]!);
+    }
+    if (access.eventBus) {
+      this.eventBus.grantPutEventsTo(fn.role);
+      fn.addEnvironment({ EVENT_BUS_NAME: this.eventBus.eventBusName });
+    }
     // Its own queue's URL: a record that must wait (a malware scan still running) shortens its own
     // visibility timeout instead of waiting out the full one (lambdas/events/retry.ts).
     fn.function.addEnvironment(QUEUE_URL_VARIABLE[consumer.queue]!, pair.queue.queueUrl);
@@ -223,11 +272,18 @@ export class EventPipeline extends Construct {
 }
 
 /** What each scheduled worker (schedules.ts `entry`) may reach, beyond the database. */
-const SCHEDULED_ACCESS: Record<string, Pick<ConsumerAccess, 'sendsTo'>> = {
+const SCHEDULED_ACCESS: Record<
+  string,
+  Pick<ConsumerAccess, 'sendsTo' | 'uploadsBucket' | 'stateTable' | 'events'>
+> = {
   // Re-queues media cleanup of deleted videos whose objects are still recorded as stored.
   'cleanup-sweeper': { sendsTo: ['media-cleanup'] },
   // Publishes what the outbox still owes, to each topic's queue.
   'outbox-relay': { sendsTo: [...new Set(Object.values(outboxQueues).map((key) => queueNames[key]))] },
+  // Dispatches signed webhook attempts that are due (retries hours away, lost messages).
+  'webhook-dispatcher': { sendsTo: ['webhook-deliveries'] },
+  // Reads expired upload sessions, aborts their multipart uploads, deletes their videos (with events).
+  'upload-expiry': { uploadsBucket: ['multipart'], stateTable: 'read', events: true },
 };
 
 /**
@@ -265,6 +321,10 @@ export class ScheduledWorkers extends Construct {
     for (const queueName of access.sendsTo ?? []) {
       fn.useQueue(props.queues.byQueueName.get(queueName)!.queue, QUEUE_URL_VARIABLE[queueName]!);
     }
+    if (access.uploadsBucket)
+      fn.useBucket(props.storage.uploadsBucket, 'UPLOADS_BUCKET', access.uploadsBucket);
+    if (access.stateTable) fn.useStateTable(props.stateTable.table, access.stateTable);
+    if (access.events) allowEventOutbox(fn, props.queues);
     new events.Rule(this, `Every${pascalCase(worker.entry)}`, {
       description: `VideoCloud ${props.stage.name}: ${worker.entry} every ${worker.everyMinutes} minutes`,
       schedule: events.Schedule.rate(Duration.minutes(worker.everyMinutes)),
@@ -277,6 +337,7 @@ export class ScheduledWorkers extends Construct {
 
 export interface MediaConvertIntegrationProps {
   readonly stage: StageConfig;
+  readonly queues: Queues;
   readonly environment: Readonly<Record<string, string>>;
   readonly network: Network;
   readonly database: Database;
@@ -343,6 +404,8 @@ export class MediaConvertIntegration extends Construct {
     this.statusFunction.useDatabase(props.database);
     // Removes the outputs of a video deleted while its job ran.
     this.statusFunction.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', ['list', 'delete']);
+    // video.ready / video.failed leave through the outbox right after the commit.
+    allowEventOutbox(this.statusFunction, props.queues);
 
     this.deadLetterQueue = new sqs.Queue(this, 'StatusDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -507,6 +570,26 @@ export class UploadNotifications extends Construct {
       });
     }
   }
+}
+
+/** Environment variable of each queue's dead-letter queue URL, where a function may send to one. */
+const DEAD_LETTER_URL_VARIABLE: Record<string, string> = {
+  [queueNames.webhookDeliveries]: QUEUE_URL_VARIABLES.webhookDeliveriesDlq,
+};
+
+/** Send to the queue of the outbox's `event` topic (the fast path of a function that writes events). */
+function allowEventOutbox(fn: AppFunction, queues: Queues): void {
+  const key = outboxQueues[outboxTopics.event];
+  fn.useQueue(queues.byKey[key].queue, QUEUE_URL_VARIABLES[key]);
+}
+
+/** Playback URLs: where the media are, how long private URLs last, and read access to the signing key only. */
+function allowPlayback(fn: AppFunction, props: Pick<EventPipelineProps, 'delivery' | 'stage'>): void {
+  fn.addEnvironment({
+    MEDIA_BASE_URL: props.delivery.baseUrl,
+    PRIVATE_PLAYBACK_SECONDS: String(props.stage.privatePlaybackSeconds),
+  });
+  fn.useSecret(props.delivery.signingKey, 'PLAYBACK_KEY_SECRET_ARN');
 }
 
 /** A bucket's ARN as this stack sees it (an import when the bucket lives in another stack). */

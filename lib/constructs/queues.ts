@@ -21,8 +21,10 @@ export interface QueuePair {
 
 /**
  * The event pipeline's queues: `ingest` (S3 ObjectCreated on uploaded sources), `media-cleanup`
- * (objects of deleted videos), `transcode` (planned ffmpeg transcodes) and `edge-sync` (playback
- * revocations from the outbox). Each queue's visibility
+ * (objects of deleted videos), `transcode` (planned ffmpeg transcodes), `edge-sync` (playback
+ * revocations from the outbox), and the webhook path: `webhook-events` (events from the outbox),
+ * `webhook-deliveries` (signed attempts), `webhook-results` (their outcomes) and `event-bus` (events for
+ * EventBridge). Each queue's visibility
  * timeout (six times its consumer's timeout) and maxReceiveCount come from the consumer table in
  * lambdas/events/consumers.ts, the same table the local runtime builds its pollers from, so the numbers
  * exist once. Every queue is SSE-encrypted and refuses non-TLS requests; DLQs keep messages for the
@@ -36,6 +38,14 @@ export class Queues extends Construct {
   public readonly edgeSync: QueuePair;
   /** Uploaded caption files, and deleted tracks, for the captions worker. */
   public readonly captions: QueuePair;
+  /** Domain events from the outbox, for the webhook fan-out. */
+  public readonly webhookEvents: QueuePair;
+  /** Signed delivery attempts for the sender; its DLQ also parks deliveries that failed every attempt. */
+  public readonly webhookDeliveries: QueuePair;
+  /** What each attempt got, for the recorder. */
+  public readonly webhookResults: QueuePair;
+  /** Rendered events for the EventBridge bus. */
+  public readonly eventBus: QueuePair;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -44,6 +54,10 @@ export class Queues extends Construct {
     this.transcode = this.pair('Transcode', queueConsumers.transcode);
     this.edgeSync = this.pair('EdgeSync', queueConsumers.edgeSync);
     this.captions = this.pair('Captions', queueConsumers.captions);
+    this.webhookEvents = this.pair('WebhookEvents', queueConsumers.webhookFanout);
+    this.webhookDeliveries = this.pair('WebhookDeliveries', queueConsumers.webhookSender);
+    this.webhookResults = this.pair('WebhookResults', queueConsumers.webhookRecorder);
+    this.eventBus = this.pair('EventBus', queueConsumers.eventBus);
   }
 
   /** Every pair, keyed by the consumer's queue name (consumers.ts `queue`). */
@@ -59,6 +73,10 @@ export class Queues extends Construct {
       transcode: this.transcode,
       edgeSync: this.edgeSync,
       captions: this.captions,
+      webhookEvents: this.webhookEvents,
+      webhookDeliveries: this.webhookDeliveries,
+      webhookResults: this.webhookResults,
+      eventBus: this.eventBus,
     };
   }
 

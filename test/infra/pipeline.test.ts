@@ -50,14 +50,18 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
       expect(props.MemorySize).toBe(consumer.memoryMb);
       expect(props.Timeout).toBe(consumer.timeoutSeconds);
       expect(props.EphemeralStorage?.Size ?? 512).toBe(consumer.ephemeralStorageMb ?? 512);
-      // In the VPC exactly when it needs the database: edge-sync writes to a public AWS API instead.
-      if (entry === 'edge-sync') expect(props.VpcConfig).toBeUndefined();
+      // In the VPC exactly when it needs the database: edge-sync and event-bus write to public AWS APIs
+      // instead, and the webhook sender talks to the internet.
+      if (['edge-sync', 'event-bus', 'webhook-sender'].includes(entry))
+        expect(props.VpcConfig).toBeUndefined();
       else expect(props.VpcConfig).toBeDefined();
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: id(fn.function) },
         BatchSize: consumer.batchSize,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ...(consumer.maxConcurrency ? { ScalingConfig: { MaximumConcurrency: consumer.maxConcurrency } } : {}),
+        ...(consumer.maxConcurrency
+          ? { ScalingConfig: { MaximumConcurrency: consumer.maxConcurrency } }
+          : {}),
         EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp(`${queueId(consumer.queue)}Arn`) },
       });
       // The queue's visibility timeout is six times the function timeout (stateful stack).
@@ -177,11 +181,16 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
     expect(statementsOf(c.get('ingest')!).some((s) => [s.Action].flat().includes('sqs:SendMessage'))).toBe(
       true,
     );
-    for (const entry of ['transcode', 'media-cleanup']) {
-      expect(statementsOf(c.get(entry)!).some((s) => [s.Action].flat().includes('sqs:SendMessage'))).toBe(
-        false,
-      );
-    }
+    expect(
+      statementsOf(c.get('media-cleanup')!).some((s) => [s.Action].flat().includes('sqs:SendMessage')),
+    ).toBe(false);
+    // The transcoder sends its video events (ready, failed) to the webhook-events queue, and nothing else.
+    const transcodeSends = statementsOf(c.get('transcode')!).filter((s) =>
+      [s.Action].flat().includes('sqs:SendMessage'),
+    );
+    expect(transcodeSends.map((s) => JSON.stringify(s.Resource))).toEqual([
+      expect.stringContaining(queueId('webhook-events')),
+    ]);
   });
 
   test('ingest may start MediaConvert jobs and pass exactly the MediaConvert role, to MediaConvert only', () => {
@@ -256,10 +265,10 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
       });
     }
     const errors = alarms.filter(([, a]) => a.Properties!.MetricName === 'Errors');
-    expect(errors).toHaveLength(1);
-    expect(JSON.stringify(errors[0]![1].Properties!.Dimensions)).toContain(
-      id(pipeline.consumers.get('transcode')!.function),
-    );
+    expect(errors.map(([, a]) => JSON.stringify(a.Properties!.Dimensions))).toEqual([
+      expect.stringContaining(id(pipeline.consumers.get('transcode')!.function)),
+      expect.stringContaining(id(pipeline.consumers.get('webhook-sender')!.function)),
+    ]);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {

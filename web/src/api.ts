@@ -1,11 +1,15 @@
 import type { z } from 'zod';
 import type {
+  Delivery as DeliverySchema,
   Me as MeSchema,
   SignedParts as SignedPartsSchema,
   UploadCreated as UploadCreatedSchema,
   Upload as UploadSchema,
   VideoPage as VideoPageSchema,
   Video as VideoSchema,
+  WebhookCreated as WebhookCreatedSchema,
+  WebhookPage as WebhookPageSchema,
+  Webhook as WebhookSchema,
 } from '../../lambdas/api/schemas.ts';
 
 /** The REST contract's shapes, inferred from the very schemas the API validates with (types only). */
@@ -16,6 +20,10 @@ export type UploadCreated = z.infer<typeof UploadCreatedSchema>;
 export type Upload = z.infer<typeof UploadSchema>;
 export type SignedParts = z.infer<typeof SignedPartsSchema>;
 export type Visibility = Video['visibility'];
+export type Webhook = z.infer<typeof WebhookSchema>;
+export type WebhookCreated = z.infer<typeof WebhookCreatedSchema>;
+export type WebhookPage = z.infer<typeof WebhookPageSchema>;
+export type Delivery = z.infer<typeof DeliverySchema>;
 
 interface Problem {
   type?: string;

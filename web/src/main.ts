@@ -9,6 +9,7 @@ import { myVideosView } from './views/my-videos.ts';
 import { signInView } from './views/sign-in.ts';
 import { uploadView } from './views/upload.ts';
 import { watchView } from './views/watch.ts';
+import { webhooksView } from './views/webhooks.ts';
 
 /**
  * VideoCloud's browser client: a few views over the REST API, no framework. Settings come from
@@ -19,6 +20,7 @@ const routes: Array<{ pattern: RegExp; view: View; title: string }> = [
   { pattern: /^\/signin$/, view: signInView, title: 'Sign in' },
   { pattern: /^\/upload$/, view: uploadView, title: 'Upload' },
   { pattern: /^\/me$/, view: myVideosView, title: 'My videos' },
+  { pattern: /^\/webhooks$/, view: webhooksView, title: 'Webhooks' },
   { pattern: /^\/videos\/(?<id>[^/]+)$/, view: watchView, title: 'Watch' },
 ];
 
@@ -115,6 +117,7 @@ async function start(): Promise<void> {
         h('li', {}, link('/', 'Videos')),
         canUpload(me) ? h('li', {}, link('/upload', 'Upload')) : null,
         signedIn ? h('li', {}, link('/me', 'My videos')) : null,
+        canUpload(me) ? h('li', {}, link('/webhooks', 'Webhooks')) : null,
         signedIn
           ? h(
               'li',

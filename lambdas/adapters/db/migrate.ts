@@ -6,6 +6,7 @@ import * as cleanupSweep from './migrations/0003-cleanup-sweep.ts';
 import * as userRoles from './migrations/0004-user-roles.ts';
 import * as playbackOutbox from './migrations/0005-playback-outbox.ts';
 import * as videoUploadId from './migrations/0006-video-upload-id.ts';
+import * as webhooks from './migrations/0008-webhooks.ts';
 import * as captions from './migrations/0009-captions.ts';
 
 /**
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '0004-user-roles': userRoles,
   '0005-playback-outbox': playbackOutbox,
   '0006-video-upload-id': videoUploadId,
+  '0008-webhooks': webhooks,
   '0009-captions': captions,
 };
 
@@ -28,6 +30,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    // Branches number their migrations when they start and land in any order (0009 shipped before
+    // 0008): a database that already ran a later one still gets an earlier one that arrives after it.
+    allowUnorderedMigrations: true,
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { PipelineStore, PipelineVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
+import { recordVideoEvent } from './events.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -8,7 +9,19 @@ import type { Database } from './schema.ts';
  * failed, a deleted one never becomes ready).
  */
 export class PipelineVideos implements PipelineStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * Moves that users see (processing, ready, failed) write their event to the outbox in the same
+   * transaction; `afterOutboxWrite` hands it on right after the commit (the minute's relay otherwise).
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: { afterOutboxWrite?: () => Promise<void> } = {},
+  ) {}
+
+  private async published<T>(changed: T): Promise<T> {
+    if (changed) await this.options.afterOutboxWrite?.().catch(() => undefined);
+    return changed;
+  }
 
   async find(videoId: string): Promise<PipelineVideo | undefined> {
     const row = await this.db
@@ -45,37 +58,47 @@ export class PipelineVideos implements PipelineStore {
   }
 
   async recordPlan(videoId: string, media: SourceMedia): Promise<boolean> {
-    const result = await this.db
-      .updateTable('videos')
-      .set({
-        probe: JSON.stringify(media),
-        duration_seconds: media.source.durationSeconds,
-        width: media.source.width,
-        height: media.source.height,
-        updated_at: sql`now()`,
-      })
-      .where('id', '=', videoId)
-      .where('status', '=', 'processing')
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const planned = await this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('videos')
+        .set({
+          probe: JSON.stringify(media),
+          duration_seconds: media.source.durationSeconds,
+          width: media.source.width,
+          height: media.source.height,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', videoId)
+        .where('status', '=', 'processing')
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (row) await recordVideoEvent(tx, 'video.processing', row);
+      return row !== undefined;
+    });
+    return this.published(planned);
   }
 
   /** processing -> failed, with a reason a person can act on. */
   async fail(videoId: string, reason: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('videos')
-      .set({ status: 'failed', failure_reason: reason, updated_at: sql`now()` })
-      .where('id', '=', videoId)
-      .where('status', '=', 'processing')
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const failed = await this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('videos')
+        .set({ status: 'failed', failure_reason: reason, updated_at: sql`now()` })
+        .where('id', '=', videoId)
+        .where('status', '=', 'processing')
+        .returningAll()
+        .executeTakeFirst();
+      if (row) await recordVideoEvent(tx, 'video.failed', row);
+      return row !== undefined;
+    });
+    return this.published(failed);
   }
 
   /** processing -> ready with its renditions, atomically: readers see all of it or none. */
-  complete(videoId: string, media: ReadyMedia): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const result = await trx
+  async complete(videoId: string, media: ReadyMedia): Promise<boolean> {
+    const completed = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
         .updateTable('videos')
         .set({
           status: 'ready',
@@ -91,8 +114,9 @@ export class PipelineVideos implements PipelineStore {
         .where('id', '=', videoId)
         .where('status', '=', 'processing')
         .where('deleted_at', 'is', null)
+        .returningAll()
         .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) return false;
+      if (!row) return false;
       await trx.deleteFrom('renditions').where('video_id', '=', videoId).execute();
       await trx
         .insertInto('renditions')
@@ -108,7 +132,9 @@ export class PipelineVideos implements PipelineStore {
           })),
         )
         .execute();
+      await recordVideoEvent(trx, 'video.ready', row, media.renditions);
       return true;
     });
+    return this.published(completed);
   }
 }

@@ -10,6 +10,8 @@ export interface Database {
   audit_log: AuditLogTable;
   outbox: OutboxTable;
   captions: CaptionsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -53,6 +55,8 @@ export interface VideosTable {
   playback_epoch: ColumnType<number, number | undefined, number>;
   /** The upload session that made the video (migration 0006); null for older videos. */
   upload_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the upload session expires (migration 0008): the expiry sweep's index. */
+  upload_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** Generated column (title weight A, description weight B); never written. */
   search: ColumnType<string, never, never>;
 }
@@ -124,6 +128,46 @@ export interface CaptionsTable {
   size: number;
   status: 'uploading' | 'processing' | 'ready' | 'failed';
   failure_reason: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** Webhook endpoints (migration 0008). */
+export interface WebhookEndpointsTable {
+  id: string;
+  owner_id: string;
+  all_videos: boolean;
+  url: string;
+  description: string;
+  /** Event types it takes; null: every type. */
+  events: string[] | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: Date | null;
+  failing_since: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** One event for one endpoint (migration 0008). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  /** The exact body every attempt sends. */
+  payload: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_latency_ms: number | null;
+  last_response: string | null;
+  last_attempt_at: Date | null;
+  next_attempt_at: Date | null;
+  dispatched_until: Date | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

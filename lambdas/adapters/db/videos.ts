@@ -1,8 +1,10 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import type { UploadView } from '#core/events.ts';
 import type { UploadVideos } from '#core/uploads.ts';
 import type { Rendition, VideoRecord } from '#core/video.ts';
 import type { VideoListQuery, VideoPatch, VideoRepository } from '#core/videos.ts';
 import { outboxTopics } from '#shared/resources.ts';
+import { recordUploadEvent, recordVideoEvent } from './events.ts';
 import { enqueueOutbox } from './outbox.ts';
 import type { Database, NewVideoRow, VideosTable } from './schema.ts';
 
@@ -52,20 +54,23 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     video: Parameters<UploadVideos['createUploading']>[0],
     quota: Parameters<UploadVideos['createUploading']>[1],
   ): ReturnType<UploadVideos['createUploading']> {
-    if (!quota) {
-      await insertUploading(this.db, video);
-      return { created: true };
-    }
-    return this.db.transaction().execute(async (trx) => {
+    // The video and its video.created event commit together (with the quota check, when there is one).
+    const result = await this.db.transaction().execute(async (trx) => {
+      if (!quota) {
+        await insertUploading(trx, video);
+        return { created: true } as const;
+      }
       // One owner's creations queue here, so the usage read below cannot be stale by the insert.
       await sql`select pg_advisory_xact_lock(hashtextextended(${`videocloud:storage:${video.ownerId}`}, 0))`.execute(
         trx,
       );
       const bytesUsed = await storageUsed(trx, video.ownerId, quota.openUploadSeconds);
-      if (bytesUsed + video.sourceSize > quota.limitBytes) return { created: false, bytesUsed };
+      if (bytesUsed + video.sourceSize > quota.limitBytes) return { created: false, bytesUsed } as const;
       await insertUploading(trx, video);
-      return { created: true };
+      return { created: true } as const;
     });
+    if (result.created) await this.afterOutboxWrite();
+    return result;
   }
 
   storageUsed(ownerId: string, openUploadSeconds: number): Promise<number> {
@@ -73,18 +78,24 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
   }
 
   async markProcessing(videoId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('videos')
-      .set({ status: 'processing', updated_at: sql`now()` })
-      .where('id', '=', videoId)
-      .where('status', '=', 'uploading')
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const moved = await this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('videos')
+        .set({ status: 'processing', updated_at: sql`now()` })
+        .where('id', '=', videoId)
+        .where('status', '=', 'uploading')
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (row) await recordVideoEvent(tx, 'video.upload.completed', row);
+      return row !== undefined;
+    });
+    if (moved) await this.afterOutboxWrite();
+    return moved;
   }
 
   async update(id: string, patch: VideoPatch, effects: { revokePlayback: boolean }): Promise<VideoRecord> {
-    const { row, revoked } = await this.db.transaction().execute(async (tx) => {
+    const row = await this.db.transaction().execute(async (tx) => {
       const updated = await tx
         .updateTable('videos')
         .set({
@@ -96,15 +107,23 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
         .where('deleted_at', 'is', null)
         .returningAll()
         .executeTakeFirstOrThrow();
-      const revoked = effects.revokePlayback && (await recordRevocation(tx, updated));
-      return { row: updated, revoked };
+      if (effects.revokePlayback) await recordRevocation(tx, updated);
+      await recordVideoEvent(tx, 'video.updated', updated);
+      return updated;
     });
-    if (revoked) await this.afterOutboxWrite();
+    await this.afterOutboxWrite();
     return (await this.withRenditions([row]))[0]!;
   }
 
-  async softDelete(id: string): Promise<boolean> {
-    const { deleted, revoked } = await this.db.transaction().execute(async (tx) => {
+  /**
+   * With `upload`, the video goes because its upload did (aborted or expired): that event comes first,
+   * in the same transaction as `video.deleted`.
+   */
+  async softDelete(
+    id: string,
+    upload?: { type: 'upload.aborted' | 'upload.expired'; view: UploadView },
+  ): Promise<boolean> {
+    const deleted = await this.db.transaction().execute(async (tx) => {
       const row = await tx
         .updateTable('videos')
         .set({ deleted_at: sql`now()`, updated_at: sql`now()`, playback_epoch: nextEpoch })
@@ -112,10 +131,31 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
         .where('deleted_at', 'is', null)
         .returningAll()
         .executeTakeFirst();
-      return { deleted: row !== undefined, revoked: row !== undefined && (await recordRevocation(tx, row)) };
+      if (!row) return false;
+      await recordRevocation(tx, row);
+      if (upload) await recordUploadEvent(tx, upload.type, upload.view, row.owner_id);
+      await recordVideoEvent(tx, 'video.deleted', row);
+      return true;
     });
-    if (revoked) await this.afterOutboxWrite();
+    if (deleted) await this.afterOutboxWrite();
     return deleted;
+  }
+
+  /** Videos still uploading whose upload session expired before `before`: the expiry sweep's work. */
+  async expiredUploads(
+    before: Date,
+    limit: number,
+  ): Promise<Array<{ videoId: string; uploadId: string | null }>> {
+    const rows = await this.db
+      .selectFrom('videos')
+      .select(['id', 'upload_id'])
+      .where('status', '=', 'uploading')
+      .where('deleted_at', 'is', null)
+      .where('upload_expires_at', '<', before)
+      .orderBy('upload_expires_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ videoId: row.id, uploadId: row.upload_id }));
   }
 
   private async afterOutboxWrite(): Promise<void> {
@@ -185,10 +225,10 @@ async function storageUsed(
 }
 
 async function insertUploading(
-  db: Kysely<Database>,
+  tx: Transaction<Database>,
   video: Parameters<UploadVideos['createUploading']>[0],
 ): Promise<void> {
-  await db
+  const row = await tx
     .insertInto('videos')
     .values({
       id: video.id,
@@ -213,8 +253,11 @@ async function insertUploading(
       deleted_at: null,
       media_removed_at: null,
       upload_id: video.uploadId,
+      upload_expires_at: video.uploadExpiresAt ?? null,
     })
-    .execute();
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await recordVideoEvent(tx, 'video.created', row);
 }
 
 export function toRecord(

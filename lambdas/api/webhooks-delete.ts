@@ -1,0 +1,9 @@
+import { webhookDeps } from '#adapters/webhooks/index.ts';
+import { deleteWebhook } from '#core/webhooks.ts';
+import { httpHandler } from '#shared/http.ts';
+import { routes } from './routes.ts';
+
+export const handler = httpHandler(routes.deleteWebhook, async ({ principal, params }) => {
+  await deleteWebhook(await webhookDeps(), principal, params.webhookId);
+  return { status: 204 };
+});

@@ -1,0 +1,9 @@
+import { webhookDeps } from '#adapters/webhooks/index.ts';
+import { retryDelivery } from '#core/webhooks.ts';
+import { httpHandler } from '#shared/http.ts';
+import { routes } from './routes.ts';
+
+export const handler = httpHandler(routes.retryWebhookDelivery, async ({ principal, params }) => {
+  await retryDelivery(await webhookDeps(), principal, params.webhookId, params.deliveryId);
+  return { status: 202 };
+});
