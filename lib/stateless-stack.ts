@@ -2,10 +2,11 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { routeList } from '../lambdas/api/routes.ts';
-import { outboxTopics } from '../lambdas/shared/resources.ts';
+import { outboxTopics, serviceName } from '../lambdas/shared/resources.ts';
 import { Api, type EntryAccess } from './constructs/api.ts';
 import { APP_VERSION, databaseEnvironment } from './constructs/app-function.ts';
 import type { Auth } from './constructs/auth.ts';
+import { OperationsDashboard } from './constructs/dashboard.ts';
 import type { Database } from './constructs/database.ts';
 import type { MediaDelivery } from './constructs/media-delivery.ts';
 import type { MediaStorage } from './constructs/media-storage.ts';
@@ -128,6 +129,7 @@ export class StatelessStack extends Stack {
   public readonly pipeline: EventPipeline;
   public readonly apiWaf: WebAcl;
   public readonly webDeployment: WebDeployment;
+  public readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -152,7 +154,7 @@ export class StatelessStack extends Stack {
       API_SCOPE_PREFIX: auth.scopePrefix,
       CORS_ORIGINS: stage.webOrigins.join(','),
       LOG_LEVEL: stage.logLevel,
-      POWERTOOLS_SERVICE_NAME: 'videocloud',
+      POWERTOOLS_SERVICE_NAME: serviceName,
       // Ingest reads GuardDuty's scan tag (lib/constructs/malware-protection.ts) before touching a source.
       MALWARE_SCANNER: stage.malwareProtection ? 'guardduty' : 'none',
     };
@@ -201,6 +203,19 @@ export class StatelessStack extends Stack {
       ...this.pipeline.scheduled.functions.values(),
       this.pipeline.mediaConvert.statusFunction,
     );
+
+    // What an operator watches: the product's metrics, the API, every queue and DLQ, the alarms.
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      stageName: stage.name,
+      restApi: this.api.restApi,
+      queues: queues.byQueueName,
+      functions: new Map([
+        ...this.pipeline.consumers,
+        ...this.pipeline.scheduled.functions,
+        ['mediaconvert-status', this.pipeline.mediaConvert.statusFunction],
+      ]),
+      alarms: this.pipeline.alarms.alarms,
+    });
 
     // The browser client and its /config.json (shape: lambdas/shared/web-config.ts).
     this.webDeployment = new WebDeployment(this, 'Web', {

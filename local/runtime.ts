@@ -217,6 +217,8 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       KVS_ENDPOINT: kvs.endpoint,
       CORS_ORIGINS: origins().join(','),
       LOG_LEVEL: local.LOG_LEVEL,
+      // The EMF line is for CloudWatch's log pipeline; here each metric point is a debug log line.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     });
     if (local.DATABASE_URL) {
       process.env.DATABASE_URL = local.DATABASE_URL;

@@ -4,8 +4,10 @@ import * as z from 'zod';
 import { startHeartbeat } from '#adapters/heartbeat.ts';
 import { VideoMedia } from '#adapters/media-objects.ts';
 import { transcodeFromStorage } from '#adapters/media-transcoder.ts';
+import { recordMetrics } from '#adapters/metrics.ts';
 import { pipelineStore } from '#adapters/pipeline-store.ts';
 import { estimateWork } from '#core/media/work.ts';
+import { metricNames } from '#core/metrics.ts';
 import { failAfterLastAttempt, type TranscodePorts, transcodeVideo } from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
@@ -39,13 +41,19 @@ async function transcodeRecord(record: SQSRecord, context: Context): Promise<voi
   });
   const ports: TranscodePorts = {
     store,
-    transcode: (video) => {
+    transcode: async (video) => {
       const budgetMs = estimateWork(video.media.plan, video.media.source).budgetSeconds * 1000;
       const leftMs = context.getRemainingTimeInMillis() - RESERVED_MS;
-      return transcodeFromStorage(video, {
-        timeoutMs: Math.max(MIN_ENCODE_MS, Math.min(budgetMs, leftMs)),
-        signal: heartbeat.signal,
-      });
+      const started = performance.now();
+      try {
+        return await transcodeFromStorage(video, {
+          timeoutMs: Math.max(MIN_ENCODE_MS, Math.min(budgetMs, leftMs)),
+          signal: heartbeat.signal,
+        });
+      } finally {
+        // Failed attempts cost compute too: every attempt is counted.
+        recordMetrics([{ name: metricNames.transcodeSeconds, value: (performance.now() - started) / 1000 }]);
+      }
     },
     removeMedia: async (id) => {
       await media.removeAll(id);

@@ -2,7 +2,9 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { db } from '#adapters/db/index.ts';
 import { PostgresWebhooks } from '#adapters/db/webhooks.ts';
+import { recordMetrics } from '#adapters/metrics.ts';
 import { dispatchSoon } from '#adapters/webhooks/dispatch.ts';
+import { attemptMetrics } from '#core/metrics.ts';
 import type { AttemptResult } from '#core/webhooks.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
@@ -37,10 +39,11 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   for (const record of event.Records) {
     try {
       const result: AttemptResult = Result.parse(JSON.parse(record.body));
-      const { dispatchNow } = await repo.recordResult(result, {
+      const { dispatchNow, settled } = await repo.recordResult(result, {
         schedule: webhooks.retrySchedule,
         disableAfterDays: webhooks.disableAfterDays,
       });
+      recordMetrics(attemptMetrics(result, settled));
       if (dispatchNow) dispatch.push(result.deliveryId);
     } catch (error) {
       logger.error('webhook result not recorded; the message is retried', {

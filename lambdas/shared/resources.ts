@@ -4,6 +4,9 @@
  * Pure data: no AWS SDK, no CDK imports.
  */
 
+/** The service every log line and metric point names (Powertools' `service`). */
+export const serviceName = 'videocloud';
+
 export const stateTable = {
   partitionKey: 'pk',
   sortKey: 'sk',

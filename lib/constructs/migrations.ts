@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
+import { serviceName } from '../../lambdas/shared/resources.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction } from './app-function.ts';
 import type { Database } from './database.ts';
@@ -43,7 +44,7 @@ export class Migrations extends Construct {
         DB_SECRET_ARN: database.masterSecret.secretArn,
         APP_DB_USER: database.appUser,
         LOG_LEVEL: stage.logLevel,
-        POWERTOOLS_SERVICE_NAME: 'videocloud',
+        POWERTOOLS_SERVICE_NAME: serviceName,
       },
     });
     database.masterSecret.grantRead(this.handler.role);

@@ -539,7 +539,10 @@ describe('tests, rotation, filters and the end of the schedule', () => {
         },
         settings,
       );
-    await fail(await delivery(), '2030-01-01T00:00:00.000Z');
+    const first = await delivery();
+    // Schedule [60]: the first attempt's failure leaves one retry; the retry's failure settles it.
+    expect(await fail(first, '2030-01-01T00:00:00.000Z')).toMatchObject({ settled: 'retrying' });
+    expect(await fail(first, '2030-01-01T00:00:00.000Z')).toEqual({ dispatchNow: false, settled: null });
     await fail(await delivery(), '2030-01-05T23:00:00.000Z');
     expect((await repo.find(hook.id))!.enabled).toBe(true);
     await fail(await delivery(), '2030-01-06T00:00:00.000Z');

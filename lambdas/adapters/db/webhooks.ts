@@ -314,13 +314,14 @@ export class PostgresWebhooks implements WebhookRepository {
    * Records what an attempt got and decides what comes next: succeeded; another attempt per the
    * schedule; or failed after the last. Results of an attempt already recorded (a redelivered result, an
    * attempt sent twice) change nothing. The endpoint's failure streak moves with it, and an endpoint
-   * whose every attempt failed for `disableAfterDays` is disabled. Returns the delivery's id when its
-   * next attempt should be dispatched now (due within SQS's delay range).
+   * whose every attempt failed for `disableAfterDays` is disabled. Returns whether the delivery's next
+   * attempt should be dispatched now (due within SQS's delay range), and where an attempt recorded here
+   * left the delivery (null when nothing was recorded).
    */
   async recordResult(
     result: AttemptResult,
     settings: { schedule: readonly number[]; disableAfterDays: number },
-  ): Promise<{ dispatchNow: boolean }> {
+  ): Promise<{ dispatchNow: boolean; settled: 'succeeded' | 'retrying' | 'failed' | null }> {
     return this.db.transaction().execute(async (tx) => {
       const delivery = await tx
         .selectFrom('webhook_deliveries')
@@ -328,10 +329,10 @@ export class PostgresWebhooks implements WebhookRepository {
         .where('id', '=', result.deliveryId)
         .forUpdate()
         .executeTakeFirst();
-      if (!delivery) return { dispatchNow: false };
+      if (!delivery) return { dispatchNow: false, settled: null };
       if (result.kind === 'stale') {
         // Not attempted: its signature was too old when it reached the sender. Sign again, now.
-        if (delivery.status === 'succeeded') return { dispatchNow: false };
+        if (delivery.status === 'succeeded') return { dispatchNow: false, settled: null };
         await tx
           .updateTable('webhook_deliveries')
           .set({
@@ -342,9 +343,9 @@ export class PostgresWebhooks implements WebhookRepository {
           })
           .where('id', '=', delivery.id)
           .execute();
-        return { dispatchNow: true };
+        return { dispatchNow: true, settled: null };
       }
-      if (result.attempt <= delivery.attempts) return { dispatchNow: false };
+      if (result.attempt <= delivery.attempts) return { dispatchNow: false, settled: null };
       const at = new Date(result.at);
       const next = result.succeeded ? null : nextAttemptAfter(result.attempt, at, settings.schedule);
       await tx
@@ -397,6 +398,7 @@ export class PostgresWebhooks implements WebhookRepository {
       }
       return {
         dispatchNow: next !== null && next.getTime() - Date.now() <= MAX_DISPATCH_DELAY_SECONDS * 1000,
+        settled: result.succeeded ? 'succeeded' : next ? 'retrying' : 'failed',
       };
     });
   }
