@@ -130,6 +130,11 @@ export class LocalQueues {
     return this.list(queue).map((message) => message.body);
   }
 
+  /** Messages waiting in a queue: how often each was received, and when (epoch ms) it is next visible. */
+  inspect(queue: string): Array<{ body: string; receiveCount: number; visibleAt: number }> {
+    return this.list(queue).map(({ body, receiveCount, visibleAt }) => ({ body, receiveCount, visibleAt }));
+  }
+
   /** Polls `queue` and hands batches to `consumer`, like a Lambda event source mapping. */
   consume(queue: string, consumer: Consumer, options: { batchSize: number; pollMs?: number }): void {
     let busy = false;

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client, startLocalS3 } from '#local/s3.ts';
 import { localCredentials } from '#local/sigv4.ts';
-import { commandLine, descendants, isAlive, type Launched, launch, until } from '#test/helpers/launcher.ts';
+import { eventually, until } from '#test/helpers/eventually.ts';
+import { commandLine, descendants, isAlive, type Launched, launch } from '#test/helpers/launcher.ts';
 import { makeClip } from '#test/helpers/media.ts';
 
 const LEASE_SECONDS = 5;
@@ -62,15 +63,17 @@ linux('a worker killed mid-transcode', () => {
         );
         return encoder !== undefined;
       },
-      120_000,
-      'no transcode started',
+      { timeoutMs: 120_000, what: 'an ffmpeg transcode to start below the runtime' },
     );
     const killedAt = Date.now();
     process.kill(first.pid, 'SIGKILL');
     await first.exited;
 
     // The encoder read the source through the dead worker's fence: it stops too.
-    await until(() => !isAlive(encoder!), 30_000, 'ffmpeg outlived its worker');
+    await until(() => !isAlive(encoder!), {
+      timeoutMs: 30_000,
+      what: 'ffmpeg to exit with its killed worker',
+    });
 
     // The message is held for one lease from the last renewal, not the queue's 90 minutes.
     const saved = JSON.parse(readFileSync(path.join(dataDir, 'queues.json'), 'utf8')) as Record<
@@ -159,12 +162,14 @@ async function upload(url: string, token: string, file: Buffer): Promise<string>
 }
 
 async function settled(url: string, token: string, videoId: string, deadline: number): Promise<Video> {
-  for (;;) {
-    const video = (await (await api(url, token, `/v1/videos/${videoId}`)).json()) as Video;
-    if (video.status !== 'processing') return video;
-    if (Date.now() > deadline) throw new Error(`video ${videoId} still processing`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  return eventually(
+    async () => {
+      const video = (await (await api(url, token, `/v1/videos/${videoId}`)).json()) as Video;
+      if (video.status === 'processing') throw new Error('still processing');
+      return video;
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 250, what: `video ${videoId} to settle` },
+  );
 }
 
 /** The media keys a player reaches from the master playlist (each fetched: 200), plus poster and thumbnail. */

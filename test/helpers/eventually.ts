@@ -25,3 +25,13 @@ export async function eventually<T>(
     interval = Math.min(interval * 2, 500);
   }
 }
+
+/** Polls `condition` until it is true; fails once `timeoutMs` has passed, naming `what` it waited for. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; what: string },
+): Promise<void> {
+  await eventually(async () => {
+    if (!(await condition())) throw new Error('not yet');
+  }, options);
+}

@@ -142,15 +142,6 @@ export function commandLine(pid: number): string {
   }
 }
 
-/** Polls `condition` every 50 ms until it holds; throws after `timeoutMs`. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** True when nothing accepts connections on the port any more. */
 export async function portClosed(port: number): Promise<boolean> {
   try {

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import type { VideoStatus, Visibility } from '#core/video.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
+import { eventually } from './eventually.ts';
 
 /** Direct inserts for tests that need catalog rows without going through an upload. */
 export async function seedUser(id: string, username = id): Promise<void> {
@@ -80,11 +81,12 @@ export async function videoRow(videoId: string) {
 
 /** The video's row once the pipeline has settled it (no longer `processing`). */
 export async function settledRow(videoId: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const row = await videoRow(videoId);
-    if (row.status !== 'processing') return row;
-    if (Date.now() > deadline) throw new Error(`video ${videoId} still processing`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return eventually(
+    async () => {
+      const row = await videoRow(videoId);
+      if (row.status === 'processing') throw new Error('still processing');
+      return row;
+    },
+    { timeoutMs, what: `video ${videoId} to settle` },
+  );
 }

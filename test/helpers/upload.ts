@@ -1,3 +1,4 @@
+import { eventually } from './eventually.ts';
 import type { TestRuntime } from './runtime.ts';
 
 /** The contract's video object, as tests read it. */
@@ -73,13 +74,13 @@ export async function settledVideo(
   videoId: string,
   timeoutMs = 180_000,
 ): Promise<ApiVideo> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await runtime.api(`/v1/videos/${videoId}`, { token });
-    const video = (await response.json()) as ApiVideo;
-    if (video.status !== 'processing' && video.status !== 'uploading') return video;
-    if (Date.now() > deadline)
-      throw new Error(`video ${videoId} still ${video.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  return eventually(
+    async () => {
+      const video = (await (await runtime.api(`/v1/videos/${videoId}`, { token })).json()) as ApiVideo;
+      if (video.status === 'processing' || video.status === 'uploading')
+        throw new Error(`still ${video.status}`);
+      return video;
+    },
+    { timeoutMs, intervalMs: 250, what: `video ${videoId} to settle` },
+  );
 }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
 import { startHeartbeat } from '#adapters/heartbeat.ts';
 import { LocalQueues } from '#local/sqs.ts';
+import { until } from '#test/helpers/eventually.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'heartbeat-'));
 let queues: LocalQueues;
@@ -41,14 +42,6 @@ const hold = (name: string) => async (_queue: unknown, receiptHandle: string, se
   );
 };
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('a heartbeat holds a message one lease at a time', () => {
   it('work three leases long is delivered once, to one of two pollers', async () => {
     const queueName = 'a';
@@ -74,7 +67,10 @@ describe('a heartbeat holds a message one lease at a time', () => {
     queues.consume(queueName, worker, { batchSize: 1, pollMs: 50 });
     queues.consume(queueName, worker, { batchSize: 1, pollMs: 50 });
     queues.send(queueName, 'long job');
-    await until(() => done && queues.depth(queueName) === 0, 10_000);
+    await until(() => done && queues.depth(queueName) === 0, {
+      timeoutMs: 10_000,
+      what: 'the held message to be processed once and deleted',
+    });
     expect(deliveries).toHaveLength(1);
   }, 20_000);
 
@@ -105,7 +101,7 @@ describe('a heartbeat holds a message one lease at a time', () => {
     queues.consume(queueName, worker, { batchSize: 1, pollMs: 50 });
     queues.consume(queueName, worker, { batchSize: 1, pollMs: 50 });
     queues.send(queueName, 'job');
-    await until(() => deliveries.length === 2, 10_000);
+    await until(() => deliveries.length === 2, { timeoutMs: 10_000, what: 'the second delivery' });
     // Back within the lease (2 s) after the last renewal, not after the queue's 600 s.
     expect(deliveries[1]! - deliveries[0]!).toBeLessThan(4_000);
     expect(deliveries[1]! - deliveries[0]!).toBeGreaterThanOrEqual(1_500);
@@ -126,7 +122,7 @@ describe('a heartbeat holds a message one lease at a time', () => {
         if (calls > 1) throw new Error('SQS is unreachable');
       },
     });
-    await until(() => heartbeat.signal.aborted, 5_000);
+    await until(() => heartbeat.signal.aborted, { timeoutMs: 5_000, what: 'the heartbeat to give up' });
     expect((heartbeat.signal.reason as Error).message).toBe(
       'lost the queue message: its lease could not be renewed',
     );

@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { SQSRecord } from 'aws-lambda';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
+import { waitBeforeRetrySeconds } from '#events/attempts.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
+import { until } from '#test/helpers/eventually.ts';
 import { makeClip, makeTimestampBomb } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { settledRow, videoRow, videoWithSource } from '#test/helpers/seed.ts';
@@ -58,13 +61,14 @@ describe('the ingest handler', () => {
       .sent('transcode')
       .filter((body) => (JSON.parse(body) as { videoId: string }).videoId === videoId).length;
 
-  const drained = async () => {
-    const deadline = Date.now() + 15_000;
-    while (runtime.queues.depth('ingest') > 0) {
-      if (Date.now() > deadline) throw new Error('ingest queue did not drain');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
+  const delivery = (receiveCount: number) =>
+    ({ attributes: { ApproximateReceiveCount: String(receiveCount) } }) as SQSRecord;
+
+  const drained = () =>
+    until(() => runtime.queues.depth('ingest') === 0, {
+      timeoutMs: 15_000,
+      what: 'the ingest queue to drain',
+    });
 
   it('starts one job for a duplicated and reordered event, and the video becomes ready', async () => {
     const { videoId, key, size } = await processingVideoWithSource(clip);
@@ -97,9 +101,19 @@ describe('the ingest handler', () => {
   });
 
   it('waits for the API when the S3 event overtakes the complete call', async () => {
-    const { videoId } = await videoWithSource(s3, clip, 'uploading');
-    // The event is in: the video must not be dropped while it is still `uploading`.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { videoId, key } = await videoWithSource(s3, clip, 'uploading');
+    // The handler has seen the event and put it back to retry soon (its wait, not the queue's 12-minute
+    // visibility timeout): the video must not be dropped, failed or started while it is `uploading`.
+    const putBack = () =>
+      runtime.queues
+        .inspect('ingest')
+        .some(
+          (m) =>
+            m.body.includes(key) &&
+            m.receiveCount >= 1 &&
+            m.visibleAt <= Date.now() + waitBeforeRetrySeconds(delivery(m.receiveCount)) * 1000,
+        );
+    await until(putBack, { timeoutMs: 15_000, what: 'the ingest handler to put the early event back' });
     expect((await videoRow(videoId)).status).toBe('uploading');
     await sql`update videos set status = 'processing' where id = ${videoId}`.execute(await db());
     expect((await settledRow(videoId)).status).toBe('ready');
@@ -160,9 +174,10 @@ describe('the ingest handler', () => {
     runtime.queues.send('ingest', '{ this is not json');
     const { videoId } = await processingVideoWithSource(clip);
     expect((await settledRow(videoId)).status).toBe('ready');
-    const deadline = Date.now() + 10_000;
-    while (runtime.queues.depth('ingest-dlq') === dead && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    await until(() => runtime.queues.depth('ingest-dlq') > dead, {
+      timeoutMs: 10_000,
+      what: 'the poison message in the DLQ',
+    });
     expect(runtime.queues.depth('ingest-dlq')).toBe(dead + 1);
   });
 });

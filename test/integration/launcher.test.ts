@@ -10,15 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import {
-  descendants,
-  freePort,
-  isAlive,
-  type Launched,
-  launch,
-  portClosed,
-  until,
-} from '#test/helpers/launcher.ts';
+import { until } from '#test/helpers/eventually.ts';
+import { descendants, freePort, isAlive, type Launched, launch, portClosed } from '#test/helpers/launcher.ts';
 
 const linux = process.platform === 'linux' ? describe : describe.skip;
 
@@ -86,7 +79,10 @@ linux('the local launcher', () => {
 
   it('after kill -9, npm start on the same data dir comes up healthy; kill -9 of npm leaves no server', async () => {
     process.kill(first.pid, 'SIGKILL');
-    await until(() => portClosed(firstPort), 10_000, 'the killed runtime still answers');
+    await until(() => portClosed(firstPort), {
+      timeoutMs: 10_000,
+      what: 'the killed runtime to stop answering',
+    });
 
     const again = start('npm');
     const url = await again.ready(90_000);
@@ -96,7 +92,13 @@ linux('the local launcher', () => {
     expect(below.length).toBeGreaterThan(0);
 
     process.kill(again.pid, 'SIGKILL'); // npm itself, not its group
-    await until(() => portClosed(port), 15_000, 'a server is still serving the port after its launcher died');
-    await until(() => below.every((pid) => !isAlive(pid)), 15_000, 'processes outlived their launcher');
+    await until(() => portClosed(port), {
+      timeoutMs: 15_000,
+      what: 'the port to close after its launcher died',
+    });
+    await until(() => below.every((pid) => !isAlive(pid)), {
+      timeoutMs: 15_000,
+      what: 'every process below the launcher to exit with it',
+    });
   }, 120_000);
 });

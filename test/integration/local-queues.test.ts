@@ -10,6 +10,7 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LOCAL_ACCESS_KEY_ID } from '#local/sigv4.ts';
 import { LocalQueues } from '#local/sqs.ts';
+import { until } from '#test/helpers/eventually.ts';
 
 describe('local queue visibility', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'local-queues-'));
@@ -54,8 +55,7 @@ describe('local queue visibility', () => {
       { batchSize: 1, pollMs: 50 },
     );
     queues.send('work', 'job');
-    const deadline = Date.now() + 4_000;
-    while (deliveries.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => deliveries.length >= 2, { timeoutMs: 4_000, what: 'the second delivery' });
     expect(deliveries).toHaveLength(2);
     expect(deliveries[1]! - deliveries[0]!).toBeLessThan(2_500);
     // The first receive's handle is no longer valid once the message was received again.
@@ -90,8 +90,7 @@ describe('local queue visibility', () => {
       { batchSize: 1, pollMs: 50 },
     );
     queues.send(queue, 'job');
-    const deadline = Date.now() + 10_000;
-    while (deliveries.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => deliveries.length >= 2, { timeoutMs: 10_000, what: 'the second delivery' });
     return deliveries;
   }
 

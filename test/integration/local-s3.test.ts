@@ -25,6 +25,7 @@ import { type LocalS3, localS3Client, startLocalS3 } from '#local/s3.ts';
 import { LOCAL_ACCESS_KEY_ID } from '#local/sigv4.ts';
 import { uploadsBucketCors } from '#shared/resources.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
+import { until } from '#test/helpers/eventually.ts';
 
 const BUCKET = 'uploads';
 const WEB_ORIGIN = 'http://web.example.test';
@@ -528,7 +529,7 @@ describe('the local S3 stand-in', () => {
       }),
     );
     // The copy's record is built after an ETag read-back; let it land before the restart.
-    while (events.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => events.length >= 4, { timeoutMs: 5_000, what: "the copy's event" });
     await s3.stop();
     await start();
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'four' }));

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
+import { until } from '#test/helpers/eventually.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
@@ -51,13 +52,11 @@ describe('media cleanup', () => {
     );
   };
 
-  async function removed(videoId: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while ((await stored(videoId)) > 0) {
-      if (Date.now() > deadline) throw new Error(`objects of ${videoId} are still stored`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  const removed = (videoId: string) =>
+    until(async () => (await stored(videoId)) === 0, {
+      timeoutMs: 10_000,
+      what: `the objects of ${videoId} to be removed`,
+    });
 
   const removedAt = async (videoId: string) =>
     (
@@ -77,11 +76,10 @@ describe('media cleanup', () => {
     expect(response.status).toBe(204);
     expect((await runtime.api(`/v1/videos/${videoId}`, { token: alice })).status).toBe(404);
     await removed(videoId);
-    const deadline = Date.now() + 5_000;
-    while ((await removedAt(videoId)) === null && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(await removedAt(videoId)).not.toBeNull();
+    await until(async () => (await removedAt(videoId)) !== null, {
+      timeoutMs: 5_000,
+      what: 'media_removed_at to be set',
+    });
   });
 
   it('the sweep re-queues a deletion whose hand-off was lost', async () => {
@@ -102,10 +100,11 @@ describe('media cleanup', () => {
   it('a cleanup message for a live video removes nothing', async () => {
     const videoId = await storedVideo();
     runtime.queues.send('media-cleanup', JSON.stringify({ videoId }));
-    const deadline = Date.now() + 5_000;
-    while (runtime.queues.depth('media-cleanup') > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Depth counts messages in flight too: at 0 the consumer has handled the message and deleted it.
+    await until(() => runtime.queues.depth('media-cleanup') === 0, {
+      timeoutMs: 5_000,
+      what: 'the cleanup message to be handled',
+    });
     expect(await stored(videoId)).toBe(6);
     expect(await removedAt(videoId)).toBeNull();
   });

@@ -13,6 +13,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
+import { until } from '#test/helpers/eventually.ts';
 import { makeClip } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { videoRow, videoWithSource } from '#test/helpers/seed.ts';
@@ -49,11 +50,10 @@ describe('long sources go to MediaConvert', () => {
 
   async function planned(): Promise<string> {
     const { videoId } = await videoWithSource(s3, clip);
-    const deadline = Date.now() + 20_000;
-    while (!mediaConvert.commandCalls(CreateJobCommand).some((c) => jobVideo(c.args[0].input) === videoId)) {
-      if (Date.now() > deadline) throw new Error('no MediaConvert job was created');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await until(
+      () => mediaConvert.commandCalls(CreateJobCommand).some((c) => jobVideo(c.args[0].input) === videoId),
+      { timeoutMs: 20_000, what: 'a MediaConvert job for the video' },
+    );
     return videoId;
   }
 

@@ -22,6 +22,7 @@ import {
 import { openObjectFence, parseRange, type StoredObject, withObjectFence } from '#adapters/object-fence.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
+import { until } from '#test/helpers/eventually.ts';
 import { exec, makeClip, makeMjpegSizeBomb } from '#test/helpers/media.ts';
 
 const STATIC = {
@@ -43,14 +44,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** A stored object backed by a local file, recording what was asked of it. */
 function fileObject(file: string, options: { failFromRead?: number } = {}) {
@@ -125,7 +118,10 @@ describe('the fence serves one object, by ranges, to loopback only', () => {
       const reader = response.body!.getReader();
       await reader.read();
       controller.abort();
-      await until(() => fence.stats.requests === 1 && !fence.busy(), 5_000);
+      await until(() => fence.stats.requests === 1 && !fence.busy(), {
+        timeoutMs: 5_000,
+        what: 'the one request to finish',
+      });
       // A few chunks and the socket's buffers, not the 64 MiB object.
       expect(fence.stats.bytesRead).toBeLessThan(32 * 1024 * 1024);
     });

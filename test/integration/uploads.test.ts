@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
+import { eventually, until } from '#test/helpers/eventually.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
 const MiB = 1024 * 1024;
@@ -147,17 +148,24 @@ describe('direct-to-storage multipart uploads', () => {
     // The upload completed into exactly one ingest event, which confirmed the object's size and probed
     // it: random bytes are no video, so the video fails with a reason (the e2e suite plays real ones).
     const key = `uploads/${created.videoId}/source`;
-    await waitFor(() => runtime.queues.sent('ingest').some((body) => body.includes(key)));
-    let status: { status: string; failureReason: string | null } | undefined;
-    const deadline = Date.now() + 15_000;
-    while (status?.status !== 'failed' && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      status = (await (await runtime.api(`/v1/videos/${created.videoId}`, { token: alice })).json()) as {
-        status: string;
-        failureReason: string | null;
-      };
-    }
-    expect(status?.failureReason).toMatch(/^unreadable: /);
+    await until(() => runtime.queues.sent('ingest').some((body) => body.includes(key)), {
+      timeoutMs: 15_000,
+      what: 'the ingest event of the completed upload',
+    });
+    const status = await eventually(
+      async () => {
+        const video = (await (
+          await runtime.api(`/v1/videos/${created.videoId}`, { token: alice })
+        ).json()) as {
+          status: string;
+          failureReason: string | null;
+        };
+        expect(video.status).toBe('failed');
+        return video;
+      },
+      { timeoutMs: 15_000, what: 'the video of random bytes to fail' },
+    );
+    expect(status.failureReason).toMatch(/^unreadable: /);
     expect(runtime.queues.sent('ingest').filter((body) => body.includes(key))).toHaveLength(1);
     expect(runtime.queues.depth('ingest-dlq')).toBe(0);
 
@@ -298,7 +306,10 @@ describe('direct-to-storage multipart uploads', () => {
     expect((await complete(created.uploadId)).status).toBe(404);
     expect((await runtime.api(`/v1/uploads/${created.uploadId}`, { token: alice })).status).toBe(404);
     // Nothing of it is left in storage once the cleanup has run (the upload's parts went with the abort).
-    await waitForAsync(async () => (await sourceObjects(created.videoId)).length === 0);
+    await until(async () => (await sourceObjects(created.videoId)).length === 0, {
+      timeoutMs: 15_000,
+      what: 'the source objects to be removed',
+    });
     expect(await sourceObjects(created.videoId)).toEqual([]);
   }, 30_000);
 
@@ -330,7 +341,10 @@ describe('direct-to-storage multipart uploads', () => {
       ]);
       expect([202, 404, 409]).toContain(completed.status);
       expect(deleted.status).toBe(204);
-      await waitForAsync(async () => (await sourceObjects(created.videoId)).length === 0);
+      await until(async () => (await sourceObjects(created.videoId)).length === 0, {
+        timeoutMs: 15_000,
+        what: 'the source objects to be removed',
+      });
     }
   }, 60_000);
 
@@ -347,19 +361,3 @@ describe('direct-to-storage multipart uploads', () => {
     expect(response.status).toBe(409);
   });
 });
-
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
