@@ -18,7 +18,7 @@ import { PostgresVideoRepository } from '#adapters/db/videos.ts';
 import { VideoMedia } from '#adapters/media-objects.ts';
 import { sendBatchToQueue } from '#adapters/queue.ts';
 import { playbackToken } from '#core/playback-token.ts';
-import { handler as relayOutbox } from '#events/outbox-relay.ts';
+import { OUTBOX_RETENTION_DAYS, handler as relayOutbox } from '#events/outbox-relay.ts';
 import { eventually } from '#test/helpers/eventually.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
@@ -277,6 +277,26 @@ describe('the outbox', () => {
       timeoutMs: 5000,
       what: 'the relayed revocation to reach the CDN',
     });
+  });
+
+  it('published rows are kept OUTBOX_RETENTION_DAYS, then removed by the relay', async () => {
+    const database = await db();
+    const insert = async (publishedDaysAgo: number) =>
+      (
+        await sql<{ id: string }>`insert into outbox (topic, payload, published_at)
+          values ('playback.revoked', '{}', now() - make_interval(days => ${publishedDaysAgo}))
+          returning id`.execute(database)
+      ).rows[0]!.id;
+    const expired = await insert(OUTBOX_RETENTION_DAYS + 1);
+    const kept = await insert(OUTBOX_RETENTION_DAYS - 1);
+    const remaining = async () =>
+      (
+        await sql<{ id: string }>`select id from outbox where id in (${sql.join([expired, kept])})`.execute(
+          database,
+        )
+      ).rows.map((row) => String(row.id));
+    expect((await relayOutbox()).pruned).toBeGreaterThanOrEqual(1);
+    expect(await remaining()).toEqual([String(kept)]);
   });
 
   it('a revocation and its change commit together: when the outbox write fails, the change does not happen', async () => {

@@ -59,6 +59,21 @@ export class OutboxRelay {
     });
   }
 
+  /**
+   * Removes up to `limit` rows published more than `retentionDays` ago, oldest first; returns how many.
+   * Small batches: a relay run never holds a long delete, and a backlog drains over a few runs.
+   */
+  async prunePublished(retentionDays: number, limit = 1000): Promise<number> {
+    const expired = this.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('published_at', '<', sql<Date>`now() - make_interval(days => ${retentionDays})`)
+      .orderBy('published_at')
+      .limit(limit);
+    const deleted = await this.db.deleteFrom('outbox').where('id', 'in', expired).executeTakeFirst();
+    return Number(deleted.numDeletedRows);
+  }
+
   /** Rows not yet published: what the relay still owes (tests, diagnostics). */
   async pending(): Promise<number> {
     const { count } = await this.db
