@@ -6,9 +6,9 @@ import { MalwareProtection } from './constructs/malware-protection.ts';
 import { MediaDelivery } from './constructs/media-delivery.ts';
 import { MediaStorage } from './constructs/media-storage.ts';
 import { Network } from './constructs/network.ts';
-import { UploadNotifications } from './constructs/pipeline.ts';
 import { Queues } from './constructs/queues.ts';
 import { StateTable } from './constructs/state-table.ts';
+import { UploadNotifications } from './constructs/upload-notifications.ts';
 import { WebHosting } from './constructs/web-hosting.ts';
 import type { StageConfig } from './stage-config.ts';
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { FfprobeOutput } from '#core/media/probe.ts';
 import type { VideoEvidence } from '#core/media/work.ts';
 import type { PipelineVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
-import { inspectVideo, probe, transcodeToHls } from './ffmpeg.ts';
+import { transcodeToHls } from './ffmpeg/hls.ts';
+import { inspectVideo, probe } from './ffmpeg/probe.ts';
 import { UploadedSources, VideoMedia } from './media-objects.ts';
 import { withObjectFence } from './object-fence.ts';
 

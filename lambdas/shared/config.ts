@@ -7,7 +7,7 @@ const byteLimit = (fallback: number | 'unlimited') =>
 const orNull = (limit: number | 'unlimited') => (limit === 'unlimited' ? null : limit);
 
 /**
- * Which ffmpeg/ffprobe binaries run (lambdas/adapters/ffmpeg.ts): a path each, else the Lambda layer's
+ * Which ffmpeg/ffprobe binaries run (lambdas/adapters/ffmpeg/binaries.ts): a path each, else the Lambda layer's
  * /opt/bin, PATH, and the npm static builds, in that order. Parsed on its own as well (`mediaToolsConfig`),
  * so tools and tests that only run ffmpeg need no other variable.
  */

@@ -171,7 +171,7 @@ export interface FfmpegLayerProps {
 
 /**
  * ffmpeg and ffprobe as a Lambda layer, at /opt/bin/ffmpeg and /opt/bin/ffprobe (what
- * lambdas/adapters/ffmpeg.ts looks for). Built at synth time without Docker: the static builds from
+ * lambdas/adapters/ffmpeg/binaries.ts looks for). Built at synth time without Docker: the static builds from
  * npm (@ffmpeg-installer/<platform>, @ffprobe-installer/<platform>, versions and hashes pinned by
  * package-lock.json), or the binaries in the directory given with `-c ffmpegBinaries=<dir>`. Skipped,
  * like esbuild bundling, for stacks that are not being bundled (`cdk synth --exclusively`, tests).

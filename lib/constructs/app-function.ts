@@ -175,7 +175,7 @@ export class AppFunction extends Construct {
         sourcesContent: false,
         // The AWS SDK is bundled, not taken from the runtime, so the code runs the versions it was
         // tested with. PGlite (the local-only database) is loaded by a dynamic import that never runs here.
-        // The ffmpeg/ffprobe npm static builds are the local fallback only (lambdas/adapters/ffmpeg.ts loads
+        // The ffmpeg/ffprobe npm static builds are the local fallback only (lambdas/adapters/ffmpeg/binaries.ts loads
         // them by a dynamic import that never runs in Lambda, where the layer's /opt/bin comes first).
         externalModules: ['@electric-sql/pglite', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
         forceDockerBundling: false,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { resolveBinaries } from '#adapters/ffmpeg.ts';
+import { resolveBinaries } from '#adapters/ffmpeg/binaries.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import {

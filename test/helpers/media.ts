@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { resolveBinaries } from '#adapters/ffmpeg.ts';
+import { resolveBinaries } from '#adapters/ffmpeg/binaries.ts';
 
 export interface Exec {
   code: number;

@@ -11,16 +11,10 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  type Binaries,
-  MediaRejectedError,
-  MediaToolError,
-  parseMediaPlaylist,
-  probe,
-  resolveBinaries,
-  type TranscodeResult,
-  transcodeToHls,
-} from '#adapters/ffmpeg.ts';
+import { type Binaries, resolveBinaries } from '#adapters/ffmpeg/binaries.ts';
+import { parseMediaPlaylist, type TranscodeResult, transcodeToHls } from '#adapters/ffmpeg/hls.ts';
+import { probe } from '#adapters/ffmpeg/probe.ts';
+import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
 import { planLadder, type TranscodePlan } from '#core/media/ladder.ts';
 import { type SourceFacts, validateSource } from '#core/media/probe.ts';
 import { exec, makeClip as makeTestClip } from '#test/helpers/media.ts';

@@ -11,15 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  type Binaries,
-  MediaRejectedError,
-  MediaToolError,
-  probe,
-  resolveBinaries,
-  transcodeToHls,
-} from '#adapters/ffmpeg.ts';
+import { type Binaries, resolveBinaries } from '#adapters/ffmpeg/binaries.ts';
+import { transcodeToHls } from '#adapters/ffmpeg/hls.ts';
+import { probe } from '#adapters/ffmpeg/probe.ts';
 import { openObjectFence, parseRange, type StoredObject, withObjectFence } from '#adapters/object-fence.ts';
+import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
 import { until } from '#test/helpers/eventually.ts';

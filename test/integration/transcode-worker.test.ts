@@ -13,7 +13,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { PipelineVideos } from '#adapters/db/pipeline.ts';
-import { probe } from '#adapters/ffmpeg.ts';
+import { probe } from '#adapters/ffmpeg/probe.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
 import { lambdaContext } from '#local/lambda-context.ts';

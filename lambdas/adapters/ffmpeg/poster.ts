@@ -1,0 +1,93 @@
+/** The poster and thumbnail of a video, from one input-seeked decode. */
+import { stat } from 'node:fs/promises';
+import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
+import type { TranscodePlan } from '#core/media/ladder.ts';
+import type { SourceContainer } from '#core/media/probe.ts';
+import type { Binaries } from './binaries.ts';
+import { guardArgs, type SourceInput, throwIfStorageFailed } from './input.ts';
+import { abortReason, ffmpegFailure, run } from './process.ts';
+
+/** What a poster needs to know of the transcode. */
+export interface PosterSource {
+  container: SourceContainer;
+  plan: TranscodePlan;
+  signal?: AbortSignal;
+}
+
+/** Poster at the top rung's size and a 320-wide thumbnail, from one input-seeked decode. */
+export async function extractPoster(
+  binaries: Binaries,
+  options: PosterSource,
+  src: SourceInput,
+  posterPath: string,
+  thumbnailPath: string,
+  redact: readonly string[],
+): Promise<void> {
+  const { plan } = options;
+  const grab = async (atSeconds: number) => {
+    const { poster, thumbnail } = plan;
+    const graph =
+      `[0:${plan.streams.video}]split=2[p][t];` +
+      `[p]scale=${poster.width}:${poster.height},setsar=1,format=yuvj420p[po];` +
+      `[t]scale=${thumbnail.width}:${thumbnail.height},setsar=1,format=yuvj420p[th]`;
+    const args = [
+      '-hide_banner',
+      '-nostdin',
+      '-nostats',
+      '-v',
+      'error',
+      '-y',
+      ...guardArgs(src),
+      // Before -i: seek in the demuxer to the nearest keyframe instead of decoding everything up to it.
+      '-ss',
+      `${atSeconds}`,
+      '-f',
+      options.container,
+      '-i',
+      src.url,
+      '-filter_complex',
+      graph,
+      '-map',
+      '[po]',
+      '-frames:v',
+      '1',
+      '-q:v',
+      '3',
+      posterPath,
+      '-map',
+      '[th]',
+      '-frames:v',
+      '1',
+      '-q:v',
+      '4',
+      thumbnailPath,
+    ];
+    return run(binaries.ffmpeg, args, { timeoutMs: 60_000, signal: options.signal });
+  };
+  const exists = async () => (await fileSize(posterPath)) > 0 && (await fileSize(thumbnailPath)) > 0;
+  let out = await grab(plan.poster.atSeconds);
+  // Seeking past the last video frame (audio longer than video) encodes nothing; the first frame will do.
+  if (out.code === 0 && !(await exists()) && plan.poster.atSeconds > 0) out = await grab(0);
+  throwIfStorageFailed(src);
+  if (out.aborted) throw new MediaToolError(`stopped: ${abortReason(options.signal)}`);
+  if (out.timedOut) throw new MediaToolError('timed out: the poster took longer than 60 s');
+  if (out.code !== 0) {
+    const failure = ffmpegFailure(out, redact);
+    throw failure instanceof MediaToolError
+      ? new MediaToolError(`poster failed: ${failure.message}`)
+      : failure;
+  }
+  if (!(await exists())) {
+    throw new MediaRejectedError(
+      'could not be decoded: no picture of the video could be made into a poster; export it again and upload the new file',
+    );
+  }
+}
+
+async function fileSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}

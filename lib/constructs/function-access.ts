@@ -1,0 +1,53 @@
+/** What a pipeline function may reach, and the grants both consumers and scheduled workers use. */
+
+import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
+import { outboxQueues, outboxTopics, queueNames } from '../../lambdas/shared/resources.ts';
+import type { AppFunction, BucketCapability } from './app-function.ts';
+import type { Queues } from './queues.ts';
+
+/** What each consumer (consumers.ts `entry`) may reach. */
+export interface ConsumerAccess {
+  /**
+   * Postgres through RDS Proxy, which puts the function in the VPC. @default true. Without it the
+   * function runs outside the VPC and can reach public AWS endpoints (the KeyValueStore API).
+   */
+  readonly database?: boolean;
+  /** Writes revocations into the CDN's KeyValueStore (EDGE_KVS_ARN). */
+  readonly edgeStore?: boolean;
+  readonly uploadsBucket?: readonly BucketCapability[];
+  readonly mediaBucket?: readonly BucketCapability[];
+  readonly stateTable?: 'read' | 'readwrite';
+  /** Queues it sends to, by consumers.ts queue name. */
+  readonly sendsTo?: readonly string[];
+  /** Starts MediaConvert jobs with the MediaConvert role. */
+  readonly mediaConvert?: boolean;
+  /** Reads uploaded sources only once GuardDuty tagged them clean (lib/constructs/malware-protection.ts). */
+  readonly scannedSourcesOnly?: boolean;
+  /** Hands on its own outbox rows right after its commit (video events): send to the webhook-events queue. */
+  readonly events?: boolean;
+  /** Makes playback URLs (MEDIA_BASE_URL, the signing key's secret), as the API does. */
+  readonly playback?: boolean;
+  /** May park messages in the dead-letter queue of these queues (by consumers.ts queue name). */
+  readonly sendsToDeadLetterOf?: readonly string[];
+  /** Puts events on the stage's EventBridge bus (EVENT_BUS_NAME). */
+  readonly eventBus?: boolean;
+  /**
+   * Extra wait for a fuller batch. Only where latency does not matter: a user waits for ingest and
+   * transcode, nobody waits for deleted media to disappear.
+   */
+  readonly maxBatchingWindowSeconds?: number;
+}
+
+/** Environment variable of each queue's URL, by queue name (lambdas/shared/config.ts). */
+export const QUEUE_URL_VARIABLE: Record<string, string> = Object.fromEntries(
+  Object.entries(queueNames).map(([key, name]) => [
+    name,
+    QUEUE_URL_VARIABLES[key as keyof typeof QUEUE_URL_VARIABLES],
+  ]),
+);
+
+/** Send to the queue of the outbox's `event` topic (the fast path of a function that writes events). */
+export function allowEventOutbox(fn: AppFunction, queues: Queues): void {
+  const key = outboxQueues[outboxTopics.event];
+  fn.useQueue(queues.byKey[key].queue, QUEUE_URL_VARIABLES[key]);
+}
