@@ -13,10 +13,17 @@ import type { PlaybackKey } from '#core/playback-token.ts';
 import { playbackGateSource } from '#edge/playback-gate.ts';
 import { consumerList, visibilityTimeoutSeconds } from '#events/consumers.ts';
 import { scheduledWorkerList } from '#events/schedules.ts';
-import { config } from '#shared/config.ts';
+import { config, type EnvName } from '#shared/config.ts';
 import { problemResult, zodFieldErrors } from '#shared/http.ts';
 import { logger } from '#shared/logger.ts';
-import { queueNames, uploadNotifications, uploadsBucketCors } from '#shared/resources.ts';
+import {
+  queueNameOf,
+  queueNames,
+  queueRefs,
+  queueUrlVariable,
+  uploadNotifications,
+  uploadsBucketCors,
+} from '#shared/resources.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
 import { cdnEndpoint } from './cdn.ts';
 import { loadViewerRequestFunction } from './cloudfront-function.ts';
@@ -25,12 +32,15 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
 import { startLocalKeyValueStore } from './kvs.ts';
-import { lambdaContext } from './lambda-context.ts';
+import { invoke, lambdaContext } from './lambda-context.ts';
 import { type LocalS3, startLocalS3 } from './s3.ts';
 import { type LocalCredentials, localCredentials } from './sigv4.ts';
-import { dlqName, LocalQueues } from './sqs.ts';
+import { LocalQueues } from './sqs.ts';
 import { LocalTokenIssuer, TokenRequest } from './token-issuer.ts';
 import { webEndpoint } from './web.ts';
+
+/** Variables the local runtime sets that Lambda itself provides (credentials) or Powertools reads. */
+type LambdaVariable = 'AWS_ACCESS_KEY_ID' | 'AWS_SECRET_ACCESS_KEY' | 'POWERTOOLS_METRICS_DISABLED';
 
 type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -123,8 +133,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       corsOrigins: () => config().corsOrigins,
       endpoints,
       ready: () => ready,
-      accessLog:
-        local.LOG_LEVEL === 'DEBUG' || local.LOG_LEVEL === 'INFO' ? (line) => console.log(line) : undefined,
+      accessLog: local.LOG_LEVEL === 'DEBUG' ? (line) => console.log(line) : undefined,
       allowedHosts: () => allowedHosts(boundPort, local.ALLOWED_HOSTS ?? []),
     });
     await new Promise<void>((resolveListen, reject) => {
@@ -198,16 +207,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       COGNITO_JWKS: JSON.stringify(issuer.jwks()),
       API_SCOPE_PREFIX: LOCAL_RESOURCES.scopePrefix,
       SQS_ENDPOINT: sqsEndpoint,
-      CLEANUP_QUEUE_URL: queues.url(queueNames.cleanup),
-      INGEST_QUEUE_URL: queues.url(queueNames.ingest),
-      TRANSCODE_QUEUE_URL: queues.url(queueNames.transcode),
-      EDGE_SYNC_QUEUE_URL: queues.url(queueNames.edgeSync),
-      CAPTIONS_QUEUE_URL: queues.url(queueNames.captions),
-      WEBHOOK_EVENTS_QUEUE_URL: queues.url(queueNames.webhookEvents),
-      WEBHOOK_DELIVERIES_QUEUE_URL: queues.url(queueNames.webhookDeliveries),
-      WEBHOOK_DELIVERIES_DLQ_URL: queues.url(dlqName(queueNames.webhookDeliveries)),
-      WEBHOOK_RESULTS_QUEUE_URL: queues.url(queueNames.webhookResults),
-      EVENT_BUS_QUEUE_URL: queues.url(queueNames.eventBus),
+      ...Object.fromEntries(queueRefs.map((ref) => [queueUrlVariable(ref), queues.url(queueNameOf(ref))])),
       // A developer points webhooks at a receiver on this machine; a demo retries within seconds.
       WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true',
       WEBHOOK_RETRY_SCHEDULE: process.env.WEBHOOK_RETRY_SCHEDULE ?? LOCAL_WEBHOOK_RETRY_SCHEDULE,
@@ -219,7 +219,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       LOG_LEVEL: local.LOG_LEVEL,
       // The EMF line is for CloudWatch's log pipeline; here each metric point is a debug log line.
       POWERTOOLS_METRICS_DISABLED: 'true',
-    });
+    } satisfies Partial<Record<EnvName | LambdaVariable, string>>);
     if (local.DATABASE_URL) {
       process.env.DATABASE_URL = local.DATABASE_URL;
       delete process.env.PGLITE_DATA_DIR;
@@ -239,7 +239,10 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       const module = (await import(`../lambdas/events/${consumer.entry}.ts`)) as { handler: QueueHandler };
       queues.consume(
         consumer.queue,
-        (event) => module.handler(event, lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000)),
+        (event) => {
+          const context = lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000);
+          return invoke(context, () => module.handler(event, context));
+        },
         { batchSize: consumer.batchSize },
       );
     }
@@ -249,7 +252,10 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         handler: () => Promise<unknown>;
       };
       const timer = setInterval(() => {
-        module.handler().catch((error: unknown) => logger.error(`${worker.entry} failed`, { error }));
+        const context = lambdaContext(worker.entry, worker.timeoutSeconds * 1000);
+        invoke(context, () => module.handler()).catch((error: unknown) =>
+          logger.error(`${worker.entry} failed`, { error }),
+        );
       }, worker.everyMinutes * 60_000);
       timer.unref();
       stops.push(async () => clearInterval(timer));

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { deadLetterQueueName } from '#shared/resources.ts';
 import {
   incomingRequest,
   type LocalCredentials,
@@ -71,7 +72,7 @@ export class LocalQueues {
     for (const queue of queues) {
       this.definitions.set(queue.name, queue);
       this.messages.set(queue.name, []);
-      this.messages.set(dlqName(queue.name), []);
+      this.messages.set(deadLetterQueueName(queue.name), []);
     }
     if (existsSync(file)) {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, StoredMessage[]>;
@@ -170,7 +171,7 @@ export class LocalQueues {
       if (message.visibleAt > now) continue;
       if (message.receiveCount >= definition.maxReceiveCount) {
         this.remove(queue, message.messageId);
-        this.list(dlqName(queue)).push({ ...message, visibleAt: 0 });
+        this.list(deadLetterQueueName(queue)).push({ ...message, visibleAt: 0 });
         deadLettered = true;
         continue;
       }
@@ -378,8 +379,6 @@ const SQS_AUTH_ERRORS: Record<string, string> = {
   Expired: 'RequestExpired',
   TimeTooSkewed: 'SignatureDoesNotMatch',
 };
-
-export const dlqName = (queue: string) => `${queue}-dlq`;
 
 function md5(text: string): string {
   return createHash('md5').update(text, 'utf8').digest('hex');

@@ -22,7 +22,7 @@ export async function catalog(): Promise<
       afterOutboxWrite: () => publishOutboxNow([outboxTopics.playbackRevoked, outboxTopics.event]),
     }),
     playback: resolvePlayback,
-    cleanup: (video) => sendToQueue('cleanup', { videoId: video.id }),
+    cleanup: (video) => sendToQueue('mediaCleanup', { videoId: video.id }),
     abandonUpload: async (uploadId) => abandonUpload(await uploadDeps(), uploadId),
   };
 }

@@ -4,7 +4,8 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type Config, config, QUEUE_URL_VARIABLES } from '#shared/config.ts';
+import { config } from '#shared/config.ts';
+import { type QueueRef, queueUrlVariable } from '#shared/resources.ts';
 
 let sqs: SQSClient | undefined;
 
@@ -14,11 +15,11 @@ function client(): SQSClient {
   return sqs;
 }
 
-export type QueueName = keyof Config['queues'];
+export type QueueName = QueueRef;
 
 function queueUrl(queue: QueueName): string {
   const url = config().queues[queue];
-  if (!url) throw new Error(`${QUEUE_URL_VARIABLES[queue]} is not set on this function`);
+  if (!url) throw new Error(`${queueUrlVariable(queue)} is not set on this function`);
   return url;
 }
 

@@ -16,7 +16,7 @@ const BATCH = 500;
 export const handler = async (): Promise<{ queued: number }> => {
   const stale = await new CleanupVideos(await db()).awaitingRemoval(GRACE_MINUTES, BATCH);
   await sendBatchToQueue(
-    'cleanup',
+    'mediaCleanup',
     stale.map((videoId) => ({ videoId })),
   );
   if (stale.length > 0) logger.info('cleanup re-queued', { videos: stale.length });

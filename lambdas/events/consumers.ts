@@ -44,7 +44,7 @@ export const queueConsumers = {
     ffmpeg: true,
   },
   mediaCleanup: {
-    queue: queueNames.cleanup,
+    queue: queueNames.mediaCleanup,
     entry: 'media-cleanup',
     batchSize: 10,
     timeoutSeconds: 60,

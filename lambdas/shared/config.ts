@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { booleanFlag, commaList, parseEnv } from './env.ts';
+import { type QueueRef, type QueueUrlVariable, queueRefs, queueUrlVariable } from './resources.ts';
 
 /** A byte count, or `unlimited`. */
 const byteLimit = (fallback: number | 'unlimited') =>
@@ -15,6 +16,13 @@ const mediaToolsSchema = z.object({
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
 });
+
+/** Queue URLs (`INGEST_QUEUE_URL`, ...), each set on the functions that send to that queue. */
+const queueUrlShape = Object.fromEntries(
+  queueRefs.map((ref) => [queueUrlVariable(ref), z.url().optional()]),
+) as {
+  [Variable in QueueUrlVariable]: z.ZodOptional<z.ZodURL>;
+};
 
 /**
  * The Lambda-side configuration: every variable a handler may read, validated once per container.
@@ -55,17 +63,7 @@ const schema = z
     /** Cognito prefixes resource-server scopes with the server's identifier: `videocloud/videos:read`. */
     API_SCOPE_PREFIX: z.string().default('videocloud/'),
 
-    /** Queue URLs, set on the functions that send to them. */
-    INGEST_QUEUE_URL: z.url().optional(),
-    CLEANUP_QUEUE_URL: z.url().optional(),
-    TRANSCODE_QUEUE_URL: z.url().optional(),
-    EDGE_SYNC_QUEUE_URL: z.url().optional(),
-    CAPTIONS_QUEUE_URL: z.url().optional(),
-    WEBHOOK_EVENTS_QUEUE_URL: z.url().optional(),
-    WEBHOOK_DELIVERIES_QUEUE_URL: z.url().optional(),
-    WEBHOOK_DELIVERIES_DLQ_URL: z.url().optional(),
-    WEBHOOK_RESULTS_QUEUE_URL: z.url().optional(),
-    EVENT_BUS_QUEUE_URL: z.url().optional(),
+    ...queueUrlShape,
     SQS_ENDPOINT: z.url().optional(),
     /**
      * How long a worker holds a message at a time while it works (lambdas/adapters/heartbeat.ts), instead
@@ -223,18 +221,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       inlineJwks: parsed.COGNITO_JWKS,
       scopePrefix: parsed.API_SCOPE_PREFIX,
     },
-    queues: {
-      ingest: parsed.INGEST_QUEUE_URL,
-      cleanup: parsed.CLEANUP_QUEUE_URL,
-      transcode: parsed.TRANSCODE_QUEUE_URL,
-      edgeSync: parsed.EDGE_SYNC_QUEUE_URL,
-      captions: parsed.CAPTIONS_QUEUE_URL,
-      webhookEvents: parsed.WEBHOOK_EVENTS_QUEUE_URL,
-      webhookDeliveries: parsed.WEBHOOK_DELIVERIES_QUEUE_URL,
-      webhookDeliveriesDlq: parsed.WEBHOOK_DELIVERIES_DLQ_URL,
-      webhookResults: parsed.WEBHOOK_RESULTS_QUEUE_URL,
-      eventBus: parsed.EVENT_BUS_QUEUE_URL,
-    },
+    queues: Object.fromEntries(queueRefs.map((ref) => [ref, parsed[queueUrlVariable(ref)]])) as Record<
+      QueueRef,
+      string | undefined
+    >,
     sqsEndpoint: parsed.SQS_ENDPOINT,
     queueLeaseSeconds: parsed.QUEUE_LEASE_SECONDS,
     mediaBaseUrl: parsed.MEDIA_BASE_URL,
@@ -281,19 +271,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 export type Config = ReturnType<typeof loadConfig>;
 
-/** The variable each queue's URL is read from. */
-export const QUEUE_URL_VARIABLES: Record<keyof Config['queues'], string> = {
-  ingest: 'INGEST_QUEUE_URL',
-  cleanup: 'CLEANUP_QUEUE_URL',
-  transcode: 'TRANSCODE_QUEUE_URL',
-  edgeSync: 'EDGE_SYNC_QUEUE_URL',
-  captions: 'CAPTIONS_QUEUE_URL',
-  webhookEvents: 'WEBHOOK_EVENTS_QUEUE_URL',
-  webhookDeliveries: 'WEBHOOK_DELIVERIES_QUEUE_URL',
-  webhookDeliveriesDlq: 'WEBHOOK_DELIVERIES_DLQ_URL',
-  webhookResults: 'WEBHOOK_RESULTS_QUEUE_URL',
-  eventBus: 'EVENT_BUS_QUEUE_URL',
-};
+/** Every variable the configuration reads: the names CDK and the local runtime may set, type-checked. */
+export type EnvName = keyof z.input<typeof schema>;
 
 export function mediaToolsConfig(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(mediaToolsSchema, env, 'ffmpeg');

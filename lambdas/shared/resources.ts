@@ -64,7 +64,7 @@ export const uploadNotifications: ReadonlyArray<{
 
 export const queueNames = {
   ingest: 'ingest',
-  cleanup: 'media-cleanup',
+  mediaCleanup: 'media-cleanup',
   transcode: 'transcode',
   edgeSync: 'edge-sync',
   captions: 'captions',
@@ -77,6 +77,51 @@ export const queueNames = {
   /** Rendered events for the stage's EventBridge bus (PutEvents from outside the VPC). */
   eventBus: 'event-bus',
 } as const;
+
+export type QueueKey = keyof typeof queueNames;
+export const queueKeys = Object.keys(queueNames) as QueueKey[];
+
+/** The key of a queue, by its name (consumers.ts names queues). */
+export function queueKeyOf(name: string): QueueKey {
+  const key = queueKeys.find((candidate) => queueNames[candidate] === name);
+  if (!key) throw new Error(`no queue is named "${name}" in queueNames`);
+  return key;
+}
+
+/** Queues a function sends to the dead-letter queue of, itself (the webhook sender fails a delivery there). */
+export const deadLetterTargets = ['webhookDeliveries'] as const satisfies readonly QueueKey[];
+
+/** What a function can be configured to send to: a queue, or the dead-letter queue of one of those above. */
+export type QueueRef = QueueKey | `${(typeof deadLetterTargets)[number]}Dlq`;
+export const queueRefs: readonly QueueRef[] = [
+  ...queueKeys,
+  ...deadLetterTargets.map((key) => `${key}Dlq` as const),
+];
+
+type ScreamingSnake<S extends string> = S extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Uppercase<Head> : `_${Head}`}${ScreamingSnake<Tail>}`
+  : '';
+/** The environment variable a queue's URL is read from: `mediaCleanup` -> `MEDIA_CLEANUP_QUEUE_URL`. */
+export type QueueUrlVariable<R extends QueueRef = QueueRef> = R extends `${infer Key}Dlq`
+  ? `${ScreamingSnake<Key>}_DLQ_URL`
+  : `${ScreamingSnake<R>}_QUEUE_URL`;
+
+/** The one rule that names queue URL variables; config, CDK and the local runtime all call it. */
+export function queueUrlVariable<R extends QueueRef>(ref: R): QueueUrlVariable<R> {
+  const dlq = ref.endsWith('Dlq');
+  const snake = (dlq ? ref.slice(0, -3) : ref).replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+  return `${snake}_${dlq ? 'DLQ' : 'QUEUE'}_URL` as QueueUrlVariable<R>;
+}
+
+/** A queue's dead-letter queue, by name (the local runtime's; CDK lets CloudFormation name them). */
+export const deadLetterQueueName = (queue: string) => `${queue}-dlq`;
+
+/** The queue a reference names: its own, or its dead-letter queue. */
+export function queueNameOf(ref: QueueRef): string {
+  return ref.endsWith('Dlq')
+    ? deadLetterQueueName(queueNames[ref.slice(0, -3) as QueueKey])
+    : queueNames[ref as QueueKey];
+}
 
 /**
  * Outbox topics (migration 0005) and the queue the relay hands each one to. `playback.revoked`

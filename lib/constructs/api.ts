@@ -3,7 +3,6 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteSpec } from '../../lambdas/api/route-spec.ts';
-import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
 import { type OutboxTopic, outboxQueues } from '../../lambdas/shared/resources.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, type BucketCapability, type BundleFiles, pascalCase } from './app-function.ts';
@@ -21,9 +20,9 @@ export interface EntryAccess {
   readonly uploadsBucket?: readonly BucketCapability[];
   readonly mediaBucket?: readonly BucketCapability[];
   readonly stateTable?: 'read' | 'readwrite';
-  /** Send to the ingest queue (INGEST_QUEUE_URL). */
+  /** Send to the ingest queue. */
   readonly ingestQueue?: 'send';
-  /** Send to the media-cleanup queue (CLEANUP_QUEUE_URL). */
+  /** Send to the media-cleanup queue. */
   readonly cleanupQueue?: 'send';
   /**
    * Returns playback URLs: MEDIA_BASE_URL, PLAYBACK_KEY_SECRET_ARN and PRIVATE_PLAYBACK_SECONDS, and
@@ -184,8 +183,8 @@ export class Api extends Construct {
       if (grants.uploadsBucket) fn.useBucket(storage.uploadsBucket, 'UPLOADS_BUCKET', grants.uploadsBucket);
       if (grants.mediaBucket) fn.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', grants.mediaBucket);
       if (grants.stateTable) fn.useStateTable(stateTable.table, grants.stateTable);
-      if (grants.ingestQueue) fn.useQueue(queues.ingest.queue, 'INGEST_QUEUE_URL');
-      if (grants.cleanupQueue) fn.useQueue(queues.cleanup.queue, 'CLEANUP_QUEUE_URL');
+      if (grants.ingestQueue) fn.useQueue(queues.ingest.queue, 'ingest');
+      if (grants.cleanupQueue) fn.useQueue(queues.mediaCleanup.queue, 'mediaCleanup');
       if (grants.playback) {
         const { delivery } = props;
         if (!delivery)
@@ -198,11 +197,11 @@ export class Api extends Construct {
       }
       if (grants.outbox) {
         for (const queue of new Set(grants.outbox.map((topic) => outboxQueues[topic]))) {
-          fn.useQueue(queues.byKey[queue].queue, QUEUE_URL_VARIABLES[queue]);
+          fn.useQueue(queues.byKey[queue].queue, queue);
         }
       }
       if (grants.webhookDeliveries) {
-        fn.useQueue(queues.webhookDeliveries.queue, QUEUE_URL_VARIABLES.webhookDeliveries);
+        fn.useQueue(queues.webhookDeliveries.queue, 'webhookDeliveries');
       }
       functions.set(entry, fn);
     }

@@ -12,6 +12,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { EnvName } from '../../lambdas/shared/config.ts';
+import { type QueueRef, queueUrlVariable } from '../../lambdas/shared/resources.ts';
 import { nagResource } from '../nag.ts';
 import type { StageConfig } from '../stage-config.ts';
 import type { Database } from './database.ts';
@@ -244,7 +246,7 @@ export class AppFunction extends Construct {
   }
 
   /** Access to a bucket (see BucketCapability), named in the environment by `variable`. */
-  public useBucket(bucket: s3.IBucket, variable: string, capabilities: readonly BucketCapability[]): this {
+  public useBucket(bucket: s3.IBucket, variable: EnvName, capabilities: readonly BucketCapability[]): this {
     if (capabilities.includes('head') || capabilities.includes('list')) {
       this.role.addToPolicy(
         new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
@@ -280,17 +282,17 @@ export class AppFunction extends Construct {
   }
 
   /** secretsmanager:GetSecretValue on one secret (nothing else), its ARN in the environment as `variable`. */
-  public useSecret(secret: secretsmanager.ISecret, variable: string): this {
+  public useSecret(secret: secretsmanager.ISecret, variable: EnvName): this {
     this.role.addToPolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
     );
     return this.addEnvironment({ [variable]: secret.secretArn });
   }
 
-  /** Send messages to a queue, named in the environment by `variable`. */
-  public useQueue(queue: sqs.IQueue, variable: string): this {
+  /** Send messages to a queue, whose URL the function reads from the variable `ref` names. */
+  public useQueue(queue: sqs.IQueue, ref: QueueRef): this {
     queue.grantSendMessages(this.role);
-    return this.addEnvironment({ [variable]: queue.queueUrl });
+    return this.addEnvironment({ [queueUrlVariable(ref)]: queue.queueUrl });
   }
 
   /** The security group(s) of a VPC-attached function. */

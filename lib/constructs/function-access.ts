@@ -1,7 +1,11 @@
 /** What a pipeline function may reach, and the grants both consumers and scheduled workers use. */
 
-import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
-import { outboxQueues, outboxTopics, queueNames } from '../../lambdas/shared/resources.ts';
+import {
+  type deadLetterTargets,
+  outboxQueues,
+  outboxTopics,
+  type QueueKey,
+} from '../../lambdas/shared/resources.ts';
 import type { AppFunction, BucketCapability } from './app-function.ts';
 import type { Queues } from './queues.ts';
 
@@ -18,7 +22,7 @@ export interface ConsumerAccess {
   readonly mediaBucket?: readonly BucketCapability[];
   readonly stateTable?: 'read' | 'readwrite';
   /** Queues it sends to, by consumers.ts queue name. */
-  readonly sendsTo?: readonly string[];
+  readonly sendsTo?: readonly QueueKey[];
   /** Starts MediaConvert jobs with the MediaConvert role. */
   readonly mediaConvert?: boolean;
   /** Reads uploaded sources only once GuardDuty tagged them clean (lib/constructs/malware-protection.ts). */
@@ -28,7 +32,7 @@ export interface ConsumerAccess {
   /** Makes playback URLs (MEDIA_BASE_URL, the signing key's secret), as the API does. */
   readonly playback?: boolean;
   /** May park messages in the dead-letter queue of these queues (by consumers.ts queue name). */
-  readonly sendsToDeadLetterOf?: readonly string[];
+  readonly sendsToDeadLetterOf?: ReadonlyArray<(typeof deadLetterTargets)[number]>;
   /** Puts events on the stage's EventBridge bus (EVENT_BUS_NAME). */
   readonly eventBus?: boolean;
   /**
@@ -38,16 +42,8 @@ export interface ConsumerAccess {
   readonly maxBatchingWindowSeconds?: number;
 }
 
-/** Environment variable of each queue's URL, by queue name (lambdas/shared/config.ts). */
-export const QUEUE_URL_VARIABLE: Record<string, string> = Object.fromEntries(
-  Object.entries(queueNames).map(([key, name]) => [
-    name,
-    QUEUE_URL_VARIABLES[key as keyof typeof QUEUE_URL_VARIABLES],
-  ]),
-);
-
 /** Send to the queue of the outbox's `event` topic (the fast path of a function that writes events). */
 export function allowEventOutbox(fn: AppFunction, queues: Queues): void {
   const key = outboxQueues[outboxTopics.event];
-  fn.useQueue(queues.byKey[key].queue, QUEUE_URL_VARIABLES[key]);
+  fn.useQueue(queues.byKey[key].queue, key);
 }

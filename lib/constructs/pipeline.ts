@@ -4,13 +4,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { consumerList, type QueueConsumer } from '../../lambdas/events/consumers.ts';
-import { QUEUE_URL_VARIABLES } from '../../lambdas/shared/config.ts';
-import { eventBus, queueNames } from '../../lambdas/shared/resources.ts';
+import { eventBus, queueKeyOf, queueUrlVariable } from '../../lambdas/shared/resources.ts';
 import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, pascalCase } from './app-function.ts';
 import type { Database } from './database.ts';
-import { allowEventOutbox, type ConsumerAccess, QUEUE_URL_VARIABLE } from './function-access.ts';
+import { allowEventOutbox, type ConsumerAccess } from './function-access.ts';
 import { SCANNED_ONLY_PRINCIPAL_TAG } from './malware-protection.ts';
 import type { MediaDelivery } from './media-delivery.ts';
 import type { MediaStorage } from './media-storage.ts';
@@ -64,17 +63,17 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
   },
   // Webhooks. The fan-out reads the outbox and endpoints, makes deliveries, renders playback URLs for
   // ready videos, dispatches signed attempts and passes events on to the bus queue.
-  'webhook-fanout': { playback: true, sendsTo: ['webhook-deliveries', 'event-bus'] },
+  'webhook-fanout': { playback: true, sendsTo: ['webhookDeliveries', 'eventBus'] },
   // The only function that talks to webhook endpoints: on the internet, so outside the VPC, with no
   // database, no secret and no data access; it reports to the results queue and parks failed final
   // attempts in the deliveries DLQ.
   'webhook-sender': {
     database: false,
-    sendsTo: ['webhook-results'],
-    sendsToDeadLetterOf: ['webhook-deliveries'],
+    sendsTo: ['webhookResults'],
+    sendsToDeadLetterOf: ['webhookDeliveries'],
   },
   // Records each result in Postgres and dispatches the next attempt.
-  'webhook-recorder': { sendsTo: ['webhook-deliveries'] },
+  'webhook-recorder': { sendsTo: ['webhookDeliveries'] },
   // PutEvents on the stage's bus: a public AWS API, so outside the VPC, no database.
   'event-bus': { database: false, eventBus: true },
 };
@@ -179,16 +178,12 @@ export class EventPipeline extends Construct {
     if (access.scannedSourcesOnly) Tags.of(fn.role).add(SCANNED_ONLY_PRINCIPAL_TAG, 'true');
     if (access.mediaBucket) fn.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', access.mediaBucket);
     if (access.stateTable) fn.useStateTable(stateTable.table, access.stateTable);
-    for (const queueName of access.sendsTo ?? []) {
-      const target = props.queues.byQueueName.get(queueName)!;
-      fn.useQueue(target.queue, QUEUE_URL_VARIABLE[queueName]!);
-    }
+    for (const key of access.sendsTo ?? []) fn.useQueue(props.queues.byKey[key].queue, key);
     if (access.mediaConvert) this.mediaConvert.allowCreateJobs(fn);
     if (access.events) allowEventOutbox(fn, props.queues);
     if (access.playback) allowPlayback(fn, props);
-    for (const queueName of access.sendsToDeadLetterOf ?? []) {
-      const pair = props.queues.byQueueName.get(queueName)!;
-      fn.useQueue(pair.deadLetterQueue, DEAD_LETTER_URL_VARIABLE[queueName]!);
+    for (const key of access.sendsToDeadLetterOf ?? []) {
+      fn.useQueue(props.queues.byKey[key].deadLetterQueue, `${key}Dlq`);
     }
     if (access.eventBus) {
       this.eventBus.grantPutEventsTo(fn.role);
@@ -196,7 +191,7 @@ export class EventPipeline extends Construct {
     }
     // Its own queue's URL: a record that must wait (a malware scan still running) shortens its own
     // visibility timeout instead of waiting out the full one (lambdas/events/retry.ts).
-    fn.function.addEnvironment(QUEUE_URL_VARIABLE[consumer.queue]!, pair.queue.queueUrl);
+    fn.function.addEnvironment(queueUrlVariable(queueKeyOf(consumer.queue)), pair.queue.queueUrl);
 
     // Receiving, deleting and visibility changes on this one queue.
     fn.function.addEventSource(
@@ -213,11 +208,6 @@ export class EventPipeline extends Construct {
     return fn;
   }
 }
-
-/** Environment variable of each queue's dead-letter queue URL, where a function may send to one. */
-const DEAD_LETTER_URL_VARIABLE: Record<string, string> = {
-  [queueNames.webhookDeliveries]: QUEUE_URL_VARIABLES.webhookDeliveriesDlq,
-};
 
 /** Playback URLs: where the media are, how long private URLs last, and read access to the signing key only. */
 function allowPlayback(fn: AppFunction, props: Pick<EventPipelineProps, 'delivery' | 'stage'>): void {

@@ -32,7 +32,7 @@ export interface QueuePair {
  */
 export class Queues extends Construct {
   public readonly ingest: QueuePair;
-  public readonly cleanup: QueuePair;
+  public readonly mediaCleanup: QueuePair;
   public readonly transcode: QueuePair;
   /** Playback revocations on their way to the CDN's KeyValueStore. */
   public readonly edgeSync: QueuePair;
@@ -50,7 +50,7 @@ export class Queues extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.ingest = this.pair('Ingest', queueConsumers.ingest);
-    this.cleanup = this.pair('MediaCleanup', queueConsumers.mediaCleanup);
+    this.mediaCleanup = this.pair('MediaCleanup', queueConsumers.mediaCleanup);
     this.transcode = this.pair('Transcode', queueConsumers.transcode);
     this.edgeSync = this.pair('EdgeSync', queueConsumers.edgeSync);
     this.captions = this.pair('Captions', queueConsumers.captions);
@@ -69,7 +69,7 @@ export class Queues extends Construct {
   public get byKey(): Readonly<Record<keyof typeof queueNames, QueuePair>> {
     return {
       ingest: this.ingest,
-      cleanup: this.cleanup,
+      mediaCleanup: this.mediaCleanup,
       transcode: this.transcode,
       edgeSync: this.edgeSync,
       captions: this.captions,

@@ -3,9 +3,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import { type ScheduledWorker, scheduledWorkerList } from '../../lambdas/events/schedules.ts';
-import { outboxQueues, queueNames } from '../../lambdas/shared/resources.ts';
+import { outboxQueues } from '../../lambdas/shared/resources.ts';
 import { AppFunction, pascalCase } from './app-function.ts';
-import { allowEventOutbox, type ConsumerAccess, QUEUE_URL_VARIABLE } from './function-access.ts';
+import { allowEventOutbox, type ConsumerAccess } from './function-access.ts';
 import type { EventPipelineProps } from './pipeline.ts';
 
 /** What each scheduled worker (schedules.ts `entry`) may reach, beyond the database. */
@@ -14,11 +14,11 @@ const SCHEDULED_ACCESS: Record<
   Pick<ConsumerAccess, 'sendsTo' | 'uploadsBucket' | 'stateTable' | 'events'>
 > = {
   // Re-queues media cleanup of deleted videos whose objects are still recorded as stored.
-  'cleanup-sweeper': { sendsTo: ['media-cleanup'] },
+  'cleanup-sweeper': { sendsTo: ['mediaCleanup'] },
   // Publishes what the outbox still owes, to each topic's queue.
-  'outbox-relay': { sendsTo: [...new Set(Object.values(outboxQueues).map((key) => queueNames[key]))] },
+  'outbox-relay': { sendsTo: [...new Set(Object.values(outboxQueues))] },
   // Dispatches signed webhook attempts that are due (retries hours away, lost messages).
-  'webhook-dispatcher': { sendsTo: ['webhook-deliveries'] },
+  'webhook-dispatcher': { sendsTo: ['webhookDeliveries'] },
   // Reads expired upload sessions, aborts their multipart uploads, deletes their videos (with events).
   'upload-expiry': { uploadsBucket: ['multipart'], stateTable: 'read', events: true },
 };
@@ -55,9 +55,7 @@ export class ScheduledWorkers extends Construct {
       network: props.network,
     });
     fn.useDatabase(props.database);
-    for (const queueName of access.sendsTo ?? []) {
-      fn.useQueue(props.queues.byQueueName.get(queueName)!.queue, QUEUE_URL_VARIABLE[queueName]!);
-    }
+    for (const key of access.sendsTo ?? []) fn.useQueue(props.queues.byKey[key].queue, key);
     if (access.uploadsBucket)
       fn.useBucket(props.storage.uploadsBucket, 'UPLOADS_BUCKET', access.uploadsBucket);
     if (access.stateTable) fn.useStateTable(props.stateTable.table, access.stateTable);

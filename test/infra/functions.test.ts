@@ -143,7 +143,7 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stageName) => {
     const fn = api.get('videos-delete')!;
     expect(actionsOf(fn)).toEqual(expect.arrayContaining(['sqs:SendMessage', 's3:AbortMultipartUpload']));
     expect(actionsOf(fn)).not.toContain('s3:DeleteObject');
-    expect(functionProps(fn).Environment.Variables.CLEANUP_QUEUE_URL).toBeDefined();
+    expect(functionProps(fn).Environment.Variables.MEDIA_CLEANUP_QUEUE_URL).toBeDefined();
   });
 
   test('the migration runs from a deploy-time trigger, before any API function is updated', () => {

@@ -299,7 +299,7 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
   test('the cleanup sweeper may only re-queue cleanups (no bucket access)', () => {
     const sweeper = pipeline.scheduled.functions.get('cleanup-sweeper')!;
     expect(s3Grants(sweeper)).toEqual([]);
-    expect(JSON.stringify(fnProps(sweeper).Environment.Variables.CLEANUP_QUEUE_URL)).toContain(
+    expect(JSON.stringify(fnProps(sweeper).Environment.Variables.MEDIA_CLEANUP_QUEUE_URL)).toContain(
       queueId('media-cleanup'),
     );
   });

@@ -121,13 +121,13 @@ describe('the local runtime against a local attacker', () => {
 
   describe('SQS', () => {
     const body = JSON.stringify({ videoId: '00000000-0000-4000-8000-000000000000', forged: true });
-    const sent = () => runtime.queues.sent(queueNames.cleanup).filter((message) => message === body);
+    const sent = () => runtime.queues.sent(queueNames.mediaCleanup).filter((message) => message === body);
 
     it('refuses SendMessage without credentials with 403, and enqueues nothing', async () => {
       const response = await fetch(sqsEndpoint, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.SendMessage' },
-        body: JSON.stringify({ QueueUrl: runtime.queues.url(queueNames.cleanup), MessageBody: body }),
+        body: JSON.stringify({ QueueUrl: runtime.queues.url(queueNames.mediaCleanup), MessageBody: body }),
       });
       expect(response.status).toBe(403);
       expect(await response.json()).toMatchObject({
@@ -140,7 +140,10 @@ describe('the local runtime against a local attacker', () => {
       const forger = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials });
       await expect(
         forger.send(
-          new SendMessageCommand({ QueueUrl: runtime.queues.url(queueNames.cleanup), MessageBody: body }),
+          new SendMessageCommand({
+            QueueUrl: runtime.queues.url(queueNames.mediaCleanup),
+            MessageBody: body,
+          }),
         ),
       ).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
       forger.destroy();

@@ -21,7 +21,7 @@ import { uploadDeps } from '#adapters/uploads.ts';
 import { expireUpload } from '#core/uploads.ts';
 import { handler as relayOutbox } from '#events/outbox-relay.ts';
 import { handler as dispatchWebhooks } from '#events/webhook-dispatcher.ts';
-import { dlqName } from '#local/sqs.ts';
+import { deadLetterQueueName, queueNames } from '#shared/resources.ts';
 import { eventually } from '#test/helpers/eventually.ts';
 import { makeClip } from '#test/helpers/media.ts';
 import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
@@ -461,7 +461,7 @@ describe('tests, rotation, filters and the end of the schedule', () => {
   it('an endpoint that always fails gets every attempt of the schedule, then the delivery is failed and in the DLQ', async () => {
     const hook = await register(bob, '/down');
     receiver.alwaysFail.add('/down');
-    const dlqBefore = runtime.queues.depth(dlqName('webhook-deliveries'));
+    const dlqBefore = runtime.queues.depth(deadLetterQueueName(queueNames.webhookDeliveries));
     await runtime.api(`/v1/webhooks/${hook.id}/test`, { method: 'POST', token: bob });
     const failed = await eventually(
       async () => {
@@ -479,14 +479,13 @@ describe('tests, rotation, filters and the end of the schedule', () => {
     expect(new Set(attempts.map((r) => r.headers['webhook-id']))).toEqual(new Set([failed.eventId]));
     await eventually(
       () => {
-        expect(runtime.queues.depth(dlqName('webhook-deliveries'))).toBe(dlqBefore + 1);
+        expect(runtime.queues.depth(deadLetterQueueName(queueNames.webhookDeliveries))).toBe(dlqBefore + 1);
       },
       { timeoutMs: 10_000, what: 'the failed delivery in the DLQ' },
     );
-    const parked = JSON.parse(runtime.queues.peek(dlqName('webhook-deliveries')).at(-1)!) as Record<
-      string,
-      unknown
-    >;
+    const parked = JSON.parse(
+      runtime.queues.peek(deadLetterQueueName(queueNames.webhookDeliveries)).at(-1)!,
+    ) as Record<string, unknown>;
     expect(parked).toMatchObject({ deliveryId: failed.id, final: true });
     // Nothing in the queues carries a secret: attempts are signed before they leave the VPC.
     expect(JSON.stringify(parked)).not.toContain(hook.secret);
