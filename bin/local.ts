@@ -3,6 +3,8 @@
  * `npm start`: VideoCloud whole on one machine, against local stand-ins (PGlite or DATABASE_URL,
  * s3rver, dynalite, an in-process SQS, a local token issuer). State lives in VIDEOCLOUD_DATA_DIR.
  */
+// First: the loggers the handlers create print concise lines to this terminal.
+import '../local/terminal-logs.ts';
 import { loadLocalConfig } from '../local/config.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 

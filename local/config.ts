@@ -28,7 +28,8 @@ const schema = z.object({
       ),
     )
     .optional(),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
+  /** INFO: a line per pipeline step (ingested, transcoded, ...); DEBUG adds one per HTTP request. */
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   /** Origins whose pages may embed the media (CORS at /cdn/); `*` (the default) for any. */
   EMBED_ORIGINS: commaList.transform((origins) => (origins.length > 0 ? origins : ['*'])),
   /**

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { RouteSpec } from '#api/route-spec.ts';
 import { CORS_ALLOWED_HEADERS, corsHeaders, problemResult, SECURITY_HEADERS } from '#shared/http.ts';
-import { lambdaContext } from './lambda-context.ts';
+import { invoke, lambdaContext } from './lambda-context.ts';
 
 /**
  * The local stand-in for API Gateway (REST, v1 payload): matches a request against the route table,
@@ -197,7 +197,8 @@ export function createGateway(options: GatewayOptions): Server {
     const event = toProxyEvent(req, url, body, matched, requestId);
     const handler = await handlerFor(matched.route.entry);
     const timeoutMs = (matched.route.lambda?.timeoutSeconds ?? 29) * 1000;
-    const result = await handler(event, lambdaContext(`api-${matched.route.entry}`, timeoutMs));
+    const context = lambdaContext(`api-${matched.route.entry}`, timeoutMs);
+    const result = await invoke(context, () => handler(event, context));
     send(res, result);
   }
 }
