@@ -235,6 +235,8 @@ export class Api extends Construct {
         integration = new apigateway.LambdaIntegration(fn.function, { allowTestInvoke: false });
         integrations.set(route.entry, integration);
       }
+      // API Gateway matches a path with a trailing slash to the same resource and keeps the slash in
+      // the event's path: GET /docs/ reaches the docs function, whose page works from either URL.
       const resource = this.restApi.root.resourceForPath(route.path.replace(/^\//, ''));
       const method = resource.addMethod(route.method, integration, { operationName: route.id });
       methodsByResource.set(resource, [...(methodsByResource.get(resource) ?? []), route.method]);
