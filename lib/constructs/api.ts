@@ -223,6 +223,59 @@ export class Api extends Construct {
     return authenticated ? { database: true } : {};
   }
 
+  /**
+   * Any other method on a route's resource answers 405 with Allow, as the local gateway does and the
+   * OpenAPI document declares, instead of API Gateway's default 403 "Missing Authentication Token". An
+   * ANY method only catches the methods the resource does not define; its mock integration answers
+   * from the gateway itself (no function runs, no rate limit is spent). With no request template, the
+   * mock takes the default integration response (the one without a selection pattern): the 405.
+   */
+  private addMethodNotAllowed(resource: apigateway.Resource, methods: readonly string[]): void {
+    const headers = {
+      'Content-Type': "'application/problem+json'",
+      Allow: `'${methods.join(', ')}'`,
+      'X-Request-Id': 'context.requestId',
+      'Cache-Control': "'no-store'",
+      'X-Content-Type-Options': "'nosniff'",
+    };
+    const responseParameters = (value: (mapping: string) => string | boolean) =>
+      Object.fromEntries(
+        Object.entries(headers).map(([name, mapping]) => [`method.response.header.${name}`, value(mapping)]),
+      );
+    const problem = JSON.stringify({
+      type: '/problems/method-not-allowed',
+      title: 'Method not allowed',
+      status: 405,
+      detail: `$context.httpMethod is not supported on $context.resourcePath (allowed: ${methods.join(', ')})`,
+    });
+    const method = resource.addMethod(
+      'ANY',
+      new apigateway.MockIntegration({
+        passthroughBehavior: apigateway.PassthroughBehavior.WHEN_NO_MATCH,
+        integrationResponses: [
+          {
+            statusCode: '405',
+            responseParameters: responseParameters((mapping) => mapping) as Record<string, string>,
+            responseTemplates: { 'application/json': problem },
+          },
+        ],
+      }),
+      {
+        methodResponses: [
+          {
+            statusCode: '405',
+            responseParameters: responseParameters(() => true) as Record<string, boolean>,
+          },
+        ],
+      },
+    );
+    const why = `ANY ${resource.path} only answers 405 Method not allowed from a mock integration: no function runs and nothing is returned but the problem.`;
+    Validations.of(method).acknowledge(
+      { id: 'AwsSolutions-APIG4', reason: why },
+      { id: 'AwsSolutions-COG4', reason: why },
+    );
+  }
+
   private addRoutes(props: ApiProps): void {
     const methodsByResource = new Map<apigateway.Resource, string[]>();
     const integrations = new Map<string, apigateway.LambdaIntegration>();
@@ -254,6 +307,8 @@ export class Api extends Construct {
         { id: 'AwsSolutions-COG4', reason: why },
       );
     }
+
+    for (const [resource, methods] of methodsByResource) this.addMethodNotAllowed(resource, methods);
 
     const origins = props.stage.webOrigins;
     if (origins.length === 0) return; // No browser origin may call the API, so no preflight to answer.
