@@ -61,7 +61,9 @@ export function compileRoutes(routes: Array<RouteSpec & { id: string }>): Compil
         return '([^/]+)';
       })
       .join('/');
-    return { route, pattern: new RegExp(`^${source}$`), params };
+    // As API Gateway (REST) does, a trailing slash reaches the same resource (/docs/ is /docs); the
+    // event's path keeps it.
+    return { route, pattern: new RegExp(`^${source}/?$`), params };
   });
 }
 

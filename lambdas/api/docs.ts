@@ -27,12 +27,18 @@ const assets: Record<string, { file?: string; text?: string; contentType: string
   },
 };
 
-const page = `<!doctype html>
+/**
+ * The page. Its URLs are relative to the API root (docs/…, v1/openapi.json), which is the page's own
+ * directory at /docs; at /docs/ (API Gateway routes it to the /docs resource as well, keeping the slash
+ * in the event's path) a <base> points one level up, so every URL, the script's fetch included, resolves
+ * the same way under any stage prefix.
+ */
+const page = (trailingSlash: boolean) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>VideoCloud API</title>
+${trailingSlash ? '  <base href="../">\n' : ''}  <title>VideoCloud API</title>
   <link rel="stylesheet" href="docs/swagger-ui.css">
 </head>
 <body>
@@ -48,12 +54,14 @@ const DOCS_CSP =
 
 const cache = new Map<string, string>();
 
-const pageHandler = httpHandler(routes.docs, async () => ({
-  status: 200,
-  raw: page,
-  contentType: 'text/html; charset=utf-8',
-  headers: { 'Content-Security-Policy': DOCS_CSP },
-}));
+const pageHandler = (trailingSlash: boolean) =>
+  httpHandler(routes.docs, async () => ({
+    status: 200,
+    raw: page(trailingSlash),
+    contentType: 'text/html; charset=utf-8',
+    headers: { 'Content-Security-Policy': DOCS_CSP },
+  }));
+const pageHandlers = { plain: pageHandler(false), slash: pageHandler(true) };
 
 const assetHandler = httpHandler(routes.docsAsset, async ({ params }) => {
   const asset = Object.hasOwn(assets, params.asset) ? assets[params.asset] : undefined;
@@ -73,4 +81,6 @@ const assetHandler = httpHandler(routes.docsAsset, async ({ params }) => {
 
 /** One function serves both docs routes (they share a bundle); API Gateway says which one matched. */
 export const handler = (event: APIGatewayProxyEvent, context: Context) =>
-  event.resource === routes.docs.path ? pageHandler(event, context) : assetHandler(event, context);
+  event.resource !== routes.docs.path
+    ? assetHandler(event, context)
+    : (event.path.endsWith('/') ? pageHandlers.slash : pageHandlers.plain)(event, context);

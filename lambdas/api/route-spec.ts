@@ -38,6 +38,11 @@ export interface RouteSpec {
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
-  /** Defaults to application/json (application/problem+json for 4xx/5xx). */
-  contentType?: string;
+  /**
+   * The media types this answer may have (without parameters such as charset). Defaults to
+   * application/json (application/problem+json for 4xx/5xx).
+   */
+  contentType?: string | readonly string[];
+  /** Headers this answer carries besides those every answer of its route has (see openapi-document.ts). */
+  headers?: readonly 'Location'[];
 }

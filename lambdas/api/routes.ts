@@ -78,8 +78,8 @@ export const routes = {
     entry: 'docs',
     auth: 'none',
     tag: 'Docs',
-    summary: 'Swagger UI for this API.',
-    responses: { 200: { description: 'Swagger UI', contentType: 'text/html' } },
+    summary: 'Swagger UI for this API (also at /docs/).',
+    responses: { 200: { description: 'Swagger UI', contentType: 'text/html', schema: z.string() } },
   },
   docsAsset: {
     method: 'GET',
@@ -90,7 +90,11 @@ export const routes = {
     summary: "Swagger UI's script and stylesheet.",
     request: { params: z.object({ asset: z.string() }) },
     responses: {
-      200: { description: 'The asset', contentType: 'application/octet-stream' },
+      200: {
+        description: 'The asset: swagger-ui.css, swagger-ui-bundle.js or init.js',
+        contentType: ['text/css', 'text/javascript'],
+        schema: z.string(),
+      },
       404: { description: 'No such asset' },
     },
   },
@@ -218,7 +222,11 @@ export const routes = {
       'Start a direct-to-storage multipart upload (creator or admin, scope uploads:write). The video exists from now on, status uploading.',
     request: { body: CreateUploadRequest },
     responses: {
-      201: { description: 'Upload started', schema: UploadCreated },
+      201: {
+        description: 'Upload started; Location names the upload',
+        schema: UploadCreated,
+        headers: ['Location'],
+      },
       403: { description: 'Not a creator, or the credential lacks uploads:write' },
       413: {
         description:
@@ -355,7 +363,11 @@ export const routes = {
       'Register a webhook endpoint (creator: events of your videos; admin: of every video). The signing secret is shown this once. A URL the SSRF rules refuse is a 400 naming the rule.',
     request: { body: CreateWebhookRequest },
     responses: {
-      201: { description: 'The endpoint, with its secret', schema: WebhookCreated },
+      201: {
+        description: 'The endpoint, with its secret; Location names it',
+        schema: WebhookCreated,
+        headers: ['Location'],
+      },
       ...notWebhookManager,
       409: { description: 'Too many endpoints' },
     },

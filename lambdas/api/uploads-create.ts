@@ -3,7 +3,8 @@ import { createUpload } from '#core/uploads.ts';
 import { httpHandler } from '#shared/http.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.createUpload, async ({ principal, body }) => ({
-  status: 201,
-  body: await createUpload(await uploadDeps(), principal, body),
-}));
+export const handler = httpHandler(routes.createUpload, async ({ principal, body }) => {
+  const created = await createUpload(await uploadDeps(), principal, body);
+  // Relative to the request URL (…/v1/uploads), so it holds under any stage or base path prefix.
+  return { status: 201, body: created, headers: { Location: `uploads/${created.uploadId}` } };
+});

@@ -3,7 +3,8 @@ import { createWebhook } from '#core/webhooks.ts';
 import { httpHandler } from '#shared/http.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.createWebhook, async ({ principal, body }) => ({
-  status: 201,
-  body: await createWebhook(await webhookDeps(), principal, body),
-}));
+export const handler = httpHandler(routes.createWebhook, async ({ principal, body }) => {
+  const created = await createWebhook(await webhookDeps(), principal, body);
+  // Relative to the request URL (…/v1/webhooks), so it holds under any stage or base path prefix.
+  return { status: 201, body: created, headers: { Location: `webhooks/${created.id}` } };
+});

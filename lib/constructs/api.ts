@@ -222,6 +222,59 @@ export class Api extends Construct {
     return authenticated ? { database: true } : {};
   }
 
+  /**
+   * Any other method on a route's resource answers 405 with Allow, as the local gateway does and the
+   * OpenAPI document declares, instead of API Gateway's default 403 "Missing Authentication Token". An
+   * ANY method only catches the methods the resource does not define; its mock integration answers
+   * from the gateway itself (no function runs, no rate limit is spent). With no request template, the
+   * mock takes the default integration response (the one without a selection pattern): the 405.
+   */
+  private addMethodNotAllowed(resource: apigateway.Resource, methods: readonly string[]): void {
+    const headers = {
+      'Content-Type': "'application/problem+json'",
+      Allow: `'${methods.join(', ')}'`,
+      'X-Request-Id': 'context.requestId',
+      'Cache-Control': "'no-store'",
+      'X-Content-Type-Options': "'nosniff'",
+    };
+    const responseParameters = (value: (mapping: string) => string | boolean) =>
+      Object.fromEntries(
+        Object.entries(headers).map(([name, mapping]) => [`method.response.header.${name}`, value(mapping)]),
+      );
+    const problem = JSON.stringify({
+      type: '/problems/method-not-allowed',
+      title: 'Method not allowed',
+      status: 405,
+      detail: `$context.httpMethod is not supported on $context.resourcePath (allowed: ${methods.join(', ')})`,
+    });
+    const method = resource.addMethod(
+      'ANY',
+      new apigateway.MockIntegration({
+        passthroughBehavior: apigateway.PassthroughBehavior.WHEN_NO_MATCH,
+        integrationResponses: [
+          {
+            statusCode: '405',
+            responseParameters: responseParameters((mapping) => mapping) as Record<string, string>,
+            responseTemplates: { 'application/json': problem },
+          },
+        ],
+      }),
+      {
+        methodResponses: [
+          {
+            statusCode: '405',
+            responseParameters: responseParameters(() => true) as Record<string, boolean>,
+          },
+        ],
+      },
+    );
+    const why = `ANY ${resource.path} only answers 405 Method not allowed from a mock integration: no function runs and nothing is returned but the problem.`;
+    Validations.of(method).acknowledge(
+      { id: 'AwsSolutions-APIG4', reason: why },
+      { id: 'AwsSolutions-COG4', reason: why },
+    );
+  }
+
   private addRoutes(props: ApiProps): void {
     const methodsByResource = new Map<apigateway.Resource, string[]>();
     const integrations = new Map<string, apigateway.LambdaIntegration>();
@@ -234,6 +287,8 @@ export class Api extends Construct {
         integration = new apigateway.LambdaIntegration(fn.function, { allowTestInvoke: false });
         integrations.set(route.entry, integration);
       }
+      // API Gateway matches a path with a trailing slash to the same resource and keeps the slash in
+      // the event's path: GET /docs/ reaches the docs function, whose page works from either URL.
       const resource = this.restApi.root.resourceForPath(route.path.replace(/^\//, ''));
       const method = resource.addMethod(route.method, integration, { operationName: route.id });
       methodsByResource.set(resource, [...(methodsByResource.get(resource) ?? []), route.method]);
@@ -251,6 +306,8 @@ export class Api extends Construct {
         { id: 'AwsSolutions-COG4', reason: why },
       );
     }
+
+    for (const [resource, methods] of methodsByResource) this.addMethodNotAllowed(resource, methods);
 
     const origins = props.stage.webOrigins;
     if (origins.length === 0) return; // No browser origin may call the API, so no preflight to answer.

@@ -49,7 +49,9 @@ describe.each(['dev', 'prod'] as const)('REST API (%s)', (stageName) => {
   });
 
   test('every route of the route table is a method, proxied to the function of its entry', () => {
-    const methods = stateless.api.restApi.methods.filter((m) => m.httpMethod !== 'OPTIONS');
+    const methods = stateless.api.restApi.methods.filter(
+      (m) => m.httpMethod !== 'OPTIONS' && m.httpMethod !== 'ANY',
+    );
     const declared = routeList.map((r) => `${r.method} ${r.path}`).sort();
     expect(methods.map((m) => `${m.httpMethod} ${m.resource.path}`).sort()).toEqual(declared);
     const cfnMethods = template.findResources('AWS::ApiGateway::Method');
@@ -61,6 +63,43 @@ describe.each(['dev', 'prod'] as const)('REST API (%s)', (stageName) => {
         cfnMethods[Stack.of(stateless).getLogicalId(method.node.defaultChild as CfnFunction)]!.Properties;
       expect(props.Integration.Type).toBe('AWS_PROXY');
       expect(JSON.stringify(props.Integration.Uri)).toContain(`"${fnId}","Arn"`);
+    }
+  });
+
+  test('any other method on a route path is a 405 with Allow from the gateway (a mock), never a function', () => {
+    const methods = stateless.api.restApi.methods.filter((m) => m.httpMethod === 'ANY');
+    const paths = [...new Set(routeList.map((r) => r.path))].sort();
+    expect(methods.map((m) => m.resource.path).sort()).toEqual(paths);
+    const cfnMethods = template.findResources('AWS::ApiGateway::Method');
+    for (const method of methods) {
+      const props =
+        cfnMethods[Stack.of(stateless).getLogicalId(method.node.defaultChild as CfnFunction)]!.Properties;
+      const allowed = routeList.filter((r) => r.path === method.resource.path).map((r) => r.method);
+      expect(props.AuthorizationType).toBe('NONE');
+      expect(props.Integration).toMatchObject({
+        Type: 'MOCK',
+        IntegrationResponses: [
+          {
+            StatusCode: '405',
+            ResponseParameters: {
+              'method.response.header.Allow': `'${allowed.join(', ')}'`,
+              'method.response.header.Content-Type': "'application/problem+json'",
+              'method.response.header.X-Request-Id': 'context.requestId',
+            },
+          },
+        ],
+      });
+      expect(props.Integration.RequestTemplates).toBeUndefined();
+      const body = JSON.parse(
+        props.Integration.IntegrationResponses[0].ResponseTemplates['application/json'],
+      );
+      expect(body).toMatchObject({ type: '/problems/method-not-allowed', status: 405 });
+      expect(props.MethodResponses).toEqual([
+        expect.objectContaining({
+          StatusCode: '405',
+          ResponseParameters: expect.objectContaining({ 'method.response.header.Allow': true }),
+        }),
+      ]);
     }
   });
 

@@ -66,12 +66,21 @@ describe('the local runtime, end to end through the gateway', () => {
     const document = (await openapi.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toContain('/v1/health');
-    const docs = await runtime.api('/docs');
-    expect(docs.headers.get('content-type')).toContain('text/html');
-    const html = await docs.text();
-    for (const asset of html.matchAll(/(?:src|href)="(docs\/[^"]+)"/g)) {
-      const response = await runtime.api(`/${asset[1]}`);
-      expect(response.status).toBe(200);
+    // With and without the trailing slash: the same page, whose URLs resolve to the same assets.
+    for (const page of ['/docs', '/docs/']) {
+      const docs = await runtime.api(page);
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get('content-type')).toContain('text/html');
+      const html = await docs.text();
+      const base = new URL(/<base href="([^"]+)">/.exec(html)?.[1] ?? '', `${runtime.url}${page}`);
+      const urls = [...html.matchAll(/(?:src|href)="(docs\/[^"]+)"/g)].map((m) => new URL(m[1]!, base));
+      expect(urls.map((url) => url.pathname)).toEqual([
+        '/docs/swagger-ui.css',
+        '/docs/swagger-ui-bundle.js',
+        '/docs/init.js',
+      ]);
+      for (const url of urls) expect((await fetch(url)).status).toBe(200);
+      expect(new URL('v1/openapi.json', base).pathname).toBe('/v1/openapi.json');
     }
     expect((await runtime.api('/docs/../../package.json')).status).toBe(404);
     expect((await runtime.api('/docs/package.json')).status).toBe(404);
