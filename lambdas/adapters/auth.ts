@@ -1,14 +1,14 @@
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { PostgresApiKeyRepository } from '#adapters/db/api-keys.ts';
-import { db } from '#adapters/db/index.ts';
 import { principalForKey } from '#core/api-keys.ts';
 import { UnauthorizedError } from '#core/errors.ts';
 import type { Scope } from '#core/principal.ts';
 import { allScopes, type Principal, type Role, roles } from '#core/principal.ts';
-import { config } from './config.ts';
-import { logger } from './logger.ts';
+import { config } from '#shared/config.ts';
+import { logger } from '#shared/logger.ts';
+import { PostgresApiKeyRepository } from './db/api-keys.ts';
+import { db } from './db/index.ts';
 
 /**
  * Bearer-token authentication. In the cloud the verifier fetches the user pool's JWKS once and caches
