@@ -34,6 +34,38 @@ module.exports = {
       },
     },
     {
+      name: 'edge-takes-ports',
+      comment:
+        'lambdas/http (one middleware per concern) and lambdas/shared are handed their adapters as ports by ' +
+        'each handler (lambdas/api/edge-ports.ts): they import no adapter, event handler or route module ' +
+        '(route-spec types aside), and no database, AWS SDK or JWT library, so a route bundles only what its ' +
+        'row in the route table asks for.',
+      severity: 'error',
+      from: { path: '^lambdas/(http|shared)/' },
+      to: {
+        path: [
+          '^lambdas/(adapters|events|edge|deploy)/',
+          '^lambdas/api/(?!route-spec\\.ts$)',
+          'node_modules/(@aws-sdk|@smithy|kysely|pg|@electric-sql|aws-jwt-verify)/',
+        ],
+      },
+    },
+    {
+      name: 'public-routes-bundle-no-data-access',
+      comment:
+        '/docs and /v1/openapi.json run outside the VPC with no grants: nothing they reach may be an adapter, ' +
+        'the database drivers, the AWS SDK or the JWT verifier (their bundles stay small and fast to load).',
+      severity: 'error',
+      from: { path: '^lambdas/api/(docs|openapi)\\.ts$' },
+      to: {
+        path: [
+          '^lambdas/adapters/',
+          'node_modules/(@aws-sdk|@smithy|kysely|pg|@electric-sql|aws-jwt-verify)/',
+        ],
+        reachable: true,
+      },
+    },
+    {
       name: 'lambdas-stand-alone',
       comment: 'What runs in Lambda never imports the local runtime, the CDK app or the browser client.',
       severity: 'error',

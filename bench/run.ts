@@ -4,11 +4,12 @@
  *   presign    10,000 part URLs: ours vs a new S3 client per URL
  *   catalog    100,000 videos in Postgres (DATABASE_URL): keyset vs OFFSET, get-by-id, search
  *   transcode  a generated 60 s 1080p clip: our pipeline vs one plain ffmpeg command
+ *   coldstart  the synthesized API function bundles (cdk.out): size, and import CPU vs an empty handler
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const all = ['presign', 'catalog', 'transcode'];
+const all = ['presign', 'catalog', 'transcode', 'coldstart'];
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let failed = false;
 for (const name of chosen) {

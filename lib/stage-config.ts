@@ -1,5 +1,5 @@
 import type { Node } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Retention periods CloudWatch Logs accepts; anything else is rejected at deploy time, so reject it here. */
 const LOG_RETENTION_DAYS = [

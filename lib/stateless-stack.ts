@@ -39,7 +39,7 @@ const API_ACCESS: Record<string, EntryAccess> = {
   // Pings both dependencies for real: a DB round trip and HeadBucket on each bucket.
   health: { database: true, uploadsBucket: ['head'], mediaBucket: ['head'] },
   openapi: {},
-  // Authenticated requests mirror the caller into Postgres (lambdas/shared/http.ts), so even /me needs it.
+  // Authenticated requests mirror the caller into Postgres (lambdas/http/auth.ts), so even /me needs it.
   // Every authenticated entry also takes from its caller's rate-limit bucket in the state table
   // (lambdas/adapters/rate-limit.ts) and appends state changes and denied attempts to the audit log.
   me: { database: true, stateTable: 'readwrite' },

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { RouteSpec } from '#api/route-spec.ts';
-import { CORS_ALLOWED_HEADERS, corsHeaders, problemResult, SECURITY_HEADERS } from '#shared/http.ts';
+import { CORS_ALLOWED_HEADERS, corsHeaders } from '#http/cors.ts';
+import { problemResult } from '#http/problem-details.ts';
+import { SECURITY_HEADERS } from '#http/security-headers.ts';
 import { invoke, lambdaContext } from './lambda-context.ts';
 
 /**

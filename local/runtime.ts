@@ -13,8 +13,9 @@ import type { PlaybackKey } from '#core/playback-token.ts';
 import { playbackGateSource } from '#edge/playback-gate.ts';
 import { consumerList, visibilityTimeoutSeconds } from '#events/consumers.ts';
 import { scheduledWorkerList } from '#events/schedules.ts';
+import { problemResult } from '#http/problem-details.ts';
+import { zodFieldErrors } from '#http/validation.ts';
 import { config, type EnvName } from '#shared/config.ts';
-import { problemResult, zodFieldErrors } from '#shared/http.ts';
 import { logger } from '#shared/logger.ts';
 import {
   queueNameOf,

@@ -20,6 +20,10 @@ import { dynamoDocumentClient } from './aws.ts';
  *   1. busy bucket (`now < tat <= now + (capacity-1)*interval`): `tat += interval`;
  *   2. else idle bucket (no item, or `tat <= now`): `tat = now + interval`;
  *   3. else the bucket is empty: refused (one read for Retry-After).
+ * The two conditions are disjoint, so either may be tried first. The container remembers the `tat` it
+ * last saw per bucket and tries the update that matches it first: a caller's run of requests (busy) and
+ * a caller back after a pause (idle) both take one DynamoDB call; only a guess made stale by another
+ * container costs a second.
  */
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException ||
@@ -27,6 +31,13 @@ const isConditionFailure = (error: unknown) =>
 
 export class DynamoRateLimiter implements RateLimiter {
   private readonly table = config().stateTable;
+  /** The last `tat` this container saw per bucket: which update to try first (a guess, never trusted). */
+  private readonly lastTat = new Map<string, number>();
+
+  private remember(bucket: string, tat: number): void {
+    if (this.lastTat.size >= 10_000) this.lastTat.clear(); // bound a long-lived container's memory
+    this.lastTat.set(bucket, tat);
+  }
 
   async take(
     budget: Budget,
@@ -52,8 +63,8 @@ export class DynamoRateLimiter implements RateLimiter {
         throw error;
       }
     };
-    for (let round = 0; round < 2; round++) {
-      const busy = await attempt({
+    const busy = () =>
+      attempt({
         UpdateExpression: 'SET #tat = #tat + :interval, #ttl = :ttl',
         ConditionExpression: '#tat > :now AND #tat <= :latest',
         ExpressionAttributeNames: names,
@@ -64,19 +75,29 @@ export class DynamoRateLimiter implements RateLimiter {
           ':ttl': ttl,
         },
       });
-      if (busy !== undefined) return decisionAt(policy, busy, nowMs, true);
-      const idle = await attempt({
+    const idle = () =>
+      attempt({
         UpdateExpression: 'SET #tat = :next, #ttl = :ttl',
         ConditionExpression: 'attribute_not_exists(#tat) OR #tat <= :now',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':ttl': ttl },
       });
-      if (idle !== undefined) return decisionAt(policy, idle, nowMs, true);
+    const hintKey = Key[stateTable.partitionKey] as string;
+    const order = (this.lastTat.get(hintKey) ?? 0) > nowMs ? [busy, idle] : [idle, busy];
+    for (let round = 0; round < 2; round++) {
+      for (const update of order) {
+        const tat = await update();
+        if (tat !== undefined) {
+          this.remember(hintKey, tat);
+          return decisionAt(policy, tat, nowMs, true);
+        }
+      }
       // Neither: empty, unless another request moved the bucket between the two updates; read to know.
       const { Item } = await dynamoDocumentClient().send(
         new GetCommand({ TableName: this.table, Key, ConsistentRead: true }),
       );
       const tat = Number(Item?.tat ?? 0);
+      this.remember(hintKey, tat);
       if (tat > nowMs + (policy.capacity - 1) * interval) return decisionAt(policy, tat, nowMs, false);
     }
     return decisionAt(policy, nowMs + policy.capacity * interval, nowMs, false);

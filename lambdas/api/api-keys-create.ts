@@ -1,9 +1,10 @@
 import { apiKeys } from '#adapters/security.ts';
 import { createApiKey } from '#core/api-keys.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.createApiKey, async ({ principal, body }) => ({
+export const handler = httpHandler(routes.createApiKey, edgePorts, async ({ principal, body }) => ({
   status: 201,
   body: await createApiKey(await apiKeys(), principal, body),
 }));

@@ -1,9 +1,10 @@
 import { apiKeys } from '#adapters/security.ts';
 import { revokeApiKey } from '#core/api-keys.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.revokeApiKey, async ({ principal, params }) => {
+export const handler = httpHandler(routes.revokeApiKey, edgePorts, async ({ principal, params }) => {
   await revokeApiKey(await apiKeys(), principal, params.keyId);
   return { status: 204 };
 });

@@ -1,9 +1,10 @@
 import { auditLog } from '#adapters/security.ts';
 import { listAudit } from '#core/audit.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.listAudit, async ({ principal, query }) => ({
+export const handler = httpHandler(routes.listAudit, edgePorts, async ({ principal, query }) => ({
   status: 200,
   body: await listAudit(await auditLog(), principal, query),
 }));

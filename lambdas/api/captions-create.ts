@@ -1,9 +1,10 @@
 import { captionDeps } from '#adapters/captions.ts';
 import { createCaption } from '#core/captions.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.createCaption, async ({ principal, params, body }) => ({
+export const handler = httpHandler(routes.createCaption, edgePorts, async ({ principal, params, body }) => ({
   status: 201,
   body: await createCaption(await captionDeps(), principal, params.videoId, body),
 }));

@@ -1,9 +1,10 @@
 import { captionDeps } from '#adapters/captions.ts';
 import { deleteCaption } from '#core/captions.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.deleteCaption, async ({ principal, params }) => {
+export const handler = httpHandler(routes.deleteCaption, edgePorts, async ({ principal, params }) => {
   await deleteCaption(await captionDeps(), principal, params.videoId, params.captionId);
   return { status: 204 };
 });

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { NotFoundError } from '#core/errors.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
 import { routes } from './routes.ts';
 
 /**
@@ -55,7 +55,7 @@ const DOCS_CSP =
 const cache = new Map<string, string>();
 
 const pageHandler = (trailingSlash: boolean) =>
-  httpHandler(routes.docs, async () => ({
+  httpHandler(routes.docs, null, async () => ({
     status: 200,
     raw: page(trailingSlash),
     contentType: 'text/html; charset=utf-8',
@@ -63,7 +63,7 @@ const pageHandler = (trailingSlash: boolean) =>
   }));
 const pageHandlers = { plain: pageHandler(false), slash: pageHandler(true) };
 
-const assetHandler = httpHandler(routes.docsAsset, async ({ params }) => {
+const assetHandler = httpHandler(routes.docsAsset, null, async ({ params }) => {
   const asset = Object.hasOwn(assets, params.asset) ? assets[params.asset] : undefined;
   if (!asset) throw new NotFoundError(`No docs asset named ${params.asset}`);
   let body = cache.get(params.asset);

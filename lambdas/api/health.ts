@@ -1,12 +1,12 @@
 import { pingDatabase } from '#adapters/db/index.ts';
 import { pingStorage } from '#adapters/storage.ts';
 import { checkHealth } from '#core/health.ts';
+import { httpHandler } from '#http/compose.ts';
 import { config } from '#shared/config.ts';
-import { httpHandler } from '#shared/http.ts';
 import { logger } from '#shared/logger.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.health, async () => {
+export const handler = httpHandler(routes.health, null, async () => {
   const report = await checkHealth({ database: pingDatabase, storage: pingStorage });
   if (!report.healthy) logger.warn('health check failing', { failures: report.failures });
   return {

@@ -1,9 +1,10 @@
 import { quotaDeps } from '#adapters/uploads.ts';
 import { describeMe } from '#core/me.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.me, async ({ principal }) => ({
+export const handler = httpHandler(routes.me, edgePorts, async ({ principal }) => ({
   status: 200,
   body: await describeMe(await quotaDeps(), principal),
 }));

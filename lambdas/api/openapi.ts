@@ -1,11 +1,11 @@
+import { httpHandler } from '#http/compose.ts';
 import { config } from '#shared/config.ts';
-import { httpHandler } from '#shared/http.ts';
 import { buildOpenApiDocument } from './openapi-document.ts';
 import { routes } from './routes.ts';
 
 let document: ReturnType<typeof buildOpenApiDocument> | undefined;
 
-export const handler = httpHandler(routes.openapi, async () => {
+export const handler = httpHandler(routes.openapi, null, async () => {
   document ??= buildOpenApiDocument(config().version);
   return { status: 200, body: document, headers: { 'Cache-Control': 'public, max-age=300' } };
 });

@@ -330,7 +330,8 @@ export const routes = {
     auth: 'required',
     audit: { action: 'api-key.revoke', target: 'api-key' },
     tag: 'API keys',
-    summary: 'Revoke an API key (its owner or an admin); it stops working at once.',
+    summary:
+      "Revoke an API key (its owner or an admin); it stops working within API_KEY_CACHE_SECONDS (default 5 s), the time a function container may keep a valid key's lookup.",
     request: { params: ApiKeyParams },
     responses: {
       204: { description: 'Revoked' },

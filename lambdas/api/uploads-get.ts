@@ -1,9 +1,10 @@
 import { uploadDeps } from '#adapters/uploads.ts';
 import { describeUpload } from '#core/uploads.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.getUpload, async ({ principal, params }) => ({
+export const handler = httpHandler(routes.getUpload, edgePorts, async ({ principal, params }) => ({
   status: 200,
   body: await describeUpload(await uploadDeps(), principal, params.uploadId),
 }));

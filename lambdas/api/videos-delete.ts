@@ -1,9 +1,10 @@
 import { catalog } from '#adapters/catalog.ts';
 import { deleteVideo } from '#core/videos.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.deleteVideo, async ({ principal, params }) => {
+export const handler = httpHandler(routes.deleteVideo, edgePorts, async ({ principal, params }) => {
   await deleteVideo(await catalog(), principal, params.videoId);
   return { status: 204 };
 });

@@ -1,9 +1,10 @@
 import { webhookDeps } from '#adapters/webhooks/index.ts';
 import { deleteWebhook } from '#core/webhooks.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.deleteWebhook, async ({ principal, params }) => {
+export const handler = httpHandler(routes.deleteWebhook, edgePorts, async ({ principal, params }) => {
   await deleteWebhook(await webhookDeps(), principal, params.webhookId);
   return { status: 204 };
 });

@@ -1,9 +1,10 @@
 import { webhookDeps } from '#adapters/webhooks/index.ts';
 import { getWebhook } from '#core/webhooks.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.getWebhook, async ({ principal, params }) => ({
+export const handler = httpHandler(routes.getWebhook, edgePorts, async ({ principal, params }) => ({
   status: 200,
   body: await getWebhook(await webhookDeps(), principal, params.webhookId),
 }));

@@ -1,9 +1,10 @@
 import { webhookDeps } from '#adapters/webhooks/index.ts';
 import { sendTestEvent } from '#core/webhooks.ts';
-import { httpHandler } from '#shared/http.ts';
+import { httpHandler } from '#http/compose.ts';
+import { edgePorts } from './edge-ports.ts';
 import { routes } from './routes.ts';
 
-export const handler = httpHandler(routes.testWebhook, async ({ principal, params }) => ({
+export const handler = httpHandler(routes.testWebhook, edgePorts, async ({ principal, params }) => ({
   status: 202,
   body: await sendTestEvent(await webhookDeps(), principal, params.webhookId),
 }));

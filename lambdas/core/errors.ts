@@ -1,5 +1,5 @@
 /**
- * Domain errors. Core throws these; exactly one middleware (shared/http.ts) turns them into RFC 9457
+ * Domain errors. Core throws these; exactly one middleware (lambdas/http/problem-details.ts) turns them into RFC 9457
  * problem+json. Anything else that escapes a handler is a 500 whose details never leave the server.
  */
 export interface FieldError {

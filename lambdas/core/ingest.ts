@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Reading S3 "object created" notifications as they arrive through SQS. S3 delivers at least once and

@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CleanupVideos } from '#adapters/db/cleanup.ts';
 import { db } from '#adapters/db/index.ts';
 import { deletePrefix } from '#adapters/objects.ts';

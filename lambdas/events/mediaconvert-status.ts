@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VideoMedia } from '#adapters/media-objects.ts';
 import { mediaConvertKeys } from '#adapters/mediaconvert.ts';
 import { pipelineStore } from '#adapters/pipeline-store.ts';

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { z } from 'zod';
+import * as z from 'zod';
 import { migrateToLatest } from '#adapters/db/migrate.ts';
 import { parseEnv } from '#shared/env.ts';
 import { logger } from '#shared/logger.ts';

@@ -62,6 +62,11 @@ const schema = z
     COGNITO_JWKS: z.string().optional(),
     /** Cognito prefixes resource-server scopes with the server's identifier: `videocloud/videos:read`. */
     API_SCOPE_PREFIX: z.string().default('videocloud/'),
+    /**
+     * How long a container keeps a valid API key's lookup (lambdas/adapters/api-key-cache.ts): a key
+     * revoked elsewhere can work for up to this long. 0: looked up on every request.
+     */
+    API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
 
     ...queueUrlShape,
     SQS_ENDPOINT: z.url().optional(),
@@ -220,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clientId: parsed.COGNITO_CLIENT_ID,
       inlineJwks: parsed.COGNITO_JWKS,
       scopePrefix: parsed.API_SCOPE_PREFIX,
+      apiKeyCacheSeconds: parsed.API_KEY_CACHE_SECONDS,
     },
     queues: Object.fromEntries(queueRefs.map((ref) => [ref, parsed[queueUrlVariable(ref)]])) as Record<
       QueueRef,

@@ -61,7 +61,7 @@ export interface ApiProps {
   readonly delivery?: MediaDelivery;
 }
 
-/** Headers a browser may send cross-origin; keep in step with CORS_ALLOWED_HEADERS in lambdas/shared/http.ts. */
+/** Headers a browser may send cross-origin; keep in step with CORS_ALLOWED_HEADERS in lambdas/http/cors.ts. */
 const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Api-Key', 'X-Request-Id'];
 const DEFAULT_MEMORY_MB = 512;
 const DEFAULT_TIMEOUT_SECONDS = 10;

@@ -16,6 +16,7 @@ import type { EnvName } from '../../lambdas/shared/config.ts';
 import { type QueueRef, queueUrlVariable } from '../../lambdas/shared/resources.ts';
 import { nagResource } from '../nag.ts';
 import type { StageConfig } from '../stage-config.ts';
+import { BUNDLE_TARGET, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, MAIN_FIELDS } from './bundling.ts';
 import type { Database } from './database.ts';
 import type { Network } from './network.ts';
 
@@ -27,19 +28,9 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * `engines` floor in package.json and .nvmrc, so code is tested locally on what Lambda runs.
  */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
-/** esbuild's target for that runtime. */
-const BUNDLE_TARGET = 'node24';
 
 /** The version the API reports, from package.json. */
 export const APP_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
-
-/**
- * esbuild emits ESM, where `require` does not exist; CommonJS dependencies that call it (the AWS SDK's
- * lazy loads, pg) get one from createRequire. The alias avoids clashing with anything in the bundle.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __videocloudCreateRequire } from 'node:module'; " +
-  'const require = __videocloudCreateRequire(import.meta.url);';
 
 /**
  * What a function may do with a bucket; combine as needed. Exact actions instead of the wildcard
@@ -87,6 +78,13 @@ export interface AppFunctionProps {
    * other dependency is reachable without it, and staying out of the VPC keeps cold starts shorter.
    */
   readonly network?: Network;
+  /**
+   * VPC functions share one security group per stack (`shared`, the default): they all reach the same
+   * thing, RDS Proxy, and one group with one ingress rule at the proxy costs 2 resources instead of 2 per
+   * function. `own` gives the function a group of its own, for one that reaches something the others may
+   * not (the migration function and the database instance).
+   */
+  readonly securityGroup?: 'shared' | 'own';
   readonly bundleFiles?: BundleFiles;
   /** @default lambda.Architecture.ARM_64 (Graviton); layers with native code must match it. */
   readonly architecture?: lambda.Architecture;
@@ -161,6 +159,10 @@ export class AppFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       vpc: props.network?.vpc,
       vpcSubnets: props.network?.subnets,
+      securityGroups:
+        props.network && props.securityGroup !== 'own'
+          ? [sharedFunctionSecurityGroup(this, props.network)]
+          : undefined,
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
@@ -168,18 +170,14 @@ export class AppFunction extends Construct {
       bundling: {
         format: nodejs.OutputFormat.ESM,
         target: BUNDLE_TARGET,
-        // Prefer packages' ESM builds: they tree-shake far better than their CommonJS ones.
-        mainFields: ['module', 'main'],
+        mainFields: MAIN_FIELDS,
         banner: ESM_REQUIRE_BANNER,
         minify: true,
         sourceMap: true,
         // Stack traces need the mappings, not a second copy of every source file.
         sourcesContent: false,
-        // The AWS SDK is bundled, not taken from the runtime, so the code runs the versions it was
-        // tested with. PGlite (the local-only database) is loaded by a dynamic import that never runs here.
-        // The ffmpeg/ffprobe npm static builds are the local fallback only (lambdas/adapters/ffmpeg/binaries.ts loads
-        // them by a dynamic import that never runs in Lambda, where the layer's /opt/bin comes first).
-        externalModules: ['@electric-sql/pglite', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
+        // See lib/constructs/bundling.ts (also what the bundle-size test builds with).
+        externalModules: EXTERNAL_MODULES,
         forceDockerBundling: false,
         commandHooks: bundleFiles
           ? {
@@ -232,16 +230,21 @@ export class AppFunction extends Construct {
         `${this.node.path} connects to ${targetName}, so it must be created with a network (VPC)`,
       );
     }
-    const targetHere = ec2.SecurityGroup.fromSecurityGroupId(
-      this,
-      `To${targetName.replace(/\W/g, '')}`,
-      target.securityGroupId,
-      {
-        mutable: true,
-        allowAllOutbound: false,
-      },
+    const source = this.function.connections.securityGroups[0]!;
+    const shared = source.node.scope === Stack.of(this) && source.node.id === SHARED_SECURITY_GROUP_ID;
+    // The shared group's rule is made once per stack, by the first function that asks for it.
+    const scope: Construct = shared ? Stack.of(this) : this;
+    const id = `${shared ? 'FunctionsTo' : 'To'}${targetName.replace(/\W/g, '')}${shared ? port : ''}`;
+    if (scope.node.tryFindChild(id)) return this;
+    const targetHere = ec2.SecurityGroup.fromSecurityGroupId(scope, id, target.securityGroupId, {
+      mutable: true,
+      allowAllOutbound: false,
+    });
+    targetHere.connections.allowFrom(
+      source,
+      ec2.Port.tcp(port),
+      `${shared ? `${Stack.of(this).stackName} VPC functions` : this.node.path} to ${targetName}`,
     );
-    targetHere.connections.allowFrom(this.function, ec2.Port.tcp(port), `${this.node.path} to ${targetName}`);
     return this;
   }
 
@@ -299,6 +302,22 @@ export class AppFunction extends Construct {
   public get connections(): ec2.Connections {
     return this.function.connections;
   }
+}
+
+const SHARED_SECURITY_GROUP_ID = 'FunctionSecurityGroup';
+
+/** The one security group of a stack's VPC functions (see AppFunctionProps.securityGroup). */
+export function sharedFunctionSecurityGroup(scope: Construct, network: Network): ec2.ISecurityGroup {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(SHARED_SECURITY_GROUP_ID) as ec2.SecurityGroup | undefined;
+  return (
+    existing ??
+    new ec2.SecurityGroup(stack, SHARED_SECURITY_GROUP_ID, {
+      vpc: network.vpc,
+      description: 'VideoCloud functions in the VPC (they reach RDS Proxy; egress as Lambda defaults)',
+      allowAllOutbound: true,
+    })
+  );
 }
 
 /** Where a handler finds Postgres through RDS Proxy (names match lambdas/shared/config.ts). */

@@ -35,6 +35,8 @@ export class Migrations extends Construct {
       stage,
       description: 'Creates the app role and applies database migrations (run by a deploy-time trigger)',
       network,
+      // Its own group: only this function may reach the database instance itself.
+      securityGroup: 'own',
       memoryMb: 512,
       timeout: Duration.minutes(5),
       environment: {

@@ -154,6 +154,7 @@ describe('abuse', () => {
       const shots = fc.sample(shotArbitrary(), { numRuns: FUZZ_REQUESTS, seed: 20261124 });
       const statuses = new Map<number, number>();
       const failures: string[] = [];
+      let degradedHealth = 0;
       const started = performance.now();
       const budget = AbortSignal.any([stopSending.signal, AbortSignal.timeout(FUZZ_BUDGET_MS)]);
       let next = 0;
@@ -166,8 +167,16 @@ describe('abuse', () => {
             ...(shot.body !== undefined ? { body: shot.body } : {}),
           });
           const text = await response.text();
-          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           const what = `${shot.method} ${shot.path} -> ${response.status}`;
+          // Health saying a dependency was too slow to answer within its 3 s probe (this suite loads the
+          // machine) is the documented 503 health report, not a server error; it must still be that report.
+          if (shot.path.split('?')[0] === '/v1/health' && response.status === 503) {
+            if ((JSON.parse(text) as { status?: unknown }).status !== 'degraded')
+              failures.push(`${what}: not a health report`);
+            degradedHealth += 1;
+            continue;
+          }
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           if (response.status >= 500) failures.push(`${what}: ${text.slice(0, 200)}`);
           if (response.status >= 400) {
             if (response.headers.get('content-type') !== 'application/problem+json')
@@ -190,9 +199,9 @@ describe('abuse', () => {
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       const seconds = (performance.now() - started) / 1000;
-      const total = [...statuses.values()].reduce((a, b) => a + b, 0);
+      const total = [...statuses.values()].reduce((a, b) => a + b, 0) + degradedHealth;
       console.log(
-        `fuzz: ${total} requests in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s); statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+        `fuzz: ${total} requests in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s); statuses ${JSON.stringify(Object.fromEntries(statuses))}; degraded health ${degradedHealth}`,
       );
       expect(failures.slice(0, 20)).toEqual([]);
       expect(total).toBeGreaterThanOrEqual(budget.aborted ? FUZZ_MINIMUM : FUZZ_REQUESTS);

@@ -203,7 +203,7 @@ describe('probe -> validate -> plan -> transcode', () => {
     // At the production preset the stream is exactly the High profile and level the plan declared.
     expect(result.renditions.map((r) => r.codecs)).toEqual(plan.renditions.map((r) => r.codecs));
     await expectPlayableLadder(result, src, plan);
-  }, 60_000);
+  }, 180_000);
 
   it('720x1280 portrait stays portrait', async () => {
     const input = await makeClip('portrait.mp4', 720, 1280, 10);
@@ -223,7 +223,7 @@ describe('probe -> validate -> plan -> transcode', () => {
       '240x426',
     ]);
     await expectPlayableLadder(result, src, plan);
-  }, 60_000);
+  }, 120_000);
 
   it('a rotated landscape phone clip comes out upright portrait', async () => {
     const flat = await makeClip('flat.mp4', 640, 360, 4);

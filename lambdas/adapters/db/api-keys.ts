@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { ApiKeyRecord, ApiKeyRepository } from '#core/api-keys.ts';
 import type { Role, Scope } from '#core/principal.ts';
+import { forgetKey } from '../api-key-cache.ts';
 import type { Database } from './schema.ts';
 
 /** API keys in Postgres (only hashes). Every value goes in as a bound parameter. */
@@ -84,6 +85,7 @@ export class PostgresApiKeyRepository implements ApiKeyRepository {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    forgetKey(id); // this container stops accepting it at once; others within API_KEY_CACHE_SECONDS
     return Number(result.numUpdatedRows) > 0;
   }
 

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Principal } from '#core/principal.ts';
+import { forgetOwner } from '../api-key-cache.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -24,6 +25,8 @@ export async function rememberUser(db: Kysely<Database>, principal: Principal): 
     .values({ id: principal.userId, ...identity })
     .onConflict((oc) => oc.column('id').doUpdateSet(identity))
     .execute();
+  // Keys act with their owner's current roles: this container's cached keys of the owner are stale now.
+  if (roles) forgetOwner(principal.userId);
   if (remembered.size >= 10_000) remembered.clear(); // bound a long-lived container's memory
   remembered.add(seen);
 }

@@ -1,14 +1,15 @@
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { PostgresApiKeyRepository } from '#adapters/db/api-keys.ts';
-import { db } from '#adapters/db/index.ts';
 import { principalForKey } from '#core/api-keys.ts';
 import { UnauthorizedError } from '#core/errors.ts';
 import type { Scope } from '#core/principal.ts';
 import { allScopes, type Principal, type Role, roles } from '#core/principal.ts';
-import { config } from './config.ts';
-import { logger } from './logger.ts';
+import { config } from '#shared/config.ts';
+import { logger } from '#shared/logger.ts';
+import { cachedKey, cacheKey } from './api-key-cache.ts';
+import { PostgresApiKeyRepository } from './db/api-keys.ts';
+import { db } from './db/index.ts';
 
 /**
  * Bearer-token authentication. In the cloud the verifier fetches the user pool's JWKS once and caches
@@ -59,8 +60,8 @@ let verifier: ReturnType<typeof buildVerifier> | undefined;
 
 /**
  * Returns the caller, `null` when no credential was sent, and throws 401 for a bad one. An `X-Api-Key`
- * header is accepted wherever a bearer token is; the key is looked up on every request, so a revoked
- * key stops working at once.
+ * header is accepted wherever a bearer token is; a valid key's principal is kept for a few seconds per
+ * container (api-key-cache.ts: revocation elsewhere applies within that window).
  */
 export async function authenticate(headers: Record<string, string>): Promise<Principal | null> {
   const authorization = headers.authorization;
@@ -68,8 +69,12 @@ export async function authenticate(headers: Record<string, string>): Promise<Pri
   if (apiKey !== undefined) {
     if (authorization)
       throw new UnauthorizedError('Send either a bearer token or an API key, not both', 'invalid_request');
-    const principal = await principalForKey(new PostgresApiKeyRepository(await db()), apiKey.trim());
+    const presented = apiKey.trim();
+    const cached = cachedKey(presented);
+    if (cached) return cached;
+    const principal = await principalForKey(new PostgresApiKeyRepository(await db()), presented);
     if (!principal) throw new UnauthorizedError('The API key is invalid or revoked');
+    cacheKey(presented, principal, config().auth.apiKeyCacheSeconds);
     return principal;
   }
   if (!authorization) return null;
