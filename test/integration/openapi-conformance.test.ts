@@ -105,13 +105,14 @@ beforeAll(async () => {
   const definitions = rebase(doc.components.schemas) as Json;
   ajv.addSchema({ $id: 'urn:videocloud:openapi', $defs: definitions });
   await conform('GET', '/v1/openapi.json', served, servedText);
-}, 60_000);
+  // Starting the whole runtime takes over a minute on a loaded 2-core machine.
+}, 180_000);
 
 afterAll(async () => {
   await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
   await runtime?.close();
   process.env = saved;
-}, 30_000);
+}, 60_000);
 
 /** Component references, made absolute so a schema compiled on its own resolves them. */
 function rebase(schema: unknown): unknown {
