@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { buildWeb, isStale } from '../../web/build.ts';
 
 /**
@@ -68,7 +68,7 @@ describe('browser client', () => {
         '--autoplay-policy=no-user-gesture-required',
       ],
     });
-  }, 120_000);
+  }, RUNTIME_START_MS);
 
   afterAll(async () => {
     await browser?.close();

@@ -16,6 +16,12 @@ export interface TestRuntime extends LocalRuntime {
   close(): Promise<void>;
 }
 
+/**
+ * What a hook that starts (or stops) a runtime may take: seconds on an idle machine, but over a minute was
+ * seen with the 2 cores at load 20 (PGlite, migrations, every handler module loaded through the transform).
+ */
+export const RUNTIME_START_MS = 180_000;
+
 export async function startTestRuntime(
   options: { dataDir?: string; local?: Partial<LocalConfig> } = {},
 ): Promise<TestRuntime> {

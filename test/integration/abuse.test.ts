@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { routeList } from '#api/routes.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 import { asWireStrings, fuzzArbitrary, INJECTION_STRINGS } from '#test/helpers/zod-arbitrary.ts';
 
@@ -89,7 +89,7 @@ describe('abuse', () => {
         }),
       ),
     );
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     stopSending.abort();
     await runtime.close();

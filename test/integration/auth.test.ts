@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
 describe('bearer tokens', () => {
   let runtime: TestRuntime;
@@ -25,7 +25,7 @@ describe('bearer tokens', () => {
         exp: now + 600,
       };
     };
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
   }, 60_000);

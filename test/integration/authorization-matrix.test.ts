@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 /**
@@ -55,7 +55,7 @@ describe('authorization matrix for the video routes', () => {
     tokens.owner = await runtime.token('alice', ['creator']);
     tokens.otherCreator = await runtime.token('bob', ['creator']);
     tokens.admin = await runtime.token('ada', ['admin']);
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
   }, 60_000);

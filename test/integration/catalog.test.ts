@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { PostgresVideoRepository } from '#adapters/db/videos.ts';
 import { listVideos } from '#core/videos.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 describe('the video catalog', () => {
@@ -13,7 +13,7 @@ describe('the video catalog', () => {
   beforeAll(async () => {
     runtime = await startTestRuntime();
     owner = await runtime.token('alice', ['creator']);
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
   }, 60_000);

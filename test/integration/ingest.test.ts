@@ -11,7 +11,7 @@ import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { until } from '#test/helpers/eventually.ts';
 import { makeClip, makeTimestampBomb } from '#test/helpers/media.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { settledRow, videoRow, videoWithSource } from '#test/helpers/seed.ts';
 
 /** S3 delivers at least once and not always in order: the ingest handler must still start one job. */
@@ -25,7 +25,7 @@ describe('the ingest handler', () => {
     clip = await readFile(await makeClip(dir, 'tiny.mp4', { width: 160, height: 90, seconds: 1 }));
     runtime = await startTestRuntime();
     s3 = localS3Client(runtime.s3);
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });

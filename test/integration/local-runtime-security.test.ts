@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { LOCAL_ACCESS_KEY_ID } from '#local/sigv4.ts';
 import { queueNames } from '#shared/resources.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
 /**
  * What the local runtime guarantees to whoever can reach this machine's loopback: the DynamoDB and SQS
@@ -31,7 +31,7 @@ describe('the local runtime against a local attacker', () => {
     runtime = await startTestRuntime({ local: { ALLOWED_HOSTS: ['videos.test', 'proxy.test:8443'] } });
     dynamoEndpoint = process.env.DYNAMODB_ENDPOINT!;
     sqsEndpoint = process.env.SQS_ENDPOINT!;
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
   }, 30_000);

@@ -9,7 +9,7 @@ import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { until } from '#test/helpers/eventually.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 describe('media cleanup', () => {
@@ -20,7 +20,7 @@ describe('media cleanup', () => {
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
     s3 = localS3Client(runtime.s3);
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
   }, 60_000);

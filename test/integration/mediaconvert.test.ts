@@ -15,7 +15,7 @@ import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { until } from '#test/helpers/eventually.ts';
 import { makeClip } from '#test/helpers/media.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { videoRow, videoWithSource } from '#test/helpers/seed.ts';
 
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/videocloud-mediaconvert';
@@ -40,7 +40,7 @@ describe('long sources go to MediaConvert', () => {
     runtime = await startTestRuntime();
     s3 = localS3Client(runtime.s3);
     ({ handler } = await import('#events/mediaconvert-status.ts'));
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });

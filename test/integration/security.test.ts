@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { db } from '#adapters/db/index.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 /**
@@ -48,7 +48,7 @@ describe('API keys, rate limits, storage quotas and the audit log', () => {
     alice = await runtime.token('alice', ['creator']);
     admin = await runtime.token('ada', ['admin']);
     viewer = await runtime.token('victor', ['viewer']);
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
     process.env = saved;

@@ -20,7 +20,7 @@ import { lambdaContext } from '#local/lambda-context.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { makeClip, makeMjpegSizeBomb } from '#test/helpers/media.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 jest.setTimeout(60_000);
@@ -38,7 +38,7 @@ describe('the transcode worker', () => {
     runtime = await startTestRuntime();
     s3 = localS3Client(runtime.s3);
     ({ handler } = (await import('#events/transcode.ts')) as unknown as { handler: typeof handler });
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
     await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { db } from '#adapters/db/index.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { eventually, until } from '#test/helpers/eventually.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
 const MiB = 1024 * 1024;
 
@@ -28,7 +28,7 @@ describe('direct-to-storage multipart uploads', () => {
     runtime = await startTestRuntime();
     alice = await runtime.token('alice', ['creator']);
     bob = await runtime.token('bob', ['creator']);
-  }, 60_000);
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime.close();
     process.env = saved;
