@@ -1,8 +1,8 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks one after another (each prints its own ratios against
  * the baseline it runs side by side). With no names, runs them all.
- *   presign    10,000 part URLs: ours vs a new S3 client per URL
- *   catalog    100,000 videos in Postgres (DATABASE_URL): keyset vs OFFSET, get-by-id, search
+ *   presign    10,000 part URLs: ours vs the SDK's getSignedUrl with one shared client
+ *   catalog    100,000 videos in Postgres (DATABASE_URL): keyset vs OFFSET, get-by-id, common/rare-term search
  *   transcode  a generated 60 s 1080p clip: our pipeline vs one plain ffmpeg command
  *   coldstart  the synthesized API function bundles (cdk.out): size, and import CPU vs an empty handler
  */

@@ -38,7 +38,8 @@ const schema = z
     VIDEOCLOUD_STAGE: z.string().min(1).default('local'),
     AWS_REGION: z.string().min(1).default('us-east-1'),
 
-    // Database: exactly one of these three is used (see `database` below).
+    // Database: at most one of these three, and exactly one where a function opens the database
+    // (adapters/db/index.ts): code that never does (presigning, say) needs none.
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DB_PROXY_HOST: z.string().min(1).optional(),
     DB_PORT: z.coerce.number().int().positive().default(5432),
@@ -182,11 +183,11 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     const sources = [env.DATABASE_URL, env.DB_PROXY_HOST, env.PGLITE_DATA_DIR].filter(Boolean).length;
-    if (sources !== 1) {
+    if (sources > 1) {
       ctx.addIssue({
         code: 'custom',
         path: ['DATABASE_URL'],
-        message: `set exactly one of DATABASE_URL, DB_PROXY_HOST or PGLITE_DATA_DIR (found ${sources})`,
+        message: `set only one of DATABASE_URL, DB_PROXY_HOST or PGLITE_DATA_DIR (found ${sources})`,
       });
     }
   });
@@ -198,7 +199,8 @@ export type DatabaseSource =
 
 export function loadConfig(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(schema, env, 'VideoCloud');
-  const database: DatabaseSource = parsed.DATABASE_URL
+  /** Undefined when none is configured; the database adapter refuses to open then. */
+  const database: DatabaseSource | undefined = parsed.DATABASE_URL
     ? { kind: 'url', url: parsed.DATABASE_URL }
     : parsed.DB_PROXY_HOST
       ? {
@@ -209,7 +211,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           user: parsed.DB_USER,
           region: parsed.AWS_REGION,
         }
-      : { kind: 'pglite', dataDir: parsed.PGLITE_DATA_DIR! };
+      : parsed.PGLITE_DATA_DIR
+        ? { kind: 'pglite', dataDir: parsed.PGLITE_DATA_DIR }
+        : undefined;
   return {
     version: parsed.VIDEOCLOUD_VERSION,
     stage: parsed.VIDEOCLOUD_STAGE,

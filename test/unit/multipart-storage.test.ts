@@ -19,11 +19,9 @@ Object.assign(process.env, {
   UPLOADS_BUCKET: 'videocloud-uploads-test',
   MEDIA_BUCKET: 'videocloud-media-test',
   STATE_TABLE: 'videocloud-state-test',
-  PGLITE_DATA_DIR: '/tmp/unused',
   COGNITO_USER_POOL_ID: 'eu-west-1_test',
   COGNITO_CLIENT_ID: 'test',
 });
-delete process.env.DATABASE_URL;
 const { S3MultipartStorage } = await import('#adapters/multipart.ts');
 
 const s3 = mockClient(S3Client);

@@ -1,5 +1,7 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { UploadView } from '#core/events.ts';
+import type { Keyset } from '#core/pagination.ts';
 import type { UploadVideos } from '#core/uploads.ts';
 import type { Rendition, VideoRecord } from '#core/video.ts';
 import type { VideoListQuery, VideoPatch, VideoRepository } from '#core/videos.ts';
@@ -14,7 +16,11 @@ export interface VideoRepositoryOptions {
    * (the scheduled relay picks up whatever it misses). Its failure never fails the change.
    */
   afterOutboxWrite?: () => Promise<void>;
+  /** How many of the newest listed videos a search reads before it turns to the GIN index (see `search`). */
+  searchWindow?: number;
 }
+
+const SEARCH_WINDOW = 1000;
 
 /** The catalog over Postgres. Every query is built by Kysely with bound parameters; no SQL from strings. */
 export class PostgresVideoRepository implements VideoRepository, UploadVideos {
@@ -25,24 +31,126 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
 
   async findById(id: string): Promise<VideoRecord | undefined> {
     if (!isUuid(id)) return undefined;
-    const row = await this.db.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? (await this.withRenditions([row]))[0] : undefined;
+    const row = await this.db
+      .selectFrom('videos')
+      .selectAll()
+      .select(this.media('videos'))
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? withMedia(row) : undefined;
   }
 
+  /** Each listing is one statement (two for a rare search term), renditions and captions included. */
   async list(query: VideoListQuery): Promise<VideoRecord[]> {
+    if (query.search) return (await this.search(query, query.search)).map(withMedia);
+    const rows = await this.listing(query, query.after)
+      .select(this.media('videos'))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.take)
+      .execute();
+    return rows.map(withMedia);
+  }
+
+  /**
+   * A ready video's renditions and ready captions, as JSON arrays beside the row of `from` (a video
+   * that is not ready has neither), so a read takes one round trip, not three.
+   */
+  private media(from: string) {
+    const video = (column: string) => sql.ref<string>(`${from}.${column}`);
+    return [
+      jsonArrayFrom(
+        this.db
+          .selectFrom('renditions')
+          .select(['name', 'width', 'height', 'bitrate', 'codecs', 'playlist_key'])
+          .where('renditions.video_id', '=', video('id'))
+          .where(video('status'), '=', 'ready')
+          .orderBy('height', 'desc'),
+      ).as('rendition_rows'),
+      jsonArrayFrom(
+        this.db
+          .selectFrom('captions')
+          .select(['id', 'language', 'label'])
+          .where('captions.video_id', '=', video('id'))
+          .where(video('status'), '=', 'ready')
+          .where('status', '=', 'ready')
+          .orderBy('created_at')
+          .orderBy('id'),
+      ).as('caption_rows'),
+    ] as const;
+  }
+
+  /** The listing `query` names (public ready videos, or one owner's), after `after`; not yet ordered. */
+  private listing(query: VideoListQuery, after: Keyset | undefined) {
     let select = this.db.selectFrom('videos').selectAll().where('deleted_at', 'is', null);
     select = query.ownerId
       ? select.where('owner_id', '=', query.ownerId)
       : select.where('visibility', '=', 'public').where('status', '=', 'ready');
     if (query.status) select = select.where('status', '=', query.status);
-    if (query.search)
-      select = select.where(sql<boolean>`search @@ websearch_to_tsquery('english', ${query.search})`);
-    if (query.after) {
-      const { createdAt, id } = query.after;
+    if (after) {
+      const { createdAt, id } = after;
       select = select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
     }
-    const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.take).execute();
-    return this.withRenditions(rows);
+    return select;
+  }
+
+  /**
+   * The newest `take` videos of the listing that match `search`, in listing order. Neither index alone
+   * serves every term: walking the listing index newest first and filtering is fastest for a common term
+   * (a page in a few dozen rows) and reads the whole listing for a rare one; the GIN index finds a rare
+   * term's few rows at once but must fetch and sort every row of a common one. The planner picks between
+   * them on its guess of how common the term is, and guesses badly for words that are common apart but
+   * rare together. So both, each where it is bounded:
+   * 1. Read the newest `searchWindow` rows of the listing (its index, in order) and keep the matches. If
+   *    there are `take`, they are the answer: nothing older can come before them.
+   * 2. Otherwise the term is rare here, and the rest of the page comes from the GIN index, from the rows
+   *    older than the last one read: all their matches (MATERIALIZED keeps the planner from turning this
+   *    back into a walk of the listing), newest first.
+   * The result is exactly the listing filtered by the term; only the work differs.
+   */
+  private async search(query: VideoListQuery, search: string) {
+    const window = this.options.searchWindow ?? SEARCH_WINDOW;
+    const matches = sql<boolean>`search @@ websearch_to_tsquery('english', ${search})`;
+    const read = this.db
+      .selectFrom(
+        this.listing(query, query.after)
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(window)
+          .as('newest'),
+      )
+      .selectAll()
+      .select([
+        matches.as('hit'),
+        sql<number>`(row_number() over (order by created_at desc, id desc))::int`.as('position'),
+      ]);
+    // The matches among them, and the last row read (whether or not it matches), in listing order.
+    const rows = await this.db
+      .selectFrom(read.as('read'))
+      .selectAll()
+      .select(this.media('read'))
+      .where((eb) => eb.or([eb('hit', '=', true), eb('position', '=', window)]))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.take + 1)
+      .execute();
+    const found = rows.filter((row) => row.hit).slice(0, query.take);
+    const last = rows.find((row) => row.position === window);
+    // A full page, or the listing ended inside the window (so every match was in it).
+    if (found.length === query.take || !last) return found;
+    const older = await this.db
+      .with(
+        (cte) => cte('matches').materialized(),
+        () => this.listing(query, { createdAt: last.created_at, id: last.id }).where(matches),
+      )
+      .selectFrom('matches')
+      .selectAll()
+      .select(this.media('matches'))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.take - found.length)
+      .execute();
+    return [...found, ...older];
   }
 
   async insert(row: NewVideoRow): Promise<VideoRecord> {
@@ -185,16 +293,7 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     return rows.map((row) =>
       toRecord(
         row,
-        renditions
-          .filter((r) => r.video_id === row.id)
-          .map((r) => ({
-            name: r.name,
-            width: r.width,
-            height: r.height,
-            bitrate: r.bitrate,
-            codecs: r.codecs,
-            playlistKey: r.playlist_key,
-          })),
+        renditions.filter((r) => r.video_id === row.id).map(toRendition),
         captions
           .filter((c) => c.video_id === row.id)
           .map(({ id, language, label }) => ({ id, language, label })),
@@ -258,6 +357,33 @@ async function insertUploading(
     .returningAll()
     .executeTakeFirstOrThrow();
   await recordVideoEvent(tx, 'video.created', row);
+}
+
+function withMedia<
+  Row extends Selectable<VideosTable> & {
+    rendition_rows: Array<Parameters<typeof toRendition>[0]>;
+    caption_rows: VideoRecord['captions'];
+  },
+>(row: Row): VideoRecord {
+  return toRecord(row, row.rendition_rows.map(toRendition), row.caption_rows);
+}
+
+function toRendition(r: {
+  name: string;
+  width: number;
+  height: number;
+  bitrate: number;
+  codecs: string;
+  playlist_key: string;
+}): Rendition {
+  return {
+    name: r.name,
+    width: r.width,
+    height: r.height,
+    bitrate: r.bitrate,
+    codecs: r.codecs,
+    playlistKey: r.playlist_key,
+  };
 }
 
 export function toRecord(
