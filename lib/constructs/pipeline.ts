@@ -183,7 +183,11 @@ export class EventPipeline extends Construct {
       const target = props.queues.byQueueName.get(queueName)!;
       fn.useQueue(target.queue, QUEUE_URL_VARIABLE[queueName]!);
     }
-    if (access.mediaConvert) this.mediaConvert.allowCreateJobs(fn);
+    // MediaConvert is an option of the stage: without `mediaConvertAboveSeconds`, ffmpeg takes every length.
+    if (access.mediaConvert && stage.mediaConvertAboveSeconds !== undefined) {
+      this.mediaConvert.allowCreateJobs(fn);
+      fn.addEnvironment({ FFMPEG_MAX_SECONDS: String(stage.mediaConvertAboveSeconds) });
+    }
     if (access.events) allowEventOutbox(fn, props.queues);
     if (access.playback) allowPlayback(fn, props);
     for (const queueName of access.sendsToDeadLetterOf ?? []) {
