@@ -84,6 +84,12 @@ const stageSettings = z
       .default(3600),
     /** Optional; GuardDuty Malware Protection for S3 on the uploads bucket (billed per GB scanned). */
     malwareProtection: z.boolean().default(true),
+    /**
+     * Optional; sources longer than this many seconds go to AWS Elemental MediaConvert instead of the
+     * ffmpeg chunk jobs. Unset (the default): ffmpeg, fanned out over parallel chunk jobs, takes every
+     * source up to the maximum source length (4 h), and ingest may not start MediaConvert jobs at all.
+     */
+    mediaConvertAboveSeconds: z.number().int().min(60).optional(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { s3Client } from '#adapters/aws.ts';
@@ -244,7 +245,11 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
           const context = lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000);
           return invoke(context, () => module.handler(event, context));
         },
-        { batchSize: consumer.batchSize },
+        {
+          batchSize: consumer.batchSize,
+          // A fan-out queue (chunk jobs) gets one worker per core here, as N Lambdas take it in the cloud.
+          workers: 'fanOut' in consumer && consumer.fanOut ? availableParallelism() : 1,
+        },
       );
     }
     // Schedules: each scheduled worker on a timer at its cloud rate (unref'd: never keeps the process up).

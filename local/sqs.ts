@@ -137,18 +137,25 @@ export class LocalQueues {
   }
 
   /** Polls `queue` and hands batches to `consumer`, like a Lambda event source mapping. */
-  consume(queue: string, consumer: Consumer, options: { batchSize: number; pollMs?: number }): void {
-    let busy = false;
+  consume(
+    queue: string,
+    consumer: Consumer,
+    options: { batchSize: number; pollMs?: number; workers?: number },
+  ): void {
+    // Up to `workers` batches at once, like that many concurrent invocations of the function.
+    const workers = Math.max(1, options.workers ?? 1);
+    let busy = 0;
     const timer = setInterval(() => {
-      if (busy || this.stopped) return;
-      const batch = this.receive(queue, options.batchSize);
-      if (batch.length === 0) return;
-      busy = true;
-      const run = this.deliver(queue, batch, consumer).finally(() => {
-        busy = false;
-        this.inFlight.delete(run);
-      });
-      this.inFlight.add(run);
+      while (busy < workers && !this.stopped) {
+        const batch = this.receive(queue, options.batchSize);
+        if (batch.length === 0) return;
+        busy += 1;
+        const run = this.deliver(queue, batch, consumer).finally(() => {
+          busy -= 1;
+          this.inFlight.delete(run);
+        });
+        this.inFlight.add(run);
+      }
     }, options.pollMs ?? 100);
     timer.unref();
     this.timers.push(timer);

@@ -1,9 +1,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import {
+  AUDIO_DIRECTORY,
+  AUDIO_GROUP,
+  type JobResult,
+  measureSegments,
+  mediaPlaylist,
+  type SegmentInfo,
+} from '#core/media/chunks.ts';
+import { masterPlaylist } from '#core/media/hls.ts';
 import type { FfprobeOutput } from '#core/media/probe.ts';
 import type { VideoEvidence } from '#core/media/work.ts';
-import type { PipelineVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
+import type { PipelineVideo, PlannedVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
+import { encodeAudioAndPoster, encodeVideoChunk, INIT_SEGMENT } from './ffmpeg/chunk.ts';
 import { transcodeToHls } from './ffmpeg/hls.ts';
 import { inspectVideo, probe } from './ffmpeg/probe.ts';
 import { UploadedSources, VideoMedia } from './media-objects.ts';
@@ -92,4 +102,165 @@ export async function transcodeFromStorage(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Parallel PUTs of one job's outputs. */
+const UPLOADS_AT_ONCE = 8;
+
+async function putAll(media: VideoMedia, files: ReadonlyArray<[file: string, key: string]>): Promise<void> {
+  for (let i = 0; i < files.length; i += UPLOADS_AT_ONCE) {
+    await Promise.all(files.slice(i, i + UPLOADS_AT_ONCE).map(([file, key]) => media.putFile(file, key)));
+  }
+}
+
+/**
+ * One job of a chunked ladder (core/media/chunks.ts): encoded from the source read by ranges through the
+ * fence, its segments uploaded to their final keys (the same keys on every retry, so a repeat rewrites
+ * the same objects). Playlists are the stitch's: nothing a player can reach names a segment yet.
+ */
+export async function transcodeJobFromStorage(
+  video: PlannedVideo,
+  job: number,
+  limits: TranscodeLimits,
+): Promise<JobResult> {
+  const work = await mkdtemp(path.join(tmpdir(), `transcode-${video.id}-${job}-`));
+  try {
+    const media = new VideoMedia();
+    const { plan, source, chunks } = video.media;
+    const options = {
+      container: source.container,
+      plan,
+      outputDir: path.join(work, 'out'),
+      timeoutMs: limits.timeoutMs,
+      signal: limits.signal,
+    };
+    const stored = new UploadedSources().stored(video.sourceKey);
+    if (job === chunks.audioJob) {
+      const encoded = await withObjectFence(stored, (fence) =>
+        encodeAudioAndPoster({ input: fence, ...options }),
+      );
+      const files: Array<[string, string]> = [
+        [encoded.posterPath, media.key(video.id, 'poster.jpg')],
+        [encoded.thumbnailPath, media.key(video.id, 'thumbnail.jpg')],
+      ];
+      if (encoded.audio) {
+        files.push([encoded.audio.initPath, media.key(video.id, `${AUDIO_DIRECTORY}/${INIT_SEGMENT}`)]);
+        for (const s of encoded.audio.segments) {
+          files.push([s.file, media.key(video.id, `${AUDIO_DIRECTORY}/${s.uri}`)]);
+        }
+      }
+      limits.signal?.throwIfAborted();
+      await putAll(media, files);
+      return {
+        kind: 'audio',
+        audio: encoded.audio ? { segments: encoded.audio.segments.map(segmentInfo) } : null,
+      };
+    }
+    const chunk = chunks.chunks[job]!;
+    const encoded = await withObjectFence(stored, (fence) =>
+      encodeVideoChunk({ input: fence, ...options, chunk }),
+    );
+    const files: Array<[string, string]> = encoded.rungs.flatMap((r) => [
+      // Every chunk's init segment is the same but for its edit list; the first chunk's serves them all.
+      ...(chunk.index === 0
+        ? [[r.initPath, media.key(video.id, `${r.name}/${INIT_SEGMENT}`)] as [string, string]]
+        : []),
+      ...r.segments.map((s): [string, string] => [s.file, media.key(video.id, `${r.name}/${s.uri}`)]),
+    ]);
+    limits.signal?.throwIfAborted();
+    await putAll(media, files);
+    return {
+      kind: 'video',
+      rungs: encoded.rungs.map((r) => ({
+        name: r.name,
+        codec: r.codec,
+        segments: r.segments.map(segmentInfo),
+      })),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const segmentInfo = ({ uri, durationSeconds, bytes }: SegmentInfo): SegmentInfo => ({
+  uri,
+  durationSeconds,
+  bytes,
+});
+
+/**
+ * The stitch, once every job has landed: each rung's media playlist over all its chunks' segments (one
+ * init segment, globally numbered segments, continuous decode times), the audio playlist, and then the
+ * master playlist naming the audio group, last, so the CDN never serves a ladder still being written.
+ */
+export async function stitchFromResults(
+  video: PlannedVideo,
+  results: readonly JobResult[],
+): Promise<ReadyMedia> {
+  const media = new VideoMedia();
+  const { plan, source, chunks } = video.media;
+  const chunkResults = results.slice(0, chunks.chunks.length).map((r, i) => {
+    if (r.kind !== 'video') throw new Error(`job ${i} of video ${video.id} is not a video chunk`);
+    return r;
+  });
+  const audioResult = results[chunks.audioJob];
+  if (audioResult?.kind !== 'audio') throw new Error(`video ${video.id} has no audio job result`);
+  const audioSegments = audioResult.audio?.segments;
+  const audio = audioSegments ? measureSegments(audioSegments) : undefined;
+  const renditions = plan.renditions.map((r) => {
+    const parts = chunkResults.map((c) => c.rungs.find((x) => x.name === r.name));
+    if (parts.some((p) => !p)) throw new Error(`a chunk of video ${video.id} has no ${r.name} rung`);
+    const segments = parts.flatMap((p) => p!.segments);
+    return { plan: r, codec: parts[0]!.codec, segments, measured: measureSegments(segments) };
+  });
+  await Promise.all([
+    ...renditions.map((r) =>
+      media.put(media.key(video.id, `${r.plan.name}/index.m3u8`), mediaPlaylist(r.segments, INIT_SEGMENT)),
+    ),
+    ...(audioSegments
+      ? [
+          media.put(
+            media.key(video.id, `${AUDIO_DIRECTORY}/index.m3u8`),
+            mediaPlaylist(audioSegments, INIT_SEGMENT),
+          ),
+        ]
+      : []),
+  ]);
+  const codecs = (codec: string) => (audio ? `${codec},mp4a.40.2` : codec);
+  const master = masterPlaylist(
+    plan,
+    renditions.map((r) => ({
+      name: r.plan.name,
+      playlistUri: `${r.plan.name}/index.m3u8`,
+      averageBandwidth: r.measured.averageBitrate,
+      peakBandwidth: r.measured.peakBitrate,
+      codecs: codecs(r.codec),
+    })),
+    audio
+      ? {
+          groupId: AUDIO_GROUP,
+          uri: `${AUDIO_DIRECTORY}/index.m3u8`,
+          averageBandwidth: audio.averageBitrate,
+          peakBandwidth: audio.peakBitrate,
+        }
+      : undefined,
+  );
+  const masterPlaylistKey = media.key(video.id, 'master.m3u8');
+  await media.put(masterPlaylistKey, master);
+  return {
+    durationSeconds: source.durationSeconds,
+    width: source.width,
+    height: source.height,
+    masterPlaylistKey,
+    posterKey: media.key(video.id, 'poster.jpg'),
+    thumbnailKey: media.key(video.id, 'thumbnail.jpg'),
+    renditions: renditions.map((r) => ({
+      name: r.plan.name,
+      width: r.plan.width,
+      height: r.plan.height,
+      bitrate: r.measured.averageBitrate + (audio?.averageBitrate ?? 0),
+      codecs: codecs(r.codec),
+      playlistKey: media.key(video.id, `${r.plan.name}/index.m3u8`),
+    })),
+  };
 }

@@ -85,6 +85,10 @@ export const Video = z
       }),
     createdAt: timestamp,
     updatedAt: timestamp,
+    progress: z.number().min(0).max(1).nullable().optional().meta({
+      description:
+        'While processing: the share of transcoding done, 0..1; null when unknown. Absent otherwise.',
+    }),
   })
   .meta({ id: 'Video' });
 

@@ -9,6 +9,7 @@
  */
 import { type CreatedObject, sizeMismatchReason, videoIdOfSourceKey } from './ingest.ts';
 import { MALWARE_DETECTED_REASON, type MalwareScanner, UNSCANNABLE_REASON } from './malware.ts';
+import { type ChunkPlan, type JobResult, planChunks } from './media/chunks.ts';
 import { MediaRejectedError } from './media/errors.ts';
 import { planLadder, type TranscodePlan } from './media/ladder.ts';
 import { type FfprobeOutput, type SourceFacts, validateSource } from './media/probe.ts';
@@ -19,6 +20,8 @@ import type { Rendition } from './video.ts';
 export interface SourceMedia {
   source: SourceFacts;
   plan: TranscodePlan;
+  /** Set when the ffmpeg ladder runs as parallel chunk jobs (core/media/chunks.ts). */
+  chunks?: ChunkPlan;
 }
 
 export interface PipelineVideo {
@@ -66,8 +69,10 @@ export interface IngestPorts {
   probe(key: string): Promise<FfprobeOutput>;
   /** The video stream's packet timestamps and first decoded picture (core/media/work.ts). */
   inspectVideo(key: string, streamIndex: number): Promise<VideoEvidence>;
-  /** Queue the ffmpeg transcode of a planned video. */
-  enqueueTranscode(videoId: string): Promise<void>;
+  /** Queue the ffmpeg transcode of a planned video: the whole ladder, or one job of a chunked one. */
+  enqueueTranscode(videoId: string, job?: number): Promise<void>;
+  /** Records the jobs of a chunked transcode (absent: every ladder runs as one process). */
+  planTranscodeJobs?: (videoId: string, chunks: ChunkPlan) => Promise<void>;
   /** Start a MediaConvert job; absent where MediaConvert is not configured (locally). */
   startMediaConvert?: (job: MediaConvertRequest) => Promise<string>;
   log(message: string, detail: Record<string, unknown>): void;
@@ -84,6 +89,8 @@ export interface MediaConvertRequest {
 export interface IngestSettings {
   maxSourceSeconds: number;
   ffmpegMaxSeconds: number;
+  /** Chunked transcoding: target chunk length and the most chunks a video is split into. */
+  chunking?: { chunkSeconds: number; maxChunks: number };
 }
 
 /** Thrown to have the message retried later (the scanner has not decided yet, or the API is mid-complete). */
@@ -169,8 +176,18 @@ export async function ingestSource(
     source,
     evidence.packets.complete ? evidence.packets.count : undefined,
   );
-  ports.log('planned', { videoId, path: plan.path, work, frames: evidence.packets.count });
-  if (!(await store.recordPlan(videoId, { source, plan }))) {
+  const chunks =
+    plan.path === 'ffmpeg' && settings.chunking && ports.planTranscodeJobs
+      ? planChunks(plan, settings.chunking)
+      : undefined;
+  ports.log('planned', {
+    videoId,
+    path: plan.path,
+    work,
+    frames: evidence.packets.count,
+    chunks: chunks?.chunks.length ?? 1,
+  });
+  if (!(await store.recordPlan(videoId, { source, plan, ...(chunks ? { chunks } : {}) }))) {
     return { videoId, outcome: 'ignored: video changed while probing' };
   }
   if (plan.path === 'mediaconvert' && ports.startMediaConvert) {
@@ -182,8 +199,20 @@ export async function ingestSource(
     });
     return { videoId, outcome: `MediaConvert job ${jobId} started` };
   }
+  const rungs = plan.renditions.map((r) => r.name).join(', ');
+  if (chunks && ports.planTranscodeJobs) {
+    await ports.planTranscodeJobs(videoId, chunks);
+    // Every job is its own message: N Lambdas (or local workers) take them up at once.
+    await Promise.all(
+      Array.from({ length: chunks.jobCount }, (_, job) => ports.enqueueTranscode(videoId, job)),
+    );
+    return {
+      videoId,
+      outcome: `queued for ffmpeg as ${chunks.chunks.length} chunks + audio (${rungs})`,
+    };
+  }
   await ports.enqueueTranscode(videoId);
-  return { videoId, outcome: `queued for ffmpeg (${plan.renditions.map((r) => r.name).join(', ')})` };
+  return { videoId, outcome: `queued for ffmpeg (${rungs})` };
 }
 
 export interface TranscodePorts {
@@ -233,6 +262,79 @@ async function finish(
     return 'discarded: video was deleted while transcoding';
   }
   return `ignored: video became ${now.status} meanwhile`;
+}
+
+/** The bookkeeping of chunked transcodes (adapters/db/pipeline.ts). */
+export interface TranscodeJobStore {
+  /** Takes a job up (counting the attempt), or says it is done already and whether it landed last. */
+  startJob(videoId: string, job: number): Promise<{ done: false } | { done: true; landedLast: boolean }>;
+  /**
+   * Records a finished job and counts it, once: `landedLast` is true for exactly one job of a video,
+   * the one whose landing completed the count, however often any message is delivered.
+   */
+  finishJob(videoId: string, job: number, result: JobResult): Promise<{ landedLast: boolean }>;
+  /** Every job's result, in job order (all are done when the last has landed). */
+  results(videoId: string): Promise<JobResult[]>;
+}
+
+export type PlannedVideo = PipelineVideo & { sourceKey: string; media: SourceMedia & { chunks: ChunkPlan } };
+
+export interface ChunkTranscodePorts {
+  store: PipelineStore;
+  jobs: TranscodeJobStore;
+  /** Encodes one job (a chunk's rungs, or the audio and poster) and uploads its segments. */
+  encode(video: PlannedVideo, job: number): Promise<JobResult>;
+  /** Writes every rung's media playlist, the audio playlist and then the master, from all results. */
+  stitch(video: PlannedVideo, results: JobResult[]): Promise<ReadyMedia>;
+  removeMedia(videoId: string): Promise<void>;
+}
+
+/**
+ * One job of a chunked ladder. A job already done is not encoded again; the job that lands last
+ * stitches and turns the video ready through the same conditional move as the single-process path. If
+ * the stitch fails, that job's message is retried and stitches again (fixed keys; `complete` moves a
+ * video once), while duplicates of every other job change nothing.
+ */
+export async function transcodeChunkJob(
+  ports: ChunkTranscodePorts,
+  videoId: string,
+  job: number,
+): Promise<string> {
+  const { store, jobs } = ports;
+  const video = await store.find(videoId);
+  if (!video) return 'ignored: video is gone';
+  if (video.deleted) {
+    await ports.removeMedia(videoId);
+    return 'ignored: video was deleted (its outputs, if any, removed)';
+  }
+  if (video.status !== 'processing') return `ignored: video is already ${video.status}`;
+  const chunks = video.media?.chunks;
+  if (!video.media || !chunks || !video.sourceKey) {
+    throw new Error(`video ${videoId} has no chunk plan to transcode job ${job} of`);
+  }
+  if (job >= chunks.jobCount) return `ignored: the video has no job ${job}`;
+  const planned: PlannedVideo = { ...video, sourceKey: video.sourceKey, media: { ...video.media, chunks } };
+  const started = await jobs.startJob(videoId, job);
+  let landedLast: boolean;
+  let outcome: string;
+  if (started.done) {
+    landedLast = started.landedLast;
+    outcome = `job ${job} was done already`;
+  } else {
+    let result: JobResult;
+    try {
+      result = await ports.encode(planned, job);
+    } catch (error) {
+      if (!(error instanceof MediaRejectedError)) throw error;
+      await store.fail(videoId, error.message);
+      return `failed: ${error.message}`;
+    }
+    ({ landedLast } = await jobs.finishJob(videoId, job, result));
+    outcome = `job ${job} of ${chunks.jobCount} done`;
+  }
+  if (!landedLast) return outcome;
+  const ready = await ports.stitch(planned, await jobs.results(videoId));
+  return `${outcome}; stitched: ${await finish(ports, videoId, ready)}`;
 }
 
 /**

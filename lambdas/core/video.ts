@@ -39,6 +39,8 @@ export interface VideoRecord {
   renditions: Rendition[];
   /** Ready caption tracks, in the order the master playlist lists them. */
   captions: Array<{ id: string; language: string; label: string }>;
+  /** While processing: the share of transcode jobs done, 0..1; null (or absent) when unknown. */
+  progress?: number | null;
 }
 
 export interface Playback {
@@ -64,6 +66,8 @@ export interface VideoView {
   playback: Playback | null;
   createdAt: string;
   updatedAt: string;
+  /** Only while processing (API.md): 0..1 from completed transcode work, null when unknown. */
+  progress?: number | null;
 }
 
 export function toVideoView(video: VideoRecord, playback: Playback | null): VideoView {
@@ -88,5 +92,6 @@ export function toVideoView(video: VideoRecord, playback: Playback | null): Vide
     playback: video.status === 'ready' ? playback : null,
     createdAt: video.createdAt.toISOString(),
     updatedAt: video.updatedAt.toISOString(),
+    ...(video.status === 'processing' ? { progress: video.progress ?? null } : {}),
   };
 }

@@ -28,6 +28,11 @@ export interface QueueConsumer {
   leaseSeconds?: number;
   /** At most this many concurrent invocations draining the queue (the event source's maximum concurrency). */
   maxConcurrency?: number;
+  /**
+   * Its messages are independent jobs of one piece of work, meant to run at once (the chunk jobs of a
+   * transcode): in the cloud as many invocations as `maxConcurrency` allows, locally one worker per core.
+   */
+  fanOut?: boolean;
 }
 
 export const queueConsumers = {
@@ -51,8 +56,10 @@ export const queueConsumers = {
     memoryMb: 512,
     maxReceiveCount: 5,
   },
-  // One video per invocation: a transcode uses every vCPU the memory buys (3008 MB ~ 2 vCPUs) for
-  // minutes. Three receives: a crash mid-transcode is retried twice, then the video fails with a reason.
+  // One job per invocation: a chunk of a video's ladder (or a whole short one) uses every vCPU the memory
+  // buys (3008 MB ~ 2 vCPUs). Chunk jobs fan out: a one-hour source is ~180 jobs of 20 s, all at once, up
+  // to maxConcurrency invocations (the account's Lambda concurrency bounds it too). Three receives: a
+  // crash mid-transcode is retried twice, then the video fails with a reason.
   transcode: {
     queue: queueNames.transcode,
     entry: 'transcode',
@@ -65,6 +72,8 @@ export const queueConsumers = {
     // Two minutes, renewed every 40 s: a dead worker's video is picked up again within about two
     // minutes; two renewals in a row may fail (an SQS hiccup) before the worker gives up its message.
     leaseSeconds: 120,
+    fanOut: true,
+    maxConcurrency: 500,
   },
   // Playback revocations from the outbox into the CDN's KeyValueStore: small, quick, retried often
   // (a revocation that waits is a URL that still works). Every write takes the store's one ETag, so

@@ -34,7 +34,9 @@ async function ports(): Promise<IngestPorts> {
     scanner: malwareScanner(),
     probe: probeStoredSource,
     inspectVideo: inspectStoredSource,
-    enqueueTranscode: (videoId) => sendToQueue('transcode', { videoId }),
+    enqueueTranscode: (videoId, job) =>
+      sendToQueue('transcode', job === undefined ? { videoId } : { videoId, job }),
+    planTranscodeJobs: async (videoId, chunks) => (await pipelineStore()).planJobs(videoId, chunks),
     ...(transcoding.mediaConvertRoleArn ? { startMediaConvert: startMediaConvertJob } : {}),
     log: (message, detail) => logger.info(message, detail),
   };
@@ -46,6 +48,7 @@ const ingestObject = makeIdempotent(
     return ingestSource(await ports(), object, uploadsBucket, {
       maxSourceSeconds: transcoding.maxSourceSeconds,
       ffmpegMaxSeconds: transcoding.ffmpegMaxSeconds,
+      chunking: { chunkSeconds: transcoding.chunkSeconds, maxChunks: transcoding.maxChunks },
     });
   },
   { persistenceStore: idempotencyStore('ingest'), config: idempotency },

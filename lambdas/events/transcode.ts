@@ -3,12 +3,24 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { startHeartbeat } from '#adapters/heartbeat.ts';
 import { VideoMedia } from '#adapters/media-objects.ts';
-import { transcodeFromStorage } from '#adapters/media-transcoder.ts';
+import {
+  stitchFromResults,
+  transcodeFromStorage,
+  transcodeJobFromStorage,
+} from '#adapters/media-transcoder.ts';
 import { recordMetrics } from '#adapters/metrics.ts';
 import { pipelineStore } from '#adapters/pipeline-store.ts';
+import type { TranscodePlan } from '#core/media/ladder.ts';
+import type { SourceFacts } from '#core/media/probe.ts';
 import { estimateWork } from '#core/media/work.ts';
 import { metricNames } from '#core/metrics.ts';
-import { failAfterLastAttempt, type TranscodePorts, transcodeVideo } from '#core/pipeline.ts';
+import {
+  type ChunkTranscodePorts,
+  failAfterLastAttempt,
+  type TranscodePorts,
+  transcodeChunkJob,
+  transcodeVideo,
+} from '#core/pipeline.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
 import { isLastAttempt, receiveCount } from './attempts.ts';
@@ -22,7 +34,8 @@ import { queueConsumers } from './consumers.ts';
  * keys and finishes. The encode is bounded by the plan's realtime budget (core/media/work.ts) and the
  * time the invocation has left. The last failed attempt fails the video with the cause.
  */
-const Message = z.object({ videoId: z.uuid() });
+/** `job` names one job of a chunked ladder (core/media/chunks.ts); without it, the whole ladder in one run. */
+const Message = z.strictObject({ videoId: z.uuid(), job: z.int().min(0).optional() });
 const processor = new BatchProcessor(EventType.SQS);
 
 /** Leave a minute of the invocation for uploading what is left and recording the result. */
@@ -30,7 +43,7 @@ const RESERVED_MS = 60_000;
 const MIN_ENCODE_MS = 1_000;
 
 async function transcodeRecord(record: SQSRecord, context: Context): Promise<void> {
-  const { videoId } = Message.parse(JSON.parse(record.body));
+  const { videoId, job } = Message.parse(JSON.parse(record.body));
   const store = await pipelineStore();
   const media = new VideoMedia();
   const heartbeat = await startHeartbeat({
@@ -39,29 +52,54 @@ async function transcodeRecord(record: SQSRecord, context: Context): Promise<voi
     leaseSeconds: config().queueLeaseSeconds ?? queueConsumers.transcode.leaseSeconds,
     onError: (error) => logger.warn('could not renew the transcode message lease', { videoId, error }),
   });
+  /** The encode's budget (of the seconds it covers), cut to what the invocation has left; every attempt's time is counted. */
+  const timed = async <T>(
+    plan: TranscodePlan,
+    source: SourceFacts,
+    encode: (timeoutMs: number) => Promise<T>,
+  ) => {
+    const budgetMs = estimateWork(plan, source).budgetSeconds * 1000;
+    const leftMs = context.getRemainingTimeInMillis() - RESERVED_MS;
+    const started = performance.now();
+    try {
+      return await encode(Math.max(MIN_ENCODE_MS, Math.min(budgetMs, leftMs)));
+    } finally {
+      recordMetrics([{ name: metricNames.transcodeSeconds, value: (performance.now() - started) / 1000 }]);
+    }
+  };
+  const removeMedia = async (id: string) => {
+    await media.removeAll(id);
+  };
   const ports: TranscodePorts = {
     store,
-    transcode: async (video) => {
-      const budgetMs = estimateWork(video.media.plan, video.media.source).budgetSeconds * 1000;
-      const leftMs = context.getRemainingTimeInMillis() - RESERVED_MS;
-      const started = performance.now();
-      try {
-        return await transcodeFromStorage(video, {
-          timeoutMs: Math.max(MIN_ENCODE_MS, Math.min(budgetMs, leftMs)),
-          signal: heartbeat.signal,
-        });
-      } finally {
-        // Failed attempts cost compute too: every attempt is counted.
-        recordMetrics([{ name: metricNames.transcodeSeconds, value: (performance.now() - started) / 1000 }]);
-      }
+    transcode: (video) =>
+      timed(video.media.plan, video.media.source, (timeoutMs) =>
+        transcodeFromStorage(video, { timeoutMs, signal: heartbeat.signal }),
+      ),
+    removeMedia,
+  };
+  const chunkPorts: ChunkTranscodePorts = {
+    store,
+    jobs: store,
+    encode: (video, n) => {
+      const chunk = video.media.chunks.chunks[n];
+      // A chunk's budget is its own seconds'; the audio job reads the whole source.
+      const plan = chunk
+        ? { ...video.media.plan, sourceDurationSeconds: chunk.durationSeconds }
+        : video.media.plan;
+      return timed(plan, video.media.source, (timeoutMs) =>
+        transcodeJobFromStorage(video, n, { timeoutMs, signal: heartbeat.signal }),
+      );
     },
-    removeMedia: async (id) => {
-      await media.removeAll(id);
-    },
+    stitch: stitchFromResults,
+    removeMedia,
   };
   try {
-    const outcome = await transcodeVideo(ports, videoId);
-    logger.info('transcoded', { videoId, outcome });
+    const outcome =
+      job === undefined
+        ? await transcodeVideo(ports, videoId)
+        : await transcodeChunkJob(chunkPorts, videoId, job);
+    logger.info('transcoded', { videoId, job, outcome });
   } catch (error) {
     const attempts = receiveCount(record);
     logger.error('transcode attempt failed', { videoId, attempts, error });

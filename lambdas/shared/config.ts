@@ -101,7 +101,18 @@ const schema = z
      * when MEDIACONVERT_ROLE_ARN is set (without it, as locally, ffmpeg takes every length).
      * MAX_SOURCE_SECONDS refuses anything longer outright.
      */
-    FFMPEG_MAX_SECONDS: z.coerce.number().int().positive().default(600),
+    FFMPEG_MAX_SECONDS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(4 * 3600),
+    /**
+     * Chunked transcoding (core/media/chunks.ts): a source longer than one chunk is split into chunks of
+     * about TRANSCODE_CHUNK_SECONDS (whole 4 s segments), each its own job on the transcode queue, never
+     * more than TRANSCODE_MAX_CHUNKS of them (chunks grow instead).
+     */
+    TRANSCODE_CHUNK_SECONDS: z.coerce.number().positive().max(3600).default(20),
+    TRANSCODE_MAX_CHUNKS: z.coerce.number().int().min(1).max(1000).default(500),
     MAX_SOURCE_SECONDS: z.coerce
       .number()
       .int()
@@ -253,6 +264,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     transcoding: {
       ffmpegMaxSeconds: parsed.FFMPEG_MAX_SECONDS,
+      chunkSeconds: parsed.TRANSCODE_CHUNK_SECONDS,
+      maxChunks: parsed.TRANSCODE_MAX_CHUNKS,
       maxSourceSeconds: parsed.MAX_SOURCE_SECONDS,
       mediaConvertRoleArn: parsed.MEDIACONVERT_ROLE_ARN,
       mediaConvertQueueArn: parsed.MEDIACONVERT_QUEUE_ARN,

@@ -120,7 +120,7 @@ export class MediaConvertIntegration extends Construct {
   /**
    * Lets `fn` start jobs that run as this role: mediaconvert:CreateJob, and iam:PassRole of this role to
    * MediaConvert only. Sets MEDIACONVERT_ROLE_ARN: its presence sends sources longer than
-   * FFMPEG_MAX_SECONDS (lambdas/shared/config.ts, default 10 min) to MediaConvert.
+   * FFMPEG_MAX_SECONDS (the stage's `mediaConvertAboveSeconds`) to MediaConvert.
    */
   public allowCreateJobs(fn: AppFunction): void {
     const stack = Stack.of(this);

@@ -179,7 +179,11 @@ export class EventPipeline extends Construct {
     if (access.mediaBucket) fn.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', access.mediaBucket);
     if (access.stateTable) fn.useStateTable(stateTable.table, access.stateTable);
     for (const key of access.sendsTo ?? []) fn.useQueue(props.queues.byKey[key].queue, key);
-    if (access.mediaConvert) this.mediaConvert.allowCreateJobs(fn);
+    // MediaConvert is an option of the stage: without `mediaConvertAboveSeconds`, ffmpeg takes every length.
+    if (access.mediaConvert && stage.mediaConvertAboveSeconds !== undefined) {
+      this.mediaConvert.allowCreateJobs(fn);
+      fn.addEnvironment({ FFMPEG_MAX_SECONDS: String(stage.mediaConvertAboveSeconds) });
+    }
     if (access.events) allowEventOutbox(fn, props.queues);
     if (access.playback) allowPlayback(fn, props);
     for (const key of access.sendsToDeadLetterOf ?? []) {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -8,6 +10,7 @@ import { consumerList, queueConsumers, visibilityTimeoutSeconds } from '../../la
 import { scheduledWorkerList } from '../../lambdas/events/schedules.ts';
 import { JOB_METADATA_STAGE } from '../../lambdas/shared/resources.ts';
 import type { AppFunction } from '../../lib/constructs/app-function.ts';
+import { REPO_ROOT } from '../../lib/constructs/app-function.ts';
 import { buildStage, resourcesOfType } from './app.ts';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -92,6 +95,38 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
     expect(JSON.stringify(renews?.Resource)).toContain(`${queueId('transcode')}Arn`);
     // No lease override in the cloud: QUEUE_LEASE_SECONDS is for local runs and tests.
     expect(fnProps(fn).Environment.Variables.QUEUE_LEASE_SECONDS).toBeUndefined();
+  });
+
+  test('transcode fans out: one chunk job per invocation, up to 500 at once, 15 minutes each; the worker that lands the last job stitches', () => {
+    const fn = pipeline.consumers.get('transcode')!;
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: id(fn.function) },
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 500 },
+      EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp(`${queueId('transcode')}Arn`) },
+    });
+    expect(queueConsumers.transcode).toMatchObject({ fanOut: true, maxConcurrency: 500, batchSize: 1 });
+    // No reserved concurrency: the fan-out takes what the account has, the event source caps it.
+    expect(fnProps(fn).ReservedConcurrentExecutions).toBeUndefined();
+    expect(fnProps(fn).Timeout).toBe(900);
+    expect(fnProps(fn).MemorySize).toBe(3008);
+    // The stitch runs in the transcode function (no extra trigger): it writes playlists and the master
+    // into the media bucket, and moves the video to ready through the database (in the VPC).
+    expect(s3Grants(fn)).toContain('s3:PutObject media');
+    expect(fnProps(fn).VpcConfig).toBeDefined();
+    // Chunk sizes and counts are the defaults of lambdas/shared/config.ts: nothing overrides them here.
+    expect(fnProps(fn).Environment.Variables.TRANSCODE_CHUNK_SECONDS).toBeUndefined();
+  });
+
+  test('MediaConvert is not configured by default: ffmpeg takes every length, ingest may start no MediaConvert job', () => {
+    const ingest = pipeline.consumers.get('ingest')!;
+    const env = fnProps(ingest).Environment.Variables;
+    expect(env.MEDIACONVERT_ROLE_ARN).toBeUndefined();
+    expect(env.FFMPEG_MAX_SECONDS).toBeUndefined();
+    expect(statementsOf(ingest).some((s) => [s.Action].flat().includes('mediaconvert:CreateJob'))).toBe(
+      false,
+    );
+    expect(statementsOf(ingest).some((s) => [s.Action].flat().includes('iam:PassRole'))).toBe(false);
   });
 
   test('every queue consumer and only those have an event source mapping', () => {
@@ -193,8 +228,30 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
     ]);
   });
 
-  test('ingest may start MediaConvert jobs and pass exactly the MediaConvert role, to MediaConvert only', () => {
+  test('with mediaConvertAboveSeconds, ingest may start MediaConvert jobs and pass exactly the MediaConvert role, to MediaConvert only', () => {
+    // The stage opts in: sources above 10 minutes go to MediaConvert.
+    const stages = (
+      JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+        context: { stages: Record<string, object> };
+      }
+    ).context.stages;
+    const opted = buildStage(stageName, {
+      stages: { ...stages, [stageName]: { ...stages[stageName], mediaConvertAboveSeconds: 600 } },
+    });
+    const { stateless, statelessTemplate: template } = opted;
+    const pipeline = stateless.pipeline;
+    const fnProps = (fn: AppFunction) =>
+      template.findResources('AWS::Lambda::Function')[
+        Stack.of(stateless).getLogicalId(fn.function.node.defaultChild as CfnFunction)
+      ]!.Properties;
+    const statementsOf = (fn: { role: { node: { defaultChild?: unknown } } }): Statement[] => {
+      const roleId = Stack.of(stateless).getLogicalId(fn.role.node.defaultChild as CfnRole);
+      return resourcesOfType(template, 'AWS::IAM::Policy')
+        .filter(([, p]) => (p.Properties!.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === roleId))
+        .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
+    };
     const ingest = pipeline.consumers.get('ingest')!;
+    expect(fnProps(ingest).Environment.Variables.FFMPEG_MAX_SECONDS).toBe('600');
     const roleId = Stack.of(stateless).getLogicalId(pipeline.mediaConvert.role.node.defaultChild as CfnRole);
     const statements = statementsOf(ingest);
     const pass = statements.find((s) => [s.Action].flat().includes('iam:PassRole'))!;

@@ -276,7 +276,8 @@ describe('an upload, from video.created to video.ready, delivered and signed', (
     expect(Object.keys(ready).sort()).toEqual(Object.keys(api).sort());
     expect(ready.playback).toEqual(api.playback);
     const processing = got.find((r) => r.event.type === 'video.processing')!.event.data;
-    expect(processing).toMatchObject({ status: 'processing', progress: null });
+    // Planned: none of its transcode jobs done yet.
+    expect(processing).toMatchObject({ status: 'processing', progress: 0 });
     expect(got.find((r) => r.event.type === 'video.created')!.event.data).toMatchObject({
       status: 'uploading',
     });

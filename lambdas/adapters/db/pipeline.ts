@@ -1,5 +1,12 @@
 import { type Kysely, sql } from 'kysely';
-import type { PipelineStore, PipelineVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
+import type { ChunkPlan, JobResult } from '#core/media/chunks.ts';
+import type {
+  PipelineStore,
+  PipelineVideo,
+  ReadyMedia,
+  SourceMedia,
+  TranscodeJobStore,
+} from '#core/pipeline.ts';
 import { recordVideoEvent } from './events.ts';
 import type { Database } from './schema.ts';
 
@@ -8,7 +15,7 @@ import type { Database } from './schema.ts';
  * redelivered or out-of-order message can never move a video backwards (a ready video never becomes
  * failed, a deleted one never becomes ready).
  */
-export class PipelineVideos implements PipelineStore {
+export class PipelineVideos implements PipelineStore, TranscodeJobStore {
   /**
    * Moves that users see (processing, ready, failed) write their event to the outbox in the same
    * transaction; `afterOutboxWrite` hands it on right after the commit (the minute's relay otherwise).
@@ -66,6 +73,9 @@ export class PipelineVideos implements PipelineStore {
           duration_seconds: media.source.durationSeconds,
           width: media.source.width,
           height: media.source.height,
+          // Progress counts jobs: a chunked ladder's, or the one job of a single-process one.
+          transcode_jobs_total: media.chunks?.jobCount ?? 1,
+          transcode_jobs_done: 0,
           updated_at: sql`now()`,
         })
         .where('id', '=', videoId)
@@ -109,6 +119,7 @@ export class PipelineVideos implements PipelineStore {
           master_playlist_key: media.masterPlaylistKey,
           poster_key: media.posterKey,
           thumbnail_key: media.thumbnailKey,
+          transcode_jobs_done: sql`coalesce(transcode_jobs_total, 0)`,
           updated_at: sql`now()`,
         })
         .where('id', '=', videoId)
@@ -136,5 +147,90 @@ export class PipelineVideos implements PipelineStore {
       return true;
     });
     return this.published(completed);
+  }
+
+  /** The jobs of a chunked transcode, queued; a repeated call (an ingest retry) changes nothing. */
+  async planJobs(videoId: string, chunks: ChunkPlan): Promise<void> {
+    await this.db
+      .insertInto('transcode_jobs')
+      .values(
+        Array.from({ length: chunks.jobCount }, (_, job) => ({
+          video_id: videoId,
+          job,
+          kind: job === chunks.audioJob ? ('audio' as const) : ('video' as const),
+        })),
+      )
+      .onConflict((oc) => oc.columns(['video_id', 'job']).doNothing())
+      .execute();
+  }
+
+  async startJob(
+    videoId: string,
+    job: number,
+  ): Promise<{ done: false } | { done: true; landedLast: boolean }> {
+    const row = await this.db
+      .updateTable('transcode_jobs')
+      .set({ attempts: sql`attempts + 1`, updated_at: sql`now()` })
+      .where('video_id', '=', videoId)
+      .where('job', '=', job)
+      .returning(['state', 'landed_last'])
+      .executeTakeFirst();
+    if (!row) throw new Error(`video ${videoId} has no transcode job ${job}`);
+    return row.state === 'done' ? { done: true, landedLast: row.landed_last } : { done: false };
+  }
+
+  /**
+   * Marks the job done and counts it on the video, in one transaction. Only the update that flips the
+   * job's state counts; the video row's lock serializes the counts, so exactly one job sees the last.
+   */
+  async finishJob(videoId: string, job: number, result: JobResult): Promise<{ landedLast: boolean }> {
+    return this.db.transaction().execute(async (tx) => {
+      const flipped = await tx
+        .updateTable('transcode_jobs')
+        .set({ state: 'done', result: JSON.stringify(result), updated_at: sql`now()` })
+        .where('video_id', '=', videoId)
+        .where('job', '=', job)
+        .where('state', '=', 'queued')
+        .returning('job')
+        .executeTakeFirst();
+      if (!flipped) {
+        const row = await tx
+          .selectFrom('transcode_jobs')
+          .select('landed_last')
+          .where('video_id', '=', videoId)
+          .where('job', '=', job)
+          .executeTakeFirst();
+        return { landedLast: row?.landed_last ?? false };
+      }
+      const counted = await tx
+        .updateTable('videos')
+        .set({ transcode_jobs_done: sql`transcode_jobs_done + 1` })
+        .where('id', '=', videoId)
+        .returning(['transcode_jobs_done', 'transcode_jobs_total'])
+        .executeTakeFirst();
+      const landedLast =
+        counted !== undefined && counted.transcode_jobs_done === counted.transcode_jobs_total;
+      if (landedLast) {
+        await tx
+          .updateTable('transcode_jobs')
+          .set({ landed_last: true })
+          .where('video_id', '=', videoId)
+          .where('job', '=', job)
+          .execute();
+      }
+      return { landedLast };
+    });
+  }
+
+  async results(videoId: string): Promise<JobResult[]> {
+    const rows = await this.db
+      .selectFrom('transcode_jobs')
+      .select(['job', 'state', 'result'])
+      .where('video_id', '=', videoId)
+      .orderBy('job')
+      .execute();
+    const missing = rows.filter((r) => r.state !== 'done').map((r) => r.job);
+    if (missing.length > 0) throw new Error(`video ${videoId}: jobs ${missing.join(', ')} are not done`);
+    return rows.map((r) => r.result as JobResult);
   }
 }

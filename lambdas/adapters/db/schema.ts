@@ -6,6 +6,7 @@ export interface Database {
   users: UsersTable;
   videos: VideosTable;
   renditions: RenditionsTable;
+  transcode_jobs: TranscodeJobsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   outbox: OutboxTable;
@@ -59,6 +60,21 @@ export interface VideosTable {
   upload_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** Generated column (title weight A, description weight B); never written. */
   search: ColumnType<string, never, never>;
+  /** Jobs of a chunked transcode and how many have finished (migration 0014): the video's progress. */
+  transcode_jobs_total: ColumnType<number | null, number | null | undefined, number | null>;
+  transcode_jobs_done: ColumnType<number, number | undefined, number>;
+}
+
+export interface TranscodeJobsTable {
+  video_id: string;
+  job: number;
+  kind: 'video' | 'audio';
+  state: ColumnType<'queued' | 'done', 'queued' | 'done' | undefined, 'queued' | 'done'>;
+  attempts: ColumnType<number, number | undefined, number>;
+  landed_last: ColumnType<boolean, boolean | undefined, boolean>;
+  result: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 export interface RenditionsTable {

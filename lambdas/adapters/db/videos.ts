@@ -414,6 +414,9 @@ export function toRecord(
     uploadId: row.upload_id ?? null,
     renditions,
     captions,
+    progress: row.transcode_jobs_total
+      ? Math.min(1, (row.transcode_jobs_done ?? 0) / row.transcode_jobs_total)
+      : null,
   };
 }
 

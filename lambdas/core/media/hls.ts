@@ -28,27 +28,44 @@ export interface VariantRef {
   codecs?: string;
 }
 
+/** The one audio rendition the chunked ladder shares across its variants (core/media/chunks.ts). */
+export interface AudioGroupRef {
+  groupId: string;
+  /** Relative to the master playlist, e.g. "audio/index.m3u8". */
+  uri: string;
+  averageBandwidth: number;
+  peakBandwidth: number;
+}
+
 /**
  * Variants are listed lowest rung first. Players start with the first variant listed (Safari/AVPlayer
  * always; hls.js unless startLevel is set), so lowest-first gives the fastest first frame on any network
  * (a 4 s low-rung segment is a few hundred KB), and adaptive bitrate climbs within a segment or two when the
  * network allows; highest-first would stall a phone on a weak connection before anything played.
  */
-export function masterPlaylist(plan: TranscodePlan, variants: readonly VariantRef[]): string {
+export function masterPlaylist(
+  plan: TranscodePlan,
+  variants: readonly VariantRef[],
+  audio?: AudioGroupRef,
+): string {
   const fps = plan.frameRate.numerator / plan.frameRate.denominator;
   const entries = variants.map((v) => {
     const rank = plan.renditions.findIndex((p) => p.name === v.name);
     const r = plan.renditions[rank];
     if (!r) throw new Error(`masterPlaylist: rendition '${v.name}' is not in the plan`);
     // Without measurements, the encoder's VBV ceiling and target bound what the segments can carry.
-    const peak = Math.ceil(v.peakBandwidth ?? r.maxRate + r.audioBitrate);
-    const average = Math.ceil(v.averageBandwidth ?? r.videoBitrate + r.audioBitrate);
+    // With a separate audio group, a variant's bandwidth is its video's plus the audio's (RFC 8216 4.3.4.2).
+    const peak = Math.ceil((v.peakBandwidth ?? r.maxRate + r.audioBitrate) + (audio?.peakBandwidth ?? 0));
+    const average = Math.ceil(
+      (v.averageBandwidth ?? r.videoBitrate + r.audioBitrate) + (audio?.averageBandwidth ?? 0),
+    );
     const attributes = [
       `BANDWIDTH=${Math.max(peak, average)}`,
       `AVERAGE-BANDWIDTH=${average}`,
       `RESOLUTION=${r.width}x${r.height}`,
       `CODECS="${v.codecs ?? r.codecs}"`,
       `FRAME-RATE=${fps.toFixed(3)}`,
+      ...(audio ? [`AUDIO="${audio.groupId}"`] : []),
     ];
     return { rank, lines: [`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.playlistUri] };
   });
@@ -58,6 +75,11 @@ export function masterPlaylist(plan: TranscodePlan, variants: readonly VariantRe
     '#EXTM3U',
     `#EXT-X-VERSION:${HLS_VERSION}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
+    ...(audio
+      ? [
+          `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${audio.groupId}",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.uri}"`,
+        ]
+      : []),
     ...entries.flatMap((e) => e.lines),
     '',
   ].join('\n');

@@ -35,6 +35,7 @@ export const myVideosView: View = (ctx, main) => {
   let timer: number | undefined;
   let left = false;
   let lastStatuses = new Map<string, string>();
+  let lastProgress = new Map<string, number | null | undefined>();
   let lastShown = '';
   ctx.onLeave(() => {
     left = true;
@@ -67,10 +68,15 @@ export const myVideosView: View = (ctx, main) => {
     const changes = videos.filter((v) => lastStatuses.has(v.id) && lastStatuses.get(v.id) !== v.status);
     if (changes.length)
       live.textContent = changes.map((v) => `${v.title}: ${STATUS_LABELS[v.status]}.`).join(' ');
-    const changed = changes.length > 0 || statuses.size !== lastStatuses.size;
+    // Progress moving counts as a change: the list keeps polling quickly while transcoding advances.
+    const progressed = videos.some((v) => v.progress != null && v.progress !== lastProgress.get(v.id));
+    lastProgress = new Map(videos.map((v) => [v.id, v.progress]));
+    const changed = changes.length > 0 || statuses.size !== lastStatuses.size || progressed;
     lastStatuses = statuses;
     // Re-render only when something shown changed, so a poll never steals focus from a button.
-    const shown = JSON.stringify(videos.map((v) => [v.id, v.title, v.status, v.visibility, v.failureReason]));
+    const shown = JSON.stringify(
+      videos.map((v) => [v.id, v.title, v.status, v.visibility, v.failureReason, v.progress]),
+    );
     if (shown !== lastShown) render(videos);
     lastShown = shown;
     const busy = videos.some((v) => v.status === 'uploading' || v.status === 'processing');
@@ -113,6 +119,16 @@ export const myVideosView: View = (ctx, main) => {
                 { class: `status status-${video.status}`, 'data-status': video.status },
                 STATUS_LABELS[video.status],
               ),
+              video.status === 'processing' ? processingProgress(video.progress) : null,
+              video.status === 'ready'
+                ? h(
+                    'div',
+                    {},
+                    link(`/videos/${encodeURIComponent(video.id)}`, 'Watch', {
+                      'aria-label': `Watch “${video.title}”`,
+                    }),
+                  )
+                : null,
               video.status === 'failed' && video.failureReason
                 ? h('div', { class: 'failure' }, video.failureReason)
                 : null,
@@ -153,6 +169,18 @@ export const myVideosView: View = (ctx, main) => {
 
   void refresh();
 };
+
+/** A processing video's transcoding progress (API `progress`, 0..1), or nothing while it is unknown. */
+export function processingProgress(progress: number | null | undefined): HTMLElement | null {
+  if (progress == null) return null;
+  const percent = Math.round(progress * 100);
+  return h(
+    'div',
+    { class: 'transcode-progress' },
+    h('progress', { max: 100, value: percent, 'aria-label': 'Transcoding progress' }),
+    h('span', { class: 'progress-text' }, ` ${percent}%`),
+  );
+}
 
 function openDialog(title: string, body: HTMLElement[], confirmLabel: string, danger = false) {
   const titleId = uniqueId('dialog-title');

@@ -1,4 +1,4 @@
-import type { Upload } from '../api.ts';
+import { type Upload, type Video, videoPath } from '../api.ts';
 import { canUpload, errorMessage, heading, link, type View, visibilitySelect } from '../app.ts';
 import { field, formatBytes, formatDuration, h, replace } from '../dom.ts';
 import type { StoredUpload } from '../uploader.ts';
@@ -129,6 +129,7 @@ export const uploadView: View = async (ctx, main) => {
         link(`/videos/${encodeURIComponent(videoId)}`, 'open the video'),
         '.',
       );
+      void followProcessing(videoId, uploadedTitle);
     },
     onError(message) {
       finish();
@@ -151,6 +152,62 @@ export const uploadView: View = async (ctx, main) => {
   };
   window.addEventListener('beforeunload', beforeUnload);
   ctx.onLeave(() => window.removeEventListener('beforeunload', beforeUnload));
+
+  /**
+   * After the upload: the video's transcoding progress, polled (2 s, backing off to 10 s; paused while
+   * the tab is hidden), until it is ready (with a watch link) or failed (with its reason). No reload.
+   */
+  let following = 0;
+  async function followProcessing(videoId: string, uploadedTitle: string) {
+    const mine = ++following;
+    const watch = () => link(`/videos/${encodeURIComponent(videoId)}`, 'Watch it now');
+    let delay = 2000;
+    let last: number | null | undefined;
+    while (!left && mine === following) {
+      if (document.visibilityState !== 'hidden') {
+        let video: Video | undefined;
+        try {
+          video = await ctx.api.request<Video>('GET', videoPath(videoId));
+        } catch {
+          video = undefined;
+        }
+        if (left || mine !== following) return;
+        if (video?.status === 'ready') {
+          panelTitle.textContent = 'Ready';
+          progress.value = 100;
+          progress.setAttribute('aria-label', 'Transcoding progress');
+          progressText.textContent = '';
+          announce.textContent = `“${uploadedTitle}” is ready to watch.`;
+          replace(done, `“${uploadedTitle}” is ready. `, watch(), '.');
+          return;
+        }
+        if (video?.status === 'failed') {
+          panelTitle.textContent = 'Processing failed';
+          replace(done, video.failureReason ?? 'The video could not be processed.');
+          announce.textContent = `“${uploadedTitle}” failed to process.`;
+          return;
+        }
+        if (video?.status === 'processing') {
+          panelTitle.textContent = 'Processing';
+          progress.setAttribute('aria-label', 'Transcoding progress');
+          const percent = video.progress == null ? null : Math.round(video.progress * 100);
+          if (percent !== null) {
+            progress.value = percent;
+            progress.setAttribute('aria-valuetext', `${percent}%`);
+          }
+          progressText.textContent = percent === null ? 'Processing…' : `Processing: ${percent}%`;
+          if (video.progress !== last) delay = 2000;
+          last = video.progress;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(10_000, Math.round(delay * 1.5));
+    }
+  }
+  let left = false;
+  ctx.onLeave(() => {
+    left = true;
+  });
 
   function finish() {
     form.hidden = false;
@@ -223,6 +280,8 @@ export const uploadView: View = async (ctx, main) => {
       .start(file, details, resume)
       .then(() => {
         form.hidden = true;
+        following += 1; // a new upload: stop following the previous one's processing
+        progress.setAttribute('aria-label', 'Upload progress');
         panelTitle.textContent = 'Uploading';
         controls.hidden = false;
         done.replaceChildren();
