@@ -203,6 +203,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       TRANSCODE_QUEUE_URL: queues.url(queueNames.transcode),
       EDGE_SYNC_QUEUE_URL: queues.url(queueNames.edgeSync),
       CAPTIONS_QUEUE_URL: queues.url(queueNames.captions),
+      DERIVATIVES_QUEUE_URL: queues.url(queueNames.derivatives),
       WEBHOOK_EVENTS_QUEUE_URL: queues.url(queueNames.webhookEvents),
       WEBHOOK_DELIVERIES_QUEUE_URL: queues.url(queueNames.webhookDeliveries),
       WEBHOOK_DELIVERIES_DLQ_URL: queues.url(dlqName(queueNames.webhookDeliveries)),

@@ -9,6 +9,7 @@ import * as videoUploadId from './migrations/0006-video-upload-id.ts';
 import * as webhooks from './migrations/0008-webhooks.ts';
 import * as captions from './migrations/0009-captions.ts';
 import * as outboxRetention from './migrations/0012-outbox-retention.ts';
+import * as derivatives from './migrations/0015-derivatives.ts';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so the migration Lambda's
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '0008-webhooks': webhooks,
   '0009-captions': captions,
   '0012-outbox-retention': outboxRetention,
+  '0015-derivatives': derivatives,
 };
 
 /** Applies every pending migration. Safe to run again and from several processes (Kysely takes a lock). */

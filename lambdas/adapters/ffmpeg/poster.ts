@@ -5,6 +5,7 @@ import type { TranscodePlan } from '#core/media/ladder.ts';
 import type { SourceContainer } from '#core/media/probe.ts';
 import type { Binaries } from './binaries.ts';
 import { guardArgs, type SourceInput, throwIfStorageFailed } from './input.ts';
+import { runOverInput, type ToolRun } from './mp4.ts';
 import { abortReason, ffmpegFailure, run } from './process.ts';
 
 /** What a poster needs to know of the transcode. */
@@ -89,5 +90,36 @@ async function fileSize(file: string): Promise<number> {
     return (await stat(file)).size;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * The frame at `offsetSeconds` of a fenced fragmented MP4 (one segment of a rendition behind its init
+ * segment) as a poster and a thumbnail: the owner's chosen frame, decoded from the rendition, so the
+ * ladder is never encoded again. Two outputs of one decode (no `split`: the 2018 static build stalls
+ * on a split whose outputs end at different times).
+ */
+export async function extractFrame(
+  tool: ToolRun,
+  offsetSeconds: number,
+  poster: { width: number; height: number; path: string },
+  thumbnail: { width: number; height: number; path: string },
+): Promise<void> {
+  const frame = (size: { width: number; height: number; path: string }, quality: string) => [
+    '-map',
+    '0:v:0',
+    '-ss',
+    offsetSeconds.toFixed(3),
+    '-frames:v',
+    '1',
+    '-vf',
+    `scale=${size.width}:${size.height},setsar=1,format=yuvj420p`,
+    '-q:v',
+    quality,
+    size.path,
+  ];
+  await runOverInput(tool, 'poster', [], [...frame(poster, '3'), ...frame(thumbnail, '4')]);
+  if ((await fileSize(poster.path)) === 0 || (await fileSize(thumbnail.path)) === 0) {
+    throw new MediaRejectedError(`no picture at ${offsetSeconds.toFixed(3)} s of the rendition`);
   }
 }
