@@ -15,6 +15,10 @@ export interface PosterSource {
   signal?: AbortSignal;
 }
 
+/** Candidates for the automatic poster: CANDIDATE_RATE frames a second over CANDIDATE_SECONDS. */
+const CANDIDATE_SECONDS = 5;
+const CANDIDATE_RATE = 4;
+
 /** Poster at the top rung's size and a 320-wide thumbnail, from one input-seeked decode. */
 export async function extractPoster(
   binaries: Binaries,
@@ -27,8 +31,15 @@ export async function extractPoster(
   const { plan } = options;
   const grab = async (atSeconds: number) => {
     const { poster, thumbnail } = plan;
+    // A representative frame, not merely the one at `atSeconds` (a fade, a cut to black, motion blur):
+    // ffmpeg's `thumbnail` filter picks, of CANDIDATE_RATE frames a second over the next few seconds, the
+    // one closest to their average histogram. The batch always ends before the input does: the 2018
+    // static build spins forever flushing a partial batch at end of input.
+    const window = Math.min(CANDIDATE_SECONDS, plan.sourceDurationSeconds - atSeconds - 0.25);
+    const candidates = Math.floor(window * CANDIDATE_RATE) - 2;
+    const pick = candidates >= 2 ? `fps=${CANDIDATE_RATE},thumbnail=${candidates},` : '';
     const graph =
-      `[0:${plan.streams.video}]split=2[p][t];` +
+      `[0:${plan.streams.video}]${pick}split=2[p][t];` +
       `[p]scale=${poster.width}:${poster.height},setsar=1,format=yuvj420p[po];` +
       `[t]scale=${thumbnail.width}:${thumbnail.height},setsar=1,format=yuvj420p[th]`;
     const args = [
@@ -42,6 +53,7 @@ export async function extractPoster(
       // Before -i: seek in the demuxer to the nearest keyframe instead of decoding everything up to it.
       '-ss',
       `${atSeconds}`,
+      ...(pick ? ['-t', `${window}`] : []),
       '-f',
       options.container,
       '-i',
