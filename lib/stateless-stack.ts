@@ -52,7 +52,7 @@ const API_ACCESS: Record<string, EntryAccess> = {
     database: true,
     playback: true,
     stateTable: 'readwrite',
-    outbox: [outboxTopics.playbackRevoked, outboxTopics.event],
+    outbox: [outboxTopics.playbackRevoked, outboxTopics.event, outboxTopics.derivatives],
   },
   // The media are removed asynchronously by the media-cleanup worker; the playback URLs are revoked.
   // Deleting a video whose upload is still open aborts that multipart upload first (core/uploads.ts).
@@ -61,7 +61,7 @@ const API_ACCESS: Record<string, EntryAccess> = {
     stateTable: 'readwrite',
     cleanupQueue: 'send',
     uploadsBucket: ['multipart'],
-    outbox: [outboxTopics.playbackRevoked, outboxTopics.event],
+    outbox: [outboxTopics.playbackRevoked, outboxTopics.event, outboxTopics.derivatives],
   },
   // Caption tracks: the PUT URL of a new track is signed with the function's own credentials (so
   // s3:PutObject); a deleted track's files are removed by the captions worker (outbox).

@@ -73,6 +73,8 @@ export function cdnEndpoint(options: {
         'Accept-Ranges': 'bytes',
         'Cache-Control': object.CacheControl ?? 'public, max-age=60',
         ...(object.ETag ? { ETag: object.ETag } : {}),
+        // MP4 downloads are stored with `attachment` (a click saves the file; <video src> still plays it).
+        ...(object.ContentDisposition ? { 'Content-Disposition': object.ContentDisposition } : {}),
         ...cors,
         'Access-Control-Expose-Headers': 'Content-Length, Content-Range',
         'X-Content-Type-Options': 'nosniff',

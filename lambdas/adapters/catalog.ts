@@ -18,8 +18,9 @@ export async function catalog(): Promise<
 > {
   return {
     videos: new PostgresVideoRepository(await db(), {
-      // Revocations and video events leave at once; should this send fail, the minute's relay sends them.
-      afterOutboxWrite: () => publishOutboxNow([outboxTopics.playbackRevoked, outboxTopics.event]),
+      // Revocations, video events and derivatives requests leave at once; should this send fail, the minute's relay sends them.
+      afterOutboxWrite: () =>
+        publishOutboxNow([outboxTopics.playbackRevoked, outboxTopics.event, outboxTopics.derivatives]),
     }),
     playback: resolvePlayback,
     cleanup: (video) => sendToQueue('mediaCleanup', { videoId: video.id }),

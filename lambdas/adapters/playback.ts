@@ -1,13 +1,14 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
+import { listedDownloads } from '#core/derivatives.ts';
 import { PLAYBACK_KID, type PlaybackKey, playbackToken, tokenPath } from '#core/playback-token.ts';
 import type { Playback, VideoRecord } from '#core/video.ts';
 import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
 
 /**
- * Playback URLs for a ready video: `<media base>/t/<token>/videos/<id>/master.m3u8` and the poster under the
- * same token (core/playback-token.ts; the CDN's playback gate checks it). Public and unlisted videos get
+ * Playback URLs for a ready video: `<media base>/t/<token>/videos/<id>/master.m3u8` and the poster,
+ * storyboard, caption tracks and MP4 downloads under the same token (core/playback-token.ts; the CDN's playback gate checks it). Public and unlisted videos get
  * a token without expiry, made from the video's playback epoch, so their URL is the same on every call
  * and keeps working while the video stays shared; making the video private or deleting it moves the
  * epoch and revokes them. Private videos get a token that expires after PRIVATE_PLAYBACK_SECONDS.
@@ -15,7 +16,16 @@ import { objectKeys } from '#shared/resources.ts';
 export async function resolvePlayback(
   video: Pick<
     VideoRecord,
-    'id' | 'status' | 'visibility' | 'playbackEpoch' | 'masterPlaylistKey' | 'posterKey' | 'captions'
+    | 'id'
+    | 'status'
+    | 'visibility'
+    | 'playbackEpoch'
+    | 'masterPlaylistKey'
+    | 'posterKey'
+    | 'captions'
+    | 'downloads'
+    | 'renditions'
+    | 'derivatives'
   >,
 ): Promise<Playback | null> {
   const { mediaBaseUrl, playback } = config();
@@ -29,6 +39,8 @@ export async function resolvePlayback(
     expiresAt,
   });
   const mediaPrefix = objectKeys.mediaPrefix(video.id);
+  const expiry = expiresAt ? { expiresAt: new Date(expiresAt * 1000).toISOString() } : {};
+  const storyboardKey = video.derivatives?.storyboardKey;
   return {
     hls: `${base}${tokenPath(token, video.masterPlaylistKey)}`,
     poster: `${base}${tokenPath(token, video.posterKey)}`,
@@ -38,7 +50,17 @@ export async function resolvePlayback(
       label: caption.label,
       url: `${base}${tokenPath(token, `${mediaPrefix}${objectKeys.captionFile(caption.id)}`)}`,
     })),
-    ...(expiresAt ? { expiresAt: new Date(expiresAt * 1000).toISOString() } : {}),
+    storyboard: storyboardKey ? `${base}${tokenPath(token, storyboardKey)}` : null,
+    ...expiry,
+    // The same token: downloads obey exactly the access rules of playback.
+    downloads: listedDownloads(video).map((file) => ({
+      name: file.name,
+      width: file.width,
+      height: file.height,
+      size: file.size,
+      url: `${base}${tokenPath(token, file.key)}`,
+      ...expiry,
+    })),
   };
 }
 

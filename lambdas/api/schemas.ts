@@ -39,6 +39,9 @@ export const VideoId = z
   .max(64)
   .meta({ description: 'Opaque video id', example: '0b4f6f0e-2a4e-4a3e-9a7e-8f8a2f9b1c3d' });
 const visibility = z.enum(['public', 'unlisted', 'private']);
+const downloadSetting = z.enum(['none', 'highest', 'all']).meta({
+  description: 'Progressive MP4 downloads to offer: none (default), the highest rendition, or all of them',
+});
 const status = z.enum(['uploading', 'processing', 'ready', 'failed']);
 const timestamp = z.iso.datetime();
 
@@ -73,6 +76,10 @@ export const Video = z
         captions: z
           .array(z.object({ captionId: z.string(), language: z.string(), label: z.string(), url: z.url() }))
           .meta({ description: 'Ready caption tracks (WebVTT), also listed in the master playlist' }),
+        storyboard: z.url().nullable().meta({
+          description:
+            'WebVTT whose cues map time ranges to storyboard sprite tiles (sprite-N.jpg#xywh=x,y,w,h); null until made',
+        }),
         expiresAt: timestamp.optional().meta({
           description:
             'Private videos only: when these URLs stop working. Public and unlisted URLs do not expire.',
@@ -83,6 +90,25 @@ export const Video = z
         description:
           'Set once the video is ready. Public and unlisted URLs are stable; private ones expire. Making a video private or deleting it revokes earlier URLs.',
       }),
+    downloads: z
+      .array(
+        z.object({
+          name: z.string(),
+          width: z.int(),
+          height: z.int(),
+          size: z.int().meta({ description: 'Bytes' }),
+          url: z.url(),
+          expiresAt: timestamp.optional(),
+        }),
+      )
+      .meta({
+        description:
+          'Progressive (faststart) MP4s of a ready video, under the same access rules as playback; empty while being made or when downloads are off',
+      }),
+    posterTimeSeconds: z
+      .number()
+      .nullable()
+      .meta({ description: 'The poster frame the owner chose; null for the automatic one' }),
     createdAt: timestamp,
     updatedAt: timestamp,
     progress: z.number().min(0).max(1).nullable().optional().meta({
@@ -118,11 +144,21 @@ export const Title = z.string().trim().min(1).max(200);
 export const Description = z.string().max(5000);
 
 export const VideoUpdate = z
-  .object({ title: Title.optional(), description: Description.optional(), visibility: visibility.optional() })
+  .object({
+    title: Title.optional(),
+    description: Description.optional(),
+    visibility: visibility.optional(),
+    downloads: downloadSetting.optional(),
+    posterTimeSeconds: z.number().min(0).max(86_400).nullable().optional().meta({
+      description:
+        'Seconds into the video (0..duration, else 400) of the frame the poster shows; null: the automatic poster. The poster is remade, at a new URL',
+    }),
+  })
   .strict()
   .meta({
     id: 'VideoUpdate',
-    description: 'Only title, description and visibility can be changed; any other field is a 400',
+    description:
+      'Only title, description, visibility, downloads and posterTimeSeconds can be changed; any other field is a 400',
   });
 
 export const Me = z
@@ -160,6 +196,7 @@ export const CreateUploadRequest = z
     title: Title,
     description: Description.optional(),
     visibility: visibility.optional().meta({ description: 'Default private' }),
+    downloads: downloadSetting.optional(),
   })
   .strict()
   .meta({ id: 'CreateUploadRequest' });

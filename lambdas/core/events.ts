@@ -43,6 +43,10 @@ export interface PlaybackSource {
   posterKey: string;
   /** Ready caption tracks, whose URLs playback lists too. */
   captions: VideoRecord['captions'];
+  /** What the downloads and storyboard URLs are made from (absent in events recorded before them). */
+  downloads?: VideoRecord['downloads'];
+  renditions?: VideoRecord['renditions'];
+  derivatives?: VideoRecord['derivatives'];
 }
 
 /** An event as the outbox keeps it: the public event, whose it is, and what is still to be filled in. */
@@ -92,6 +96,9 @@ export function videoEvent(type: VideoEventType, video: VideoRecord, at = new Da
             masterPlaylistKey: video.masterPlaylistKey!,
             posterKey: video.posterKey!,
             captions: video.captions,
+            downloads: video.downloads,
+            renditions: video.renditions,
+            derivatives: video.derivatives,
           },
         }
       : {}),
@@ -119,6 +126,12 @@ export async function renderEvent(
   event: OutboxEvent,
   playback: (source: PlaybackSource) => Promise<unknown>,
 ): Promise<PublicEvent> {
-  const data = event.playback ? { ...event.data, playback: await playback(event.playback) } : event.data;
+  let data = event.data;
+  if (event.playback) {
+    // Downloads are listed beside playback, with URLs made the same way (core/video.ts toVideoView).
+    const made = (await playback(event.playback)) as { downloads?: unknown } | null;
+    const { downloads = [], ...rest } = made ?? {};
+    data = { ...event.data, playback: made ? rest : null, downloads };
+  }
   return { id: event.id, type: event.type, timestamp: event.timestamp, data };
 }

@@ -12,7 +12,7 @@ import { partLength, planParts } from './part-plan.ts';
 import { can } from './policy.ts';
 import type { Principal } from './principal.ts';
 import { type QuotaLimits, quotaExceeded, type StorageUsage, storageLimit } from './quota.ts';
-import type { VideoRecord, Visibility } from './video.ts';
+import type { DownloadSetting, VideoRecord, Visibility } from './video.ts';
 
 /**
  * Direct-to-storage multipart uploads. The API never carries video bytes: it plans the parts, signs
@@ -101,6 +101,8 @@ export interface UploadVideos extends StorageUsage {
       title: string;
       description: string;
       visibility: Visibility;
+      /** MP4 downloads to make once it is ready (default none). */
+      downloads?: DownloadSetting;
       sourceKey: string;
       sourceFilename: string;
       sourceContentType: string;
@@ -141,6 +143,7 @@ export interface CreateUploadInput {
   title: string;
   description?: string | undefined;
   visibility?: Visibility | undefined;
+  downloads?: DownloadSetting | undefined;
 }
 
 export async function createUpload(deps: UploadDeps, principal: Principal, input: CreateUploadInput) {
@@ -192,6 +195,7 @@ export async function createUpload(deps: UploadDeps, principal: Principal, input
         title: input.title,
         description: input.description ?? '',
         visibility: input.visibility ?? 'private',
+        downloads: input.downloads ?? 'none',
         sourceKey: key,
         sourceFilename: input.filename,
         sourceContentType: contentType,

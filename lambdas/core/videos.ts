@@ -1,8 +1,14 @@
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from './errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from './errors.ts';
 import { decodeCursor, type Keyset, toPage } from './pagination.ts';
 import { can, canModify, canSee } from './policy.ts';
 import type { Principal } from './principal.ts';
-import type { Playback, VideoRecord, VideoStatus, VideoView, Visibility } from './video.ts';
+import type { DownloadSetting, Playback, VideoRecord, VideoStatus, VideoView, Visibility } from './video.ts';
 import { toVideoView } from './video.ts';
 
 /** What the catalog needs from storage. Implemented over Postgres in adapters/db/videos.ts. */
@@ -33,6 +39,9 @@ export interface VideoPatch {
   title?: string;
   description?: string;
   visibility?: Visibility;
+  downloads?: DownloadSetting;
+  /** null: back to the automatic poster. */
+  posterTimeSeconds?: number | null;
 }
 
 /** Turns a ready video's stored keys into playback URLs (signed for private videos). */
@@ -118,6 +127,18 @@ export async function updateVideo(
   if (!canModify(principal, facts(video), 'update'))
     throw new ForbiddenError('You may not change this video');
   if (Object.keys(patch).length === 0) return view(deps, video);
+  if (patch.posterTimeSeconds !== undefined && patch.posterTimeSeconds !== null) {
+    if (video.status !== 'ready' || video.durationSeconds === null) {
+      throw new ConflictError(`A poster time can be set once the video is ready; it is ${video.status}`);
+    }
+    if (patch.posterTimeSeconds > video.durationSeconds) {
+      throw new ValidationError(`posterTimeSeconds must be within the video (0..${video.durationSeconds})`, {
+        errors: [
+          { path: 'body.posterTimeSeconds', message: `must be between 0 and ${video.durationSeconds}` },
+        ],
+      });
+    }
+  }
   // Public and unlisted URLs never expire, so setting a video private revokes every URL made so far.
   // Decided from the patch alone, not from the visibility read above: two PATCHes racing (to public and
   // to private) could both have read "private" and left the public URLs of the first one alive. The

@@ -96,6 +96,19 @@ export const queueConsumers = {
     memoryMb: 512,
     maxReceiveCount: 5,
   },
+  // Derivatives of ready videos: MP4 downloads remuxed from the renditions (no re-encode), storyboard
+  // sprites and a chosen poster. One video per invocation; ffmpeg reads renditions through a fence. Five
+  // minutes covers remuxing every rung of a 2-hour ladder (a copy, not an encode) on /tmp.
+  derivatives: {
+    queue: queueNames.derivatives,
+    entry: 'derivatives',
+    batchSize: 1,
+    timeoutSeconds: 300,
+    memoryMb: 1769,
+    maxReceiveCount: 4,
+    ephemeralStorageMb: 10240,
+    ffmpeg: true,
+  },
   // Webhooks (outbox relay -> fan-out -> dispatch -> sender -> recorder). The fan-out turns each event
   // into deliveries (in the VPC); the sender makes one attempt per message (outside the VPC, no
   // database: up to ten in parallel, each within 10 s); the recorder keeps each result and schedules the

@@ -34,7 +34,14 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
         });
         continue;
       }
-      const rendered = await renderEvent(stored, (source) => resolvePlayback(source));
+      const rendered = await renderEvent(stored, (source) =>
+        resolvePlayback({
+          ...source,
+          downloads: source.downloads ?? 'none',
+          renditions: source.renditions ?? [],
+          derivatives: source.derivatives ?? null,
+        }),
+      );
       const deliveries = await repo.fanOut(stored, JSON.stringify(rendered));
       await dispatchSoon(deliveries);
       await sendBatchToQueue('eventBus', [rendered]);

@@ -43,10 +43,19 @@ export const objectKeys = {
   source: (videoId: string) => `uploads/${videoId}/source`,
   /** A caption file as its owner uploaded it (validated, then removed). */
   captionSource: (videoId: string, captionId: string) => `uploads/${videoId}/captions/${captionId}/caption`,
+  /** Every video's media lie under here (grants on the media bucket name it). */
+  mediaRoot: 'videos/',
   mediaPrefix: (videoId: string) => `videos/${videoId}/`,
   /** The published track, relative to the video's media prefix (and so to its master playlist). */
   captionFile: (captionId: string) => `captions/${captionId}.vtt`,
   captionPlaylist: (captionId: string) => `captions/${captionId}.m3u8`,
+  /** Derivatives (events/derivatives.ts), relative to the video's media prefix like the rest. */
+  download: (rendition: string) => `downloads/${rendition}.mp4`,
+  storyboardVtt: 'storyboard/storyboard.vtt',
+  storyboardSprite: (sprite: string) => `storyboard/${sprite}`,
+  /** A chosen poster gets a key of its own per time: the CDN caches images for a year under their key. */
+  chosenPoster: (millis: number) => `posters/poster-${millis}.jpg`,
+  chosenThumbnail: (millis: number) => `posters/thumbnail-${millis}.jpg`,
 } as const;
 
 /**
@@ -68,6 +77,8 @@ export const queueNames = {
   transcode: 'transcode',
   edgeSync: 'edge-sync',
   captions: 'captions',
+  /** MP4 downloads, storyboards and chosen posters of ready videos (events/derivatives.ts). */
+  derivatives: 'derivatives',
   /** Domain events from the outbox, fanned out into one delivery per subscribed endpoint. */
   webhookEvents: 'webhook-events',
   /** One message per delivery attempt, signed, for the sender (outside the VPC). */
@@ -132,6 +143,11 @@ export const outboxTopics = {
   playbackRevoked: 'playback.revoked',
   /** `{videoId, captionId}`: a deleted track's files go and the master playlist is written again. */
   captionDeleted: 'caption.deleted',
+  /**
+   * `{videoId}`: the video's derivatives (downloads, storyboard, poster) must be brought in line with its
+   * settings. Written with `video.ready` and with a PATCH of `downloads` or `posterTimeSeconds`.
+   */
+  derivatives: 'derivatives.requested',
   event: 'event',
 } as const;
 export type OutboxTopic = (typeof outboxTopics)[keyof typeof outboxTopics];
@@ -139,6 +155,7 @@ export type OutboxTopic = (typeof outboxTopics)[keyof typeof outboxTopics];
 export const outboxQueues: Record<OutboxTopic, keyof typeof queueNames> = {
   'playback.revoked': 'edgeSync',
   'caption.deleted': 'captions',
+  'derivatives.requested': 'derivatives',
   event: 'webhookEvents',
 };
 

@@ -248,8 +248,16 @@ export class AppFunction extends Construct {
     return this;
   }
 
-  /** Access to a bucket (see BucketCapability), named in the environment by `variable`. */
-  public useBucket(bucket: s3.IBucket, variable: EnvName, capabilities: readonly BucketCapability[]): this {
+  /**
+   * Access to a bucket (see BucketCapability), named in the environment by `variable`; with `keyPrefix`,
+   * object actions apply under that prefix only.
+   */
+  public useBucket(
+    bucket: s3.IBucket,
+    variable: EnvName,
+    capabilities: readonly BucketCapability[],
+    keyPrefix = '',
+  ): this {
     if (capabilities.includes('head') || capabilities.includes('list')) {
       this.role.addToPolicy(
         new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
@@ -265,7 +273,7 @@ export class AppFunction extends Construct {
         Stack.of(bucket) === Stack.of(this)
           ? bucket.bucketArn
           : Stack.of(bucket).exportValue(bucket.bucketArn);
-      const objects = `${bucketArn}/*`;
+      const objects = `${bucketArn}/${keyPrefix}*`;
       this.role.addToPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [objects] }));
       Validations.of(this).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResource(this, objects)}]`,

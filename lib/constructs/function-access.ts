@@ -20,6 +20,8 @@ export interface ConsumerAccess {
   readonly edgeStore?: boolean;
   readonly uploadsBucket?: readonly BucketCapability[];
   readonly mediaBucket?: readonly BucketCapability[];
+  /** Object actions on the media bucket apply under this key prefix only. @default every key */
+  readonly mediaPrefix?: string;
   readonly stateTable?: 'read' | 'readwrite';
   /** Queues it sends to, by consumers.ts queue name. */
   readonly sendsTo?: readonly QueueKey[];
@@ -42,8 +44,13 @@ export interface ConsumerAccess {
   readonly maxBatchingWindowSeconds?: number;
 }
 
-/** Send to the queue of the outbox's `event` topic (the fast path of a function that writes events). */
+/**
+ * Send to the queues of the outbox's `event` topic and of `derivatives.requested`, which `video.ready`
+ * writes beside its event (the fast path of a function that writes video events).
+ */
 export function allowEventOutbox(fn: AppFunction, queues: Queues): void {
-  const key = outboxQueues[outboxTopics.event];
-  fn.useQueue(queues.byKey[key].queue, key);
+  for (const topic of [outboxTopics.event, outboxTopics.derivatives]) {
+    const key = outboxQueues[topic];
+    fn.useQueue(queues.byKey[key].queue, key);
+  }
 }

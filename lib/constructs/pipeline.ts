@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { consumerList, type QueueConsumer } from '../../lambdas/events/consumers.ts';
-import { eventBus, queueKeyOf, queueUrlVariable } from '../../lambdas/shared/resources.ts';
+import { eventBus, objectKeys, queueKeyOf, queueUrlVariable } from '../../lambdas/shared/resources.ts';
 import { FfmpegLayer } from '../../layers/ffmpeg/ffmpeg-layer.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { AppFunction, pascalCase } from './app-function.ts';
@@ -60,6 +60,14 @@ const CONSUMER_ACCESS: Record<string, ConsumerAccess> = {
   captions: {
     uploadsBucket: ['read', 'head', 'delete'],
     mediaBucket: ['read', 'write', 'delete'],
+  },
+  // Derivatives of ready videos: reads published renditions (playlists and segments, through a loopback
+  // fence) and writes MP4 downloads, storyboard sprites and chosen posters, all under videos/ only;
+  // deletes a download turned off and a poster replaced. Writes video.updated (events).
+  derivatives: {
+    mediaBucket: ['read', 'write', 'delete'],
+    mediaPrefix: objectKeys.mediaRoot,
+    events: true,
   },
   // Webhooks. The fan-out reads the outbox and endpoints, makes deliveries, renders playback URLs for
   // ready videos, dispatches signed attempts and passes events on to the bus queue.
@@ -176,7 +184,9 @@ export class EventPipeline extends Construct {
     if (access.uploadsBucket) fn.useBucket(storage.uploadsBucket, 'UPLOADS_BUCKET', access.uploadsBucket);
     // The uploads bucket policy denies this role any source not tagged NO_THREATS_FOUND.
     if (access.scannedSourcesOnly) Tags.of(fn.role).add(SCANNED_ONLY_PRINCIPAL_TAG, 'true');
-    if (access.mediaBucket) fn.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', access.mediaBucket);
+    if (access.mediaBucket) {
+      fn.useBucket(storage.mediaBucket, 'MEDIA_BUCKET', access.mediaBucket, access.mediaPrefix);
+    }
     if (access.stateTable) fn.useStateTable(stateTable.table, access.stateTable);
     for (const key of access.sendsTo ?? []) fn.useQueue(props.queues.byKey[key].queue, key);
     // MediaConvert is an option of the stage: without `mediaConvertAboveSeconds`, ffmpeg takes every length.

@@ -38,6 +38,8 @@ export class Queues extends Construct {
   public readonly edgeSync: QueuePair;
   /** Uploaded caption files, and deleted tracks, for the captions worker. */
   public readonly captions: QueuePair;
+  /** Ready videos whose downloads, storyboard or poster must be (re)made, for the derivatives worker. */
+  public readonly derivatives: QueuePair;
   /** Domain events from the outbox, for the webhook fan-out. */
   public readonly webhookEvents: QueuePair;
   /** Signed delivery attempts for the sender; its DLQ also parks deliveries that failed every attempt. */
@@ -54,6 +56,7 @@ export class Queues extends Construct {
     this.transcode = this.pair('Transcode', queueConsumers.transcode);
     this.edgeSync = this.pair('EdgeSync', queueConsumers.edgeSync);
     this.captions = this.pair('Captions', queueConsumers.captions);
+    this.derivatives = this.pair('Derivatives', queueConsumers.derivatives);
     this.webhookEvents = this.pair('WebhookEvents', queueConsumers.webhookFanout);
     this.webhookDeliveries = this.pair('WebhookDeliveries', queueConsumers.webhookSender);
     this.webhookResults = this.pair('WebhookResults', queueConsumers.webhookRecorder);
@@ -73,6 +76,7 @@ export class Queues extends Construct {
       transcode: this.transcode,
       edgeSync: this.edgeSync,
       captions: this.captions,
+      derivatives: this.derivatives,
       webhookEvents: this.webhookEvents,
       webhookDeliveries: this.webhookDeliveries,
       webhookResults: this.webhookResults,

@@ -22,7 +22,11 @@ export async function uploadVideo(
   runtime: TestRuntime,
   token: string,
   file: Buffer,
-  options: { visibility: 'public' | 'unlisted' | 'private'; title?: string },
+  options: {
+    visibility: 'public' | 'unlisted' | 'private';
+    title?: string;
+    downloads?: 'none' | 'highest' | 'all';
+  },
 ): Promise<string> {
   const title = options.title ?? 'clip';
   const created = await runtime.api('/v1/uploads', {
@@ -34,6 +38,7 @@ export async function uploadVideo(
       size: file.length,
       title,
       visibility: options.visibility,
+      ...(options.downloads ? { downloads: options.downloads } : {}),
     },
   });
   if (created.status !== 201) throw new Error(`create upload: ${created.status} ${await created.text()}`);

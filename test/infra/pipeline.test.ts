@@ -187,6 +187,17 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
       's3:ListBucket uploads',
       's3:PutObject media',
     ]);
+    // Reads renditions, writes downloads, sprites and posters, removes those no longer wanted: objects of
+    // videos/ only (never the uploads bucket, never listing).
+    expect(s3Grants(c.get('derivatives')!)).toEqual([
+      's3:DeleteObject media',
+      's3:GetObject media',
+      's3:PutObject media',
+    ]);
+    const derivativeObjects = statementsOf(c.get('derivatives')!)
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')))
+      .map((s) => JSON.stringify(s.Resource));
+    for (const resource of derivativeObjects) expect(resource).toMatch(/\/videos\/\*"\]/);
     expect(s3Grants(c.get('edge-sync')!)).toEqual([]);
     // Removes the outputs of a video deleted while its job ran.
     expect(s3Grants(pipeline.mediaConvert.statusFunction)).toEqual([
@@ -223,9 +234,11 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
     const transcodeSends = statementsOf(c.get('transcode')!).filter((s) =>
       [s.Action].flat().includes('sqs:SendMessage'),
     );
-    expect(transcodeSends.map((s) => JSON.stringify(s.Resource))).toEqual([
-      expect.stringContaining(queueId('webhook-events')),
-    ]);
+    // ... and the derivatives requests video.ready writes beside them; nothing else.
+    const sent = JSON.stringify(transcodeSends.map((s) => s.Resource));
+    expect(sent).toContain(queueId('webhook-events'));
+    expect(sent).toContain(queueId('derivatives'));
+    expect(transcodeSends.flatMap((s) => [s.Resource].flat())).toHaveLength(2);
   });
 
   test('with mediaConvertAboveSeconds, ingest may start MediaConvert jobs and pass exactly the MediaConvert role, to MediaConvert only', () => {

@@ -91,14 +91,20 @@ describe.each(['dev', 'prod'] as const)('webhooks and events (%s)', (stageName) 
 
   test('functions that change videos hand their events to the webhook-events queue; the relay to every topic queue', () => {
     for (const entry of ['ingest', 'transcode']) expect(sendsTo(fn(entry))).toContain('WebhookEvents');
-    expect(sendsTo(fn('transcode'))).toEqual(['WebhookEvents']);
+    // video.ready writes a derivatives.requested row beside its event, which the fast path hands on too.
+    expect(sendsTo(fn('transcode'))).toEqual(['Derivatives', 'WebhookEvents']);
     const status = pipeline.mediaConvert.statusFunction;
-    expect(sendsTo(status)).toEqual(['WebhookEvents']);
-    expect(sendsTo(fn('outbox-relay'))).toEqual(['Captions', 'EdgeSync', 'WebhookEvents']);
+    expect(sendsTo(status)).toEqual(['Derivatives', 'WebhookEvents']);
+    expect(sendsTo(fn('derivatives'))).toEqual(['Derivatives', 'WebhookEvents']);
+    expect(sendsTo(fn('outbox-relay'))).toEqual(['Captions', 'Derivatives', 'EdgeSync', 'WebhookEvents']);
     for (const entry of ['uploads-create', 'uploads-complete', 'uploads-abort']) {
       expect(sendsTo(stateless.api.functions.get(entry)!)).toEqual(['WebhookEvents']);
     }
-    expect(sendsTo(stateless.api.functions.get('videos-update')!)).toEqual(['EdgeSync', 'WebhookEvents']);
+    expect(sendsTo(stateless.api.functions.get('videos-update')!)).toEqual([
+      'Derivatives',
+      'EdgeSync',
+      'WebhookEvents',
+    ]);
   });
 
   test('of the webhook API functions, only test and redelivery may send an attempt', () => {

@@ -403,7 +403,10 @@ describe('an upload, from video.created to video.ready, delivered and signed', (
     expect((await runtime.api(`/v1/videos/${videoId}`, { method: 'DELETE', token: alice })).status).toBe(204);
     const got = await eventually(
       () => {
-        const updated = ofVideo('/alice').find((r) => r.event.type === 'video.updated');
+        // The derivatives worker's own video.updated (storyboard made) may come first: find the rename.
+        const updated = ofVideo('/alice').find(
+          (r) => r.event.type === 'video.updated' && r.event.data.title === 'renamed',
+        );
         const deleted = ofVideo('/alice').find((r) => r.event.type === 'video.deleted');
         if (!updated || !deleted) throw new Error('not yet');
         return { updated, deleted };

@@ -1,5 +1,6 @@
 import type { Video } from './api.ts';
 import { h } from './dom.ts';
+import { storyboardScrubber } from './storyboard.ts';
 
 /**
  * Plays a ready video's HLS with nothing but `playback.hls`, as any player would: its access travels in
@@ -35,6 +36,15 @@ export function createPlayer(video: Video, onError: (message: string) => void): 
   const element = h('div', { class: 'player' }, media, qualityField);
   let destroyed = false;
   let destroyHls: (() => void) | undefined;
+
+  // Hover previews on a scrub bar under the video, once the storyboard exists (null until it is made).
+  if (playback.storyboard && video.durationSeconds) {
+    void storyboardScrubber(media, playback.storyboard, video.durationSeconds)
+      .then((scrubber) => {
+        if (scrubber && !destroyed) media.after(scrubber);
+      })
+      .catch(() => undefined);
+  }
 
   void (async () => {
     const { default: Hls } = await import('hls.js/light');

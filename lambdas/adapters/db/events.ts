@@ -61,6 +61,8 @@ export async function recordVideoEvent(
           .execute()
       : [];
   await recordEvent(tx, videoEvent(type, toRecord(row, known, captions)));
+  // A video that just became ready gets its derivatives (storyboard, downloads) made: same transaction.
+  if (type === 'video.ready') await enqueueOutbox(tx, outboxTopics.derivatives, { videoId: row.id });
 }
 
 export async function recordUploadEvent(

@@ -11,6 +11,7 @@ import * as captions from './migrations/0009-captions.ts';
 import * as outboxRetention from './migrations/0012-outbox-retention.ts';
 import * as searchIndex from './migrations/0013-search-index.ts';
 import * as transcodeJobs from './migrations/0014-transcode-jobs.ts';
+import * as derivatives from './migrations/0015-derivatives.ts';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so the migration Lambda's
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '0012-outbox-retention': outboxRetention,
   '0013-search-index': searchIndex,
   '0014-transcode-jobs': transcodeJobs,
+  '0015-derivatives': derivatives,
 };
 
 /** Applies every pending migration. Safe to run again and from several processes (Kysely takes a lock). */

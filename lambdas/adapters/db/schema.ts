@@ -58,6 +58,16 @@ export interface VideosTable {
   upload_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** When the upload session expires (migration 0008): the expiry sweep's index. */
   upload_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** MP4 downloads the owner wants (migration 0015). */
+  downloads: ColumnType<
+    'none' | 'highest' | 'all',
+    'none' | 'highest' | 'all' | undefined,
+    'none' | 'highest' | 'all'
+  >;
+  /** The poster frame the owner chose; null: the automatic one (migration 0015). */
+  poster_time_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+  /** What the derivatives worker made (core/derivatives.ts `DerivativesState`; migration 0015). */
+  derivatives: ColumnType<unknown, string | null | undefined, string | null>;
   /** Generated column (title weight A, description weight B); never written. */
   search: ColumnType<string, never, never>;
   /** Jobs of a chunked transcode and how many have finished (migration 0014): the video's progress. */

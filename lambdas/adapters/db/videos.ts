@@ -3,7 +3,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { UploadView } from '#core/events.ts';
 import type { Keyset } from '#core/pagination.ts';
 import type { UploadVideos } from '#core/uploads.ts';
-import type { Rendition, VideoRecord } from '#core/video.ts';
+import type { DerivativesState, Rendition, VideoRecord } from '#core/video.ts';
 import type { VideoListQuery, VideoPatch, VideoRepository } from '#core/videos.ts';
 import { outboxTopics } from '#shared/resources.ts';
 import { recordUploadEvent, recordVideoEvent } from './events.ts';
@@ -207,7 +207,11 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
       const updated = await tx
         .updateTable('videos')
         .set({
-          ...patch,
+          ...(patch.title !== undefined ? { title: patch.title } : {}),
+          ...(patch.description !== undefined ? { description: patch.description } : {}),
+          ...(patch.visibility !== undefined ? { visibility: patch.visibility } : {}),
+          ...(patch.downloads !== undefined ? { downloads: patch.downloads } : {}),
+          ...(patch.posterTimeSeconds !== undefined ? { poster_time_seconds: patch.posterTimeSeconds } : {}),
           updated_at: sql`now()`,
           ...(effects.revokePlayback ? { playback_epoch: nextEpoch } : {}),
         })
@@ -216,6 +220,13 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
         .returningAll()
         .executeTakeFirstOrThrow();
       if (effects.revokePlayback) await recordRevocation(tx, updated);
+      // A ready video's derivatives follow its settings (a video not ready yet gets them with video.ready).
+      if (
+        (patch.downloads !== undefined || patch.posterTimeSeconds !== undefined) &&
+        updated.status === 'ready'
+      ) {
+        await enqueueOutbox(tx, outboxTopics.derivatives, { videoId: id });
+      }
       await recordVideoEvent(tx, 'video.updated', updated);
       return updated;
     });
@@ -352,6 +363,7 @@ async function insertUploading(
       deleted_at: null,
       media_removed_at: null,
       upload_id: video.uploadId,
+      downloads: video.downloads ?? 'none',
       upload_expires_at: video.uploadExpiresAt ?? null,
     })
     .returningAll()
@@ -417,6 +429,9 @@ export function toRecord(
     progress: row.transcode_jobs_total
       ? Math.min(1, (row.transcode_jobs_done ?? 0) / row.transcode_jobs_total)
       : null,
+    downloads: row.downloads ?? 'none',
+    posterTimeSeconds: row.poster_time_seconds ?? null,
+    derivatives: (row.derivatives as DerivativesState | null) ?? null,
   };
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Progressive MP4 downloads from an HLS rendition, without re-encoding: the rendition's init segment and
+ * media segments, read through a loopback fence as one fragmented MP4 (adapters/rendition-objects.ts),
+ * are remuxed (`-c copy`) into a plain MP4 whose index (moov) comes before the media (`+faststart`), so a
+ * browser or player starts at once and seeks by ranges.
+ */
+import { MediaToolError } from '#core/media/errors.ts';
+import type { Binaries } from './binaries.ts';
+import { guardArgs, type MediaInput, sourceInput, throwIfStorageFailed } from './input.ts';
+import { abortReason, ffmpegFailure, run } from './process.ts';
+
+export interface ToolRun {
+  binaries: Binaries;
+  /** The fenced rendition (a fragmented MP4: the mov demuxer). */
+  input: MediaInput;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Runs ffmpeg over the fenced input with the house guards; a failure says what was being made. */
+export async function runOverInput(
+  tool: ToolRun,
+  what: string,
+  before: readonly string[],
+  after: readonly string[],
+): Promise<void> {
+  const src = sourceInput(tool.input);
+  const timeoutMs = tool.timeoutMs ?? 240_000;
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-v',
+    'error',
+    '-y',
+    ...guardArgs(src),
+    ...before,
+    '-f',
+    'mov',
+    '-i',
+    src.url,
+    ...after,
+  ];
+  const out = await run(tool.binaries.ffmpeg, args, { timeoutMs, signal: tool.signal });
+  throwIfStorageFailed(src);
+  if (out.aborted) throw new MediaToolError(`stopped: ${abortReason(tool.signal)}`);
+  if (out.timedOut) {
+    throw new MediaToolError(`timed out: the ${what} took longer than ${Math.round(timeoutMs / 1000)} s`);
+  }
+  if (out.code !== 0) {
+    const failure = ffmpegFailure(out, src.redact);
+    throw new MediaToolError(`${what} failed: ${failure.message}`);
+  }
+}
+
+/** The rendition as one faststart MP4 at `outputPath` (streams copied, never re-encoded). */
+export async function remuxToMp4(tool: ToolRun, outputPath: string): Promise<void> {
+  await runOverInput(
+    tool,
+    'MP4 download',
+    [],
+    ['-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', outputPath],
+  );
+}
