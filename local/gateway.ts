@@ -5,7 +5,7 @@ import type { RouteSpec } from '#api/route-spec.ts';
 import { CORS_ALLOWED_HEADERS, corsHeaders } from '#http/cors.ts';
 import { problemResult } from '#http/problem-details.ts';
 import { SECURITY_HEADERS } from '#http/security-headers.ts';
-import { invoke, lambdaContext } from './lambda-context.ts';
+import { lambdaContext } from './lambda-context.ts';
 
 /**
  * The local stand-in for API Gateway (REST, v1 payload): matches a request against the route table,
@@ -201,8 +201,7 @@ export function createGateway(options: GatewayOptions): Server {
     const event = toProxyEvent(req, url, body, matched, requestId);
     const handler = await handlerFor(matched.route.entry);
     const timeoutMs = (matched.route.lambda?.timeoutSeconds ?? 29) * 1000;
-    const context = lambdaContext(`api-${matched.route.entry}`, timeoutMs);
-    const result = await invoke(context, () => handler(event, context));
+    const result = await handler(event, lambdaContext(`api-${matched.route.entry}`, timeoutMs));
     send(res, result);
   }
 }

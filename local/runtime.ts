@@ -34,7 +34,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
 import { startLocalKeyValueStore } from './kvs.ts';
-import { invoke, lambdaContext } from './lambda-context.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { type LocalS3, startLocalS3 } from './s3.ts';
 import { type LocalCredentials, localCredentials } from './sigv4.ts';
 import { LocalQueues } from './sqs.ts';
@@ -241,10 +241,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       const module = (await import(`../lambdas/events/${consumer.entry}.ts`)) as { handler: QueueHandler };
       queues.consume(
         consumer.queue,
-        (event) => {
-          const context = lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000);
-          return invoke(context, () => module.handler(event, context));
-        },
+        (event) => module.handler(event, lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000)),
         {
           batchSize: consumer.batchSize,
           // A fan-out queue (chunk jobs) gets one worker per core here, as N Lambdas take it in the cloud.
@@ -258,10 +255,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         handler: () => Promise<unknown>;
       };
       const timer = setInterval(() => {
-        const context = lambdaContext(worker.entry, worker.timeoutSeconds * 1000);
-        invoke(context, () => module.handler()).catch((error: unknown) =>
-          logger.error(`${worker.entry} failed`, { error }),
-        );
+        module.handler().catch((error: unknown) => logger.error(`${worker.entry} failed`, { error }));
       }, worker.everyMinutes * 60_000);
       timer.unref();
       stops.push(async () => clearInterval(timer));

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { CaptionSources } from '#adapters/caption-objects.ts';
@@ -12,6 +11,7 @@ import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
 import { objectKeys } from '#shared/resources.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
+import { processSqsBatch } from './sqs-batch.ts';
 
 /**
  * The captions queue -> here: S3 ObjectCreated events of uploaded caption files (validate, sanitize,
@@ -20,7 +20,6 @@ import { decodeS3Key } from '#shared/s3-keys.ts';
  */
 const Deleted = z.strictObject({ videoId: z.uuid(), captionId: z.uuid() });
 const CAPTION_KEY = /^uploads\/([0-9a-f-]{36})\/captions\/([0-9a-f-]{36})\/caption$/;
-const processor = new BatchProcessor(EventType.SQS);
 
 async function ports(): Promise<CaptionWorkerPorts> {
   const database = await db();
@@ -70,4 +69,4 @@ async function captionRecord(record: SQSRecord): Promise<void> {
 }
 
 export const handler = async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, captionRecord, processor, { context });
+  processSqsBatch(event, context, captionRecord);

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { PostgresDerivatives } from '#adapters/db/derivatives.ts';
@@ -9,6 +8,7 @@ import { publishOutboxNow } from '#adapters/outbox.ts';
 import { processDerivatives } from '#core/derivatives.ts';
 import { logger } from '#shared/logger.ts';
 import { outboxTopics } from '#shared/resources.ts';
+import { processSqsBatch } from './sqs-batch.ts';
 
 /**
  * The derivatives queue -> here: `derivatives.requested` outbox messages (`{videoId}`, written with
@@ -17,7 +17,6 @@ import { outboxTopics } from '#shared/resources.ts';
  * everything made and changes nothing. A record that fails is retried alone, then dead-lettered.
  */
 const Requested = z.strictObject({ videoId: z.uuid() });
-const processor = new BatchProcessor(EventType.SQS);
 
 async function derivativesRecord(record: SQSRecord): Promise<void> {
   const parsed = Requested.safeParse(JSON.parse(record.body));
@@ -43,4 +42,4 @@ async function derivativesRecord(record: SQSRecord): Promise<void> {
 }
 
 export const handler = async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, derivativesRecord, processor, { context });
+  processSqsBatch(event, context, derivativesRecord);

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { idempotencyConfig, idempotencyStore } from '#adapters/idempotency.ts';
@@ -15,6 +14,7 @@ import { logger } from '#shared/logger.ts';
 import { decodeS3Key } from '#shared/s3-keys.ts';
 import { isLastAttempt, receiveCount, waitBeforeRetrySeconds } from './attempts.ts';
 import { queueConsumers } from './consumers.ts';
+import { processSqsBatch } from './sqs-batch.ts';
 
 /**
  * S3 ObjectCreated -> SQS -> here: scan, probe the object through a loopback fence (ranged reads),
@@ -23,7 +23,6 @@ import { queueConsumers } from './consumers.ts';
  * twice or out of order: each write of a key is processed once (Powertools idempotency on bucket + key +
  * revision), and the video's own status guards the rest (only a `processing` video moves on).
  */
-const processor = new BatchProcessor(EventType.SQS);
 const idempotency = idempotencyConfig('[bucket, key, revision]');
 
 async function ports(): Promise<IngestPorts> {
@@ -77,5 +76,5 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
 
 export const handler = async (event: SQSEvent, context: Context) => {
   idempotency.registerLambdaContext(context);
-  return processPartialResponse(event, ingestRecord, processor, { context });
+  return processSqsBatch(event, context, ingestRecord);
 };

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { CleanupVideos } from '#adapters/db/cleanup.ts';
@@ -7,6 +6,7 @@ import { deletePrefix } from '#adapters/objects.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
 import { objectKeys } from '#shared/resources.ts';
+import { processSqsBatch } from './sqs-batch.ts';
 
 /**
  * Removes a deleted video's objects: its source under uploads/{id}/ and its HLS ladder and images under
@@ -14,7 +14,6 @@ import { objectKeys } from '#shared/resources.ts';
  * harmless; a record that fails is reported alone and retried, then dead-lettered.
  */
 const Message = z.object({ videoId: z.uuid() });
-const processor = new BatchProcessor(EventType.SQS);
 
 async function removeMedia(record: SQSRecord): Promise<void> {
   const { videoId } = Message.parse(JSON.parse(record.body));
@@ -33,4 +32,4 @@ async function removeMedia(record: SQSRecord): Promise<void> {
 }
 
 export const handler = async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, removeMedia, processor, { context });
+  processSqsBatch(event, context, removeMedia);

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { startHeartbeat } from '#adapters/heartbeat.ts';
@@ -25,6 +24,7 @@ import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
 import { isLastAttempt, receiveCount } from './attempts.ts';
 import { queueConsumers } from './consumers.ts';
+import { processSqsBatch } from './sqs-batch.ts';
 
 /**
  * Transcode queue -> here: one planned video per message, through the ffmpeg ladder to the media bucket.
@@ -36,7 +36,6 @@ import { queueConsumers } from './consumers.ts';
  */
 /** `job` names one job of a chunked ladder (core/media/chunks.ts); without it, the whole ladder in one run. */
 const Message = z.strictObject({ videoId: z.uuid(), job: z.int().min(0).optional() });
-const processor = new BatchProcessor(EventType.SQS);
 
 /** Leave a minute of the invocation for uploading what is left and recording the result. */
 const RESERVED_MS = 60_000;
@@ -114,6 +113,4 @@ async function transcodeRecord(record: SQSRecord, context: Context): Promise<voi
 }
 
 export const handler = async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, (record: SQSRecord) => transcodeRecord(record, context), processor, {
-    context,
-  });
+  processSqsBatch(event, context, (record) => transcodeRecord(record, context));

@@ -17,7 +17,7 @@ import { avcCodecFromInitSegment } from '#core/media/hls.ts';
 import type { TranscodePlan } from '#core/media/ladder.ts';
 import { formatDuration, type SourceContainer } from '#core/media/probe.ts';
 import { type Binaries, resolveBinaries } from './binaries.ts';
-import { parseMediaPlaylist } from './hls.ts';
+import { parseMediaPlaylist, x264Args } from './hls.ts';
 import { guardArgs, type MediaInput, type SourceInput, sourceInput, throwIfStorageFailed } from './input.ts';
 import { extractPoster } from './poster.ts';
 import { abortReason, ffmpegFailure, type RunResult, run } from './process.ts';
@@ -210,7 +210,6 @@ export function chunkArgs(
   ].join(';');
   // A little more input than the frames: the frame-rate filter needs the frame after the last to place it.
   const readSeconds = chunk.frameCount === null ? chunk.durationSeconds : chunk.durationSeconds + 1;
-  const g = `${plan.gopFrames}`;
   return [
     ...silent,
     ...guardArgs(src),
@@ -228,29 +227,8 @@ export function chunkArgs(
       `[v${i}]`,
       '-an',
       ...stripped,
-      '-c:v',
-      'libx264',
-      '-preset',
-      options.preset ?? 'veryfast',
-      '-profile:v',
-      r.profile,
-      '-level:v',
-      r.level,
-      '-b:v',
-      `${r.videoBitrate}`,
-      '-maxrate',
-      `${r.maxRate}`,
-      '-bufsize',
-      `${r.bufSize}`,
       // An IDR exactly every segment's frames from the chunk's first: joins are segment boundaries.
-      '-g',
-      g,
-      '-keyint_min',
-      g,
-      '-sc_threshold',
-      '0',
-      '-force_key_frames',
-      `expr:eq(mod(n,${g}),0)`,
+      ...x264Args(r, options.preset ?? 'veryfast', plan.gopFrames, `expr:eq(mod(n,${plan.gopFrames}),0)`),
       ...(chunk.frameCount === null ? [] : ['-frames:v', `${chunk.frameCount}`]),
       '-max_muxing_queue_size',
       '1024',

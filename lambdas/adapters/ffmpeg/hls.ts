@@ -176,30 +176,9 @@ function renditionOutputArgs(
     '-1',
     '-map_chapters',
     '-1',
-    '-c:v',
-    'libx264',
-    '-preset',
-    preset,
-    '-profile:v',
-    r.profile,
-    '-level:v',
-    r.level,
-    '-b:v',
-    `${r.videoBitrate}`,
-    '-maxrate',
-    `${r.maxRate}`,
-    '-bufsize',
-    `${r.bufSize}`,
-    // Same IDR cadence in every rung (no scene-cut keyframes), forced on segment boundaries, so segment
-    // N of every rendition covers the same frames and players can switch at any boundary.
-    '-g',
-    `${plan.gopFrames}`,
-    '-keyint_min',
-    `${plan.gopFrames}`,
-    '-sc_threshold',
-    '0',
-    '-force_key_frames',
-    `expr:gte(t,n_forced*${plan.segmentSeconds})`,
+    // Keyframes forced on segment boundaries, so segment N of every rendition covers the same frames and
+    // players can switch at any boundary.
+    ...x264Args(r, preset, plan.gopFrames, `expr:gte(t,n_forced*${plan.segmentSeconds})`),
     '-max_muxing_queue_size',
     '1024',
     '-f',
@@ -281,4 +260,41 @@ async function measureRendition(
     directory: dir,
     playlistPath,
   };
+}
+
+/**
+ * One rung's H.264: its profile, level and rate control, and the same IDR cadence in every rung (a GOP of
+ * `gopFrames`, no scene-cut keyframes), forced where `forceKeyFrames` says. Shared by the whole-ladder
+ * run and the chunk jobs (chunk.ts), whose segments must be interchangeable.
+ */
+export function x264Args(
+  r: PlannedRendition,
+  preset: string,
+  gopFrames: number,
+  forceKeyFrames: string,
+): string[] {
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    preset,
+    '-profile:v',
+    r.profile,
+    '-level:v',
+    r.level,
+    '-b:v',
+    `${r.videoBitrate}`,
+    '-maxrate',
+    `${r.maxRate}`,
+    '-bufsize',
+    `${r.bufSize}`,
+    '-g',
+    `${gopFrames}`,
+    '-keyint_min',
+    `${gopFrames}`,
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    forceKeyFrames,
+  ];
 }
