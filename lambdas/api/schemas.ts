@@ -94,9 +94,9 @@ export const Video = z
       .array(
         z.object({
           name: z.string(),
-          width: z.int(),
-          height: z.int(),
-          size: z.int().meta({ description: 'Bytes' }),
+          width: positive,
+          height: positive,
+          size: positive.meta({ description: 'Bytes' }),
           url: z.url(),
           expiresAt: timestamp.optional(),
         }),

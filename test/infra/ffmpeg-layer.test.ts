@@ -86,12 +86,12 @@ describe.each(['dev', 'prod'] as const)('ffmpeg layer in the stack (%s)', (stage
     expect(layer.Description).toContain('@ffmpeg-installer/');
   });
 
-  test('the consumers marked ffmpeg (ingest, transcode) carry the layer on its architecture; no other function does', () => {
+  test('the consumers marked ffmpeg (ingest, transcode, derivatives) carry the layer on its architecture; no other function does', () => {
     const withFfmpeg = Object.values(queueConsumers)
       .filter((c) => 'ffmpeg' in c && c.ffmpeg)
       .map((c) => c.entry)
       .sort();
-    expect(withFfmpeg).toEqual(['ingest', 'transcode']);
+    expect(withFfmpeg).toEqual(['derivatives', 'ingest', 'transcode']);
     const functions = template.findResources('AWS::Lambda::Function');
     for (const entry of withFfmpeg) {
       const fn = stateless.pipeline.consumers.get(entry)!.function;
