@@ -25,7 +25,7 @@ interface Video {
   id: string;
   status: string;
   failureReason: string | null;
-  playback: { hls: string } | null;
+  playback: { hls: string; storyboard: string | null } | null;
 }
 
 linux('a worker killed mid-transcode', () => {
@@ -93,8 +93,19 @@ linux('a worker killed mid-transcode', () => {
       `kill -9 -> ready in ${((Date.now() - killedAt) / 1000).toFixed(1)} s (lease ${LEASE_SECONDS} s)`,
     );
 
-    // Everything the playlists name is served, and the bucket holds exactly that.
-    const expected = await publishedKeys(video.playback!.hls, videoId);
+    // The storyboard comes from the derivatives worker once the video is ready: wait for it, so the
+    // listing below sees what the pipeline leaves for good.
+    let storyboard: string | null = null;
+    await until(
+      async () => {
+        const now = (await (await api(url, token, `/v1/videos/${videoId}`)).json()) as Video;
+        storyboard = now.playback?.storyboard ?? null;
+        return storyboard !== null;
+      },
+      { timeoutMs: 120_000, what: 'the storyboard' },
+    );
+    // Everything the playlists and the storyboard name is served, and the bucket holds exactly that.
+    const expected = await publishedKeys(video.playback!.hls, storyboard!, videoId);
     second.child.kill('SIGINT');
     await second.exited;
     // The stopped runtime's storage, opened again with its own credentials.
@@ -172,8 +183,11 @@ async function settled(url: string, token: string, videoId: string, deadline: nu
   );
 }
 
-/** The media keys a player reaches from the master playlist (each fetched: 200), plus poster and thumbnail. */
-async function publishedKeys(masterUrl: string, videoId: string): Promise<string[]> {
+/**
+ * The media keys a player reaches from the master playlist (variant and EXT-X-MEDIA renditions, each
+ * fetched: 200), the storyboard's VTT and sprites, plus poster and thumbnail.
+ */
+async function publishedKeys(masterUrl: string, storyboardUrl: string, videoId: string): Promise<string[]> {
   const prefix = `videos/${videoId}/`;
   const keyOf = (u: URL) => decodeURIComponent(u.pathname.slice(u.pathname.indexOf(prefix)));
   const get = async (u: URL) => {
@@ -184,7 +198,9 @@ async function publishedKeys(masterUrl: string, videoId: string): Promise<string
   const master = new URL(masterUrl);
   const keys = [keyOf(master), `${prefix}poster.jpg`, `${prefix}thumbnail.jpg`];
   const masterText = await (await get(master)).text();
-  for (const uri of masterText.split('\n').filter((line) => line && !line.startsWith('#'))) {
+  const renditionUris = [...masterText.matchAll(/^#EXT-X-MEDIA:.*URI="([^"]+)"/gm)].map((m) => m[1]!);
+  const variantUris = masterText.split('\n').filter((line) => line && !line.startsWith('#'));
+  for (const uri of [...variantUris, ...renditionUris]) {
     const playlist = new URL(uri, master);
     playlist.search = master.search;
     keys.push(keyOf(playlist));
@@ -199,6 +215,14 @@ async function publishedKeys(masterUrl: string, videoId: string): Promise<string
       keys.push(keyOf(segment));
       await get(segment);
     }
+  }
+  const board = new URL(storyboardUrl);
+  keys.push(keyOf(board));
+  for (const [, sprite] of (await (await get(board)).text()).matchAll(/^(\S+?)#xywh=/gm)) {
+    const image = new URL(sprite!, board);
+    image.search = board.search;
+    keys.push(keyOf(image));
+    await get(image);
   }
   return [...new Set(keys)];
 }
