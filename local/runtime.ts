@@ -245,7 +245,13 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         {
           batchSize: consumer.batchSize,
           // A fan-out queue (chunk jobs) gets one worker per core here, as N Lambdas take it in the cloud.
-          workers: 'fanOut' in consumer && consumer.fanOut ? availableParallelism() : 1,
+          // Not under QUEUE_VISIBILITY_SECONDS (tests): it caps the heartbeat's lease below a transcode's
+          // length, so every message comes back while it is worked on, and a second worker would run the
+          // same video at once (its start clears the prefix, its master overwrites a captioned one).
+          workers:
+            'fanOut' in consumer && consumer.fanOut && local.QUEUE_VISIBILITY_SECONDS === undefined
+              ? availableParallelism()
+              : 1,
         },
       );
     }

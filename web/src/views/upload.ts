@@ -68,6 +68,8 @@ export const uploadView: View = async (ctx, main) => {
   const panelTitle = h('h2', {}, 'Uploading');
   const controls = h('div', { class: 'buttons' }, pauseButton, cancelButton);
   const done = h('p', {});
+  /** After the upload: how far processing is, then a watch link (the upload's own state stays above it). */
+  const processing = h('p', { class: 'processing-status', 'aria-live': 'polite' });
   const progressPanel = h(
     'section',
     { class: 'card', hidden: true, 'aria-label': 'Upload progress' },
@@ -77,6 +79,7 @@ export const uploadView: View = async (ctx, main) => {
     announce,
     controls,
     done,
+    processing,
   );
   const resumable = h('section', { class: 'card', hidden: true, 'aria-labelledby': 'resumable-title' });
   main.append(resumable, form, progressPanel);
@@ -160,6 +163,7 @@ export const uploadView: View = async (ctx, main) => {
   let following = 0;
   async function followProcessing(videoId: string, uploadedTitle: string) {
     const mine = ++following;
+    processing.textContent = '';
     const watch = () => link(`/videos/${encodeURIComponent(videoId)}`, 'Watch it now');
     let delay = 2000;
     let last: number | null | undefined;
@@ -173,29 +177,21 @@ export const uploadView: View = async (ctx, main) => {
         }
         if (left || mine !== following) return;
         if (video?.status === 'ready') {
-          panelTitle.textContent = 'Ready';
-          progress.value = 100;
-          progress.setAttribute('aria-label', 'Transcoding progress');
-          progressText.textContent = '';
           announce.textContent = `“${uploadedTitle}” is ready to watch.`;
-          replace(done, `“${uploadedTitle}” is ready. `, watch(), '.');
+          replace(processing, `Ready: “${uploadedTitle}” has finished processing. `, watch(), '.');
           return;
         }
         if (video?.status === 'failed') {
-          panelTitle.textContent = 'Processing failed';
-          replace(done, video.failureReason ?? 'The video could not be processed.');
+          replace(
+            processing,
+            `Processing failed: ${video.failureReason ?? 'the video could not be processed.'}`,
+          );
           announce.textContent = `“${uploadedTitle}” failed to process.`;
           return;
         }
         if (video?.status === 'processing') {
-          panelTitle.textContent = 'Processing';
-          progress.setAttribute('aria-label', 'Transcoding progress');
           const percent = video.progress == null ? null : Math.round(video.progress * 100);
-          if (percent !== null) {
-            progress.value = percent;
-            progress.setAttribute('aria-valuetext', `${percent}%`);
-          }
-          progressText.textContent = percent === null ? 'Processing…' : `Processing: ${percent}%`;
+          processing.textContent = percent === null ? 'Processing…' : `Processing: ${percent}%`;
           if (video.progress !== last) delay = 2000;
           last = video.progress;
         }
@@ -283,6 +279,7 @@ export const uploadView: View = async (ctx, main) => {
         following += 1; // a new upload: stop following the previous one's processing
         progress.setAttribute('aria-label', 'Upload progress');
         panelTitle.textContent = 'Uploading';
+        processing.textContent = '';
         controls.hidden = false;
         done.replaceChildren();
         progressPanel.hidden = false;
