@@ -23,7 +23,6 @@ beforeAll(async () => {
   Object.assign(process.env, {
     STATE_TABLE: 'state-test',
     DYNAMODB_ENDPOINT: dynamo.endpoint,
-    PGLITE_DATA_DIR: join(dataDir, 'pg'),
     UPLOADS_BUCKET: 'uploads-test',
     MEDIA_BUCKET: 'media-test',
     COGNITO_USER_POOL_ID: 'us-east-1_Test123',
