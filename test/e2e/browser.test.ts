@@ -155,7 +155,7 @@ describe('browser client', () => {
         // My videos: the title is shown as text (escaped), and the status goes live to Ready.
         await page.getByRole('link', { name: 'See its status in My videos' }).click();
         const row = page.locator(`tr[data-video-id="${videoId}"]`);
-        await visible(row.getByRole('link', { name: 'Browser <b>test</b> clip' }));
+        await visible(row.getByRole('link', { name: 'Browser <b>test</b> clip', exact: true }));
         expect(await page.locator('td b').count()).toBe(0);
         await expectNamedControls(page);
         const status = row.locator('[data-status]');
@@ -176,7 +176,7 @@ describe('browser client', () => {
         );
 
         // Watch: plain hls.js plays the private video from its playback URL; time advances.
-        await row.getByRole('link', { name: 'Browser <b>test</b> clip' }).click();
+        await row.getByRole('link', { name: 'Browser <b>test</b> clip', exact: true }).click();
         const video = page.locator('video');
         await video.waitFor();
         await page.waitForFunction(
