@@ -6,6 +6,7 @@ import type { S3Event } from 'aws-lambda';
 import S3rver, { type S3rverEvent } from 's3rver';
 import type { CorsRuleDefinition } from '#shared/resources.ts';
 import { decodeAwsChunked } from './s3/aws-chunked.ts';
+import { conditionalWrites } from './s3/conditional-writes.ts';
 import { corsForExtensions } from './s3/cors.ts';
 import { s3ErrorResponses } from './s3/errors.ts';
 import { type ObjectCreatedEventName, ObjectCreatedEvents } from './s3/events.ts';
@@ -70,7 +71,8 @@ const S3RVER_CREATED_EVENTS: Record<string, ObjectCreatedEventName> = {
  * persisted under `directory`. In front of s3rver's own middleware sit the pieces where it falls short of
  * S3 in ways this app would notice: SigV4 verification of every request (and of signed payloads),
  * ListParts / AbortMultipartUpload and a strict
- * CompleteMultipartUpload, aws-chunked bodies, suffix ranges, CORS headers on errors; and its events are
+ * CompleteMultipartUpload, aws-chunked bodies, create-only PUTs (`If-None-Match: *`), suffix ranges,
+ * CORS headers on errors; and its events are
  * reshaped into S3's real records.
  */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
@@ -102,6 +104,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     verifyPayloadHash(),
     multipartOperations(server.store, (creation) => events?.emit(creation)),
     decodeAwsChunked(),
+    conditionalWrites(server.store),
     suffixRanges(server.store),
   );
   if (events) server.on('event', (event: S3rverEvent) => relayS3rverEvent(server, events, event));

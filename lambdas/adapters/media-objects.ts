@@ -12,7 +12,7 @@ import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
 import { s3Client } from './aws.ts';
 import type { StoredObject } from './object-fence.ts';
-import { deletePrefix, isMissingObject, objectSize } from './objects.ts';
+import { deletePrefix, isExistingObject, isMissingObject, objectSize } from './objects.ts';
 
 export const SOURCE_GONE_REASON = 'the uploaded file is no longer in storage; upload the video again';
 
@@ -69,6 +69,11 @@ const MEDIA_TYPES: Record<string, { contentType: string; cacheControl: string }>
   '.vtt': { contentType: 'text/vtt; charset=utf-8', cacheControl: 'public, max-age=300' },
 };
 
+interface PutOptions {
+  /** Create the object only if the key holds none (S3's conditional write, `If-None-Match: *`). */
+  ifAbsent?: boolean;
+}
+
 /** Parallel PUTs per directory: enough to fill a Lambda's network link with 4 s segments. */
 const UPLOAD_CONCURRENCY = 8;
 
@@ -80,23 +85,33 @@ export class VideoMedia {
     return `${objectKeys.mediaPrefix(videoId)}${relative}`;
   }
 
-  async putFile(file: string, key: string): Promise<void> {
-    await this.put(key, await readFile(file));
+  async putFile(file: string, key: string, options?: PutOptions): Promise<boolean> {
+    return this.put(key, await readFile(file), options);
   }
 
-  /** Publishes bytes under a key, typed and cached by the key's extension. */
-  async put(key: string, body: Uint8Array | string): Promise<void> {
+  /**
+   * Publishes bytes under a key, typed and cached by the key's extension. With `ifAbsent` the object is
+   * only created, never replaced: false means the key was taken already (and nothing was written).
+   */
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<boolean> {
     const type = MEDIA_TYPES[path.extname(key).toLowerCase()];
     if (!type) throw new Error(`refusing to publish ${path.basename(key)}: not a media output type`);
-    await s3Client().send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentType: type.contentType,
-        CacheControl: type.cacheControl,
-      }),
-    );
+    try {
+      await s3Client().send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: type.contentType,
+          CacheControl: type.cacheControl,
+          ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (options.ifAbsent && isExistingObject(error)) return false;
+      throw error;
+    }
   }
 
   /** An object's text, or undefined when there is none. */

@@ -56,9 +56,9 @@ export async function transcodeFromStorage(
   const work = await mkdtemp(path.join(tmpdir(), `transcode-${video.id}-`));
   try {
     const media = new VideoMedia();
-    // An earlier attempt killed mid-upload may have left part of a ladder; start from an empty prefix
-    // so no stale segment outlives this attempt (the video is not ready, so nobody is watching it).
-    await media.removeAll(video.id);
+    // An earlier attempt killed mid-upload leaves part of this ladder under the same keys (the plan is
+    // the video's, fixed at ingest), which this attempt overwrites. Nothing is removed first: a duplicate
+    // delivery may run while another attempt finishes, or after it made the video ready.
     const { plan, source } = video.media;
     const result = await withObjectFence(new UploadedSources().stored(video.sourceKey), (fence) =>
       transcodeToHls({
@@ -75,14 +75,18 @@ export async function transcodeFromStorage(
     const posterKey = media.key(video.id, 'poster.jpg');
     const thumbnailKey = media.key(video.id, 'thumbnail.jpg');
     const masterPlaylistKey = media.key(video.id, 'master.m3u8');
+    // Poster, thumbnail and master are created once, never replaced: after the first attempt to publish
+    // them, the captions worker rewrites the master and a chosen poster time replaces the poster, and a
+    // late duplicate must not undo either. A retry that finds them keeps what an earlier attempt of the
+    // same ladder published.
     await Promise.all([
-      media.putFile(result.posterPath, posterKey),
-      media.putFile(result.thumbnailPath, thumbnailKey),
+      media.putFile(result.posterPath, posterKey, { ifAbsent: true }),
+      media.putFile(result.thumbnailPath, thumbnailKey, { ifAbsent: true }),
     ]);
     // The lease may have gone while the last renditions uploaded: then another worker owns the video
     // now, and this one must not publish a master.
     limits.signal?.throwIfAborted();
-    await media.putFile(result.masterPath, masterPlaylistKey);
+    await media.putFile(result.masterPath, masterPlaylistKey, { ifAbsent: true });
     return {
       durationSeconds: source.durationSeconds,
       width: source.width,
@@ -246,7 +250,8 @@ export async function stitchFromResults(
       : undefined,
   );
   const masterPlaylistKey = media.key(video.id, 'master.m3u8');
-  await media.put(masterPlaylistKey, master);
+  // Created once (as the single-process path's): a retried stitch finds its master and keeps it.
+  await media.put(masterPlaylistKey, master, { ifAbsent: true });
   return {
     durationSeconds: source.durationSeconds,
     width: source.width,

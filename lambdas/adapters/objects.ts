@@ -45,3 +45,15 @@ export function isMissingObject(error: unknown): boolean {
     (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
   );
 }
+
+/**
+ * A conditional write that lost: a create-only PUT (`If-None-Match: *`) found the key taken (412), or
+ * raced another creator of it (409 ConditionalRequestConflict).
+ */
+export function isExistingObject(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const name = (error as { name?: string }).name;
+  return (
+    name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || status === 412 || status === 409
+  );
+}

@@ -45,7 +45,9 @@ async function ports(): Promise<CaptionWorkerPorts> {
           media.key(videoId, objectKeys.captionFile(captionId)),
         ]),
       readMaster: (key) => media.readText(key),
-      writeMaster: (key, text) => media.put(key, text),
+      writeMaster: async (key, text) => {
+        await media.put(key, text);
+      },
     },
   };
 }

@@ -22,6 +22,8 @@ const STATUS: Record<string, number> = {
   MaxMessageLengthExceeded: 400,
   NoSuchBucket: 404,
   NoSuchUpload: 404,
+  NotImplemented: 501,
+  PreconditionFailed: 412,
   RequestTimeTooSkewed: 403,
   SignatureDoesNotMatch: 403,
   XAmzContentSHA256Mismatch: 400,
@@ -40,7 +42,7 @@ export class S3Error extends Error {
   }
 
   toXML(): string {
-    const tag = (name: string, value: string | number) => `<${name}>${escapeXml(String(value))}</${name}>`;
+    const tag = (name: string, value: string | number) => `<${name}>${escapeXml(value)}</${name}>`;
     const fields = [tag('Code', this.code), tag('Message', this.message)];
     for (const [name, value] of Object.entries(this.detail)) fields.push(tag(name, value));
     return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${fields.join('')}</Error>`;
@@ -61,8 +63,9 @@ export function s3ErrorResponses(): S3rverMiddleware {
   };
 }
 
-const escapeXml = (value: string) =>
-  value.replace(
-    /[<>&'"]/g,
-    (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch]!,
+export function escapeXml(value: string | number): string {
+  return String(value).replace(
+    /[<>&"']/g,
+    (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] ?? ch,
   );
+}

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FilesystemStore, S3rverContext, S3rverMiddleware } from 's3rver';
-import { S3Error } from './errors.ts';
+import { escapeXml, S3Error } from './errors.ts';
 import type { ObjectCreation } from './events.ts';
-import { escapeXml, objectTarget, readText, sendXml } from './request.ts';
+import { objectTarget, readText, sendXml } from './request.ts';
 
 /** S3's floor for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

@@ -29,13 +29,6 @@ export async function readText(ctx: S3rverContext, limit: number): Promise<strin
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function escapeXml(value: string | number): string {
-  return String(value).replace(
-    /[<>&"']/g,
-    (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] ?? ch,
-  );
-}
-
 export function sendXml(ctx: S3rverContext, xml: string): void {
   ctx.status = 200;
   ctx.type = 'application/xml';

@@ -614,4 +614,33 @@ describe('the local S3 stand-in', () => {
     expect(tail.ContentRange).toBe('bytes 990-999/1000');
     expect(Buffer.from(await tail.Body!.transformToByteArray()).equals(body.subarray(990))).toBe(true);
   });
+
+  it('creates an object only where none is with If-None-Match: *, and of racing creators exactly one wins', async () => {
+    const key = 'media/create-only.txt';
+    const put = (body: string) =>
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, IfNoneMatch: '*' }));
+    const text = async () =>
+      (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+
+    await put('first');
+    await expect(put('second')).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    expect(await text()).toBe('first');
+
+    const raced = 'media/raced.txt';
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'c', 'd'].map((body) =>
+        client.send(new PutObjectCommand({ Bucket: BUCKET, Key: raced, Body: body, IfNoneMatch: '*' })),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    // A plain PUT still replaces, and other If-None-Match values are refused rather than ignored.
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'third' }));
+    expect(await text()).toBe('third');
+    await expect(
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x', IfNoneMatch: '"abc"' })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 501 } });
+  });
 });

@@ -1,21 +1,23 @@
 /**
  * The transcode worker's promises, one delivery at a time, against the local stack's real S3 and
  * database and real ffmpeg: a retry after a killed worker finishes cleanly, redelivery of a finished job
- * changes nothing, the last failed attempt fails the video with its cause, and outputs of a video
+ * changes nothing, a duplicate that finishes after the video turned ready leaves what it published alone, the last failed attempt fails the video with its cause, and outputs of a video
  * deleted meanwhile are removed.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sql } from 'kysely';
 import { db } from '#adapters/db/index.ts';
 import { PipelineVideos } from '#adapters/db/pipeline.ts';
 import { probe } from '#adapters/ffmpeg/probe.ts';
+import { transcodeFromStorage } from '#adapters/media-transcoder.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
+import { transcodeVideo } from '#core/pipeline.ts';
 import { lambdaContext } from '#local/lambda-context.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
@@ -112,28 +114,76 @@ describe('the transcode worker', () => {
       }),
     );
 
+  const mediaText = async (videoId: string, relative: string) => {
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: LOCAL_RESOURCES.mediaBucket, Key: `videos/${videoId}/${relative}` }),
+    );
+    return object.Body!.transformToString();
+  };
+
   const row = async (videoId: string) =>
     (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
 
-  it('finishes cleanly after a worker was killed mid-upload, leaving no stale segment', async () => {
+  it('finishes cleanly after a worker was killed mid-upload, replacing what it left', async () => {
     const videoId = await plannedVideo();
-    // What a killed attempt leaves: a variant playlist naming segments that do not exist, no master.
-    await putMedia(videoId, '240p/index.m3u8', '#EXTM3U\n#EXTINF:4,\nseg_00099.m4s\n');
-    await putMedia(videoId, '240p/seg_00099.m4s', 'half a segment');
+    // What a killed attempt leaves: part of the same ladder under the same keys (the plan is the
+    // video's), here a playlist that ends early and a segment that is not the encode's.
+    await putMedia(videoId, '240p/index.m3u8', '#EXTM3U\n#EXTINF:4,\nseg_00000.m4s\n');
+    await putMedia(videoId, '240p/seg_00000.m4s', 'not this ladder');
 
     expect(await deliver(videoId, 2)).toEqual({ batchItemFailures: [] });
     const video = await row(videoId);
     expect(video.status).toBe('ready');
-    const keys = (await mediaObjects(videoId)).map((o) => o.Key);
+    const objects = await mediaObjects(videoId);
+    const keys = objects.map((o) => o.Key);
     expect(keys).toContain(`videos/${videoId}/master.m3u8`);
     expect(keys).toContain(`videos/${videoId}/poster.jpg`);
-    expect(keys).not.toContain(`videos/${videoId}/240p/seg_00099.m4s`);
+    expect(objects.find((o) => o.Key === `videos/${videoId}/240p/seg_00000.m4s`)?.Size).toBeGreaterThan(
+      1_000,
+    );
+    expect(await mediaText(videoId, '240p/index.m3u8')).toContain('#EXT-X-ENDLIST');
     const renditions = await (await db())
       .selectFrom('renditions')
       .selectAll()
       .where('video_id', '=', videoId)
       .execute();
     expect(renditions.map((r) => r.name)).toEqual(['240p']);
+  });
+
+  it('leaves a ready video alone when a duplicate delivery finishes after it turned ready', async () => {
+    const videoId = await plannedVideo();
+    const store = new PipelineVideos(await db());
+    // The duplicate read the video while it was still processing; the first delivery then finished.
+    const seen = await store.find(videoId);
+    await deliver(videoId, 1);
+    expect((await row(videoId)).status).toBe('ready');
+    // Since then a caption track was listed in the master and a poster time chosen.
+    const captioned = `${await mediaText(videoId, 'master.m3u8')}#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",URI="captions/c.m3u8"\n`;
+    await putMedia(videoId, 'master.m3u8', captioned);
+    await putMedia(videoId, 'poster.jpg', 'the chosen poster');
+    const before = (await mediaObjects(videoId)).map((o) => o.Key);
+
+    let reads = 0;
+    const late = Object.assign(Object.create(store) as PipelineVideos, {
+      find: async (id: string) => (reads++ === 0 ? seen : store.find(id)),
+    });
+    const outcome = await transcodeVideo(
+      {
+        store: late,
+        transcode: (video) => transcodeFromStorage(video, { timeoutMs: 300_000 }),
+        removeMedia: async () => {
+          throw new Error('nothing of a ready video may be removed');
+        },
+      },
+      videoId,
+    );
+
+    expect(outcome).toBe('ignored: video became ready meanwhile');
+    expect(await mediaText(videoId, 'master.m3u8')).toBe(captioned);
+    expect(await mediaText(videoId, 'poster.jpg')).toBe('the chosen poster');
+    // Nothing was removed (the derivatives worker may have added its storyboard meanwhile).
+    expect((await mediaObjects(videoId)).map((o) => o.Key)).toEqual(expect.arrayContaining(before));
+    expect((await row(videoId)).status).toBe('ready');
   });
 
   it('does nothing when a finished job is delivered again', async () => {
