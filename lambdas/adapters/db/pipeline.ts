@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction, type UpdateObject } from 'kysely';
+import type { VideoEventType } from '#core/events.ts';
 import type { ChunkPlan, JobResult } from '#core/media/chunks.ts';
 import type {
   PipelineStore,
@@ -7,6 +8,7 @@ import type {
   SourceMedia,
   TranscodeJobStore,
 } from '#core/pipeline.ts';
+import type { Rendition } from '#core/video.ts';
 import { recordVideoEvent } from './events.ts';
 import type { Database } from './schema.ts';
 
@@ -65,88 +67,96 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
   }
 
   async recordPlan(videoId: string, media: SourceMedia): Promise<boolean> {
-    const planned = await this.db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable('videos')
-        .set({
-          probe: JSON.stringify(media),
-          duration_seconds: media.source.durationSeconds,
-          width: media.source.width,
-          height: media.source.height,
-          // Progress counts jobs: a chunked ladder's, or the one job of a single-process one.
-          transcode_jobs_total: media.chunks?.jobCount ?? 1,
-          transcode_jobs_done: 0,
-          updated_at: sql`now()`,
-        })
-        .where('id', '=', videoId)
-        .where('status', '=', 'processing')
-        .where('deleted_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
-      if (row) await recordVideoEvent(tx, 'video.processing', row);
-      return row !== undefined;
+    return this.moveProcessing(videoId, 'video.processing', {
+      probe: JSON.stringify(media),
+      duration_seconds: media.source.durationSeconds,
+      width: media.source.width,
+      height: media.source.height,
+      // Progress counts jobs: a chunked ladder's, or the one job of a single-process one.
+      transcode_jobs_total: media.chunks?.jobCount ?? 1,
+      transcode_jobs_done: 0,
     });
-    return this.published(planned);
   }
 
-  /** processing -> failed, with a reason a person can act on. */
+  /** processing -> failed, with a reason a person can act on (a deleted video too: its record says why). */
   async fail(videoId: string, reason: string): Promise<boolean> {
-    const failed = await this.db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable('videos')
-        .set({ status: 'failed', failure_reason: reason, updated_at: sql`now()` })
-        .where('id', '=', videoId)
-        .where('status', '=', 'processing')
-        .returningAll()
-        .executeTakeFirst();
-      if (row) await recordVideoEvent(tx, 'video.failed', row);
-      return row !== undefined;
-    });
-    return this.published(failed);
+    return this.moveProcessing(
+      videoId,
+      'video.failed',
+      { status: 'failed', failure_reason: reason },
+      { deletedToo: true },
+    );
   }
 
   /** processing -> ready with its renditions, atomically: readers see all of it or none. */
   async complete(videoId: string, media: ReadyMedia): Promise<boolean> {
-    const completed = await this.db.transaction().execute(async (trx) => {
-      const row = await trx
+    return this.moveProcessing(
+      videoId,
+      'video.ready',
+      {
+        status: 'ready',
+        failure_reason: null,
+        duration_seconds: media.durationSeconds,
+        width: media.width,
+        height: media.height,
+        master_playlist_key: media.masterPlaylistKey,
+        poster_key: media.posterKey,
+        thumbnail_key: media.thumbnailKey,
+        transcode_jobs_done: sql`coalesce(transcode_jobs_total, 0)`,
+      },
+      {
+        renditions: media.renditions,
+        within: async (tx) => {
+          await tx.deleteFrom('renditions').where('video_id', '=', videoId).execute();
+          await tx
+            .insertInto('renditions')
+            .values(
+              media.renditions.map((r) => ({
+                video_id: videoId,
+                name: r.name,
+                width: r.width,
+                height: r.height,
+                bitrate: r.bitrate,
+                codecs: r.codecs,
+                playlist_key: r.playlistKey,
+              })),
+            )
+            .execute();
+        },
+      },
+    );
+  }
+
+  /**
+   * The one shape of every move above: `set` applies only while the video is processing (and not
+   * deleted, unless `deletedToo`); what `within` writes and the move's event commit with it, or nothing
+   * does. True when this call made the move.
+   */
+  private async moveProcessing(
+    videoId: string,
+    event: VideoEventType,
+    set: UpdateObject<Database, 'videos'>,
+    options: {
+      deletedToo?: boolean;
+      renditions?: Rendition[];
+      within?: (tx: Transaction<Database>) => Promise<void>;
+    } = {},
+  ): Promise<boolean> {
+    const moved = await this.db.transaction().execute(async (tx) => {
+      const row = await tx
         .updateTable('videos')
-        .set({
-          status: 'ready',
-          failure_reason: null,
-          duration_seconds: media.durationSeconds,
-          width: media.width,
-          height: media.height,
-          master_playlist_key: media.masterPlaylistKey,
-          poster_key: media.posterKey,
-          thumbnail_key: media.thumbnailKey,
-          transcode_jobs_done: sql`coalesce(transcode_jobs_total, 0)`,
-          updated_at: sql`now()`,
-        })
+        .set({ ...set, updated_at: sql`now()` })
         .where('id', '=', videoId)
         .where('status', '=', 'processing')
-        .where('deleted_at', 'is', null)
+        .$if(!options.deletedToo, (qb) => qb.where('deleted_at', 'is', null))
         .returningAll()
         .executeTakeFirst();
       if (!row) return false;
-      await trx.deleteFrom('renditions').where('video_id', '=', videoId).execute();
-      await trx
-        .insertInto('renditions')
-        .values(
-          media.renditions.map((r) => ({
-            video_id: videoId,
-            name: r.name,
-            width: r.width,
-            height: r.height,
-            bitrate: r.bitrate,
-            codecs: r.codecs,
-            playlist_key: r.playlistKey,
-          })),
-        )
-        .execute();
-      await recordVideoEvent(trx, 'video.ready', row, media.renditions);
+      await options.within?.(tx);
+      await recordVideoEvent(tx, event, row, options.renditions);
       return true;
     });
-    return this.published(completed);
+    return this.published(moved);
   }
 
   /** The jobs of a chunked transcode, queued; a repeated call (an ingest retry) changes nothing. */
