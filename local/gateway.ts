@@ -5,6 +5,7 @@ import type { RouteSpec } from '#api/route-spec.ts';
 import { CORS_ALLOWED_HEADERS, corsHeaders } from '#http/cors.ts';
 import { problemResult } from '#http/problem-details.ts';
 import { SECURITY_HEADERS } from '#http/security-headers.ts';
+import { invoke } from './invocations.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 /**
@@ -201,7 +202,8 @@ export function createGateway(options: GatewayOptions): Server {
     const event = toProxyEvent(req, url, body, matched, requestId);
     const handler = await handlerFor(matched.route.entry);
     const timeoutMs = (matched.route.lambda?.timeoutSeconds ?? 29) * 1000;
-    const result = await handler(event, lambdaContext(`api-${matched.route.entry}`, timeoutMs));
+    const name = `api-${matched.route.entry}`;
+    const result = await invoke(name, () => handler(event, lambdaContext(name, timeoutMs)));
     send(res, result);
   }
 }

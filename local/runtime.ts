@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +33,7 @@ import type { LocalConfig } from './config.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { startLocalDynamo } from './dynamo.ts';
 import { type ApiHandler, createGateway, type LocalEndpoint, send } from './gateway.ts';
+import { invoke } from './invocations.ts';
 import { startLocalKeyValueStore } from './kvs.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type LocalS3, startLocalS3 } from './s3.ts';
@@ -85,6 +86,17 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
   // Before anything opens a file in it: a second runtime on this dir stops here, with the owner's pid.
   const lock = lockDataDir(dataDir);
   const stops: Array<() => Promise<void>> = [async () => lock.release()];
+  // The workers' scratch space (what /tmp is to a Lambda) lives in the data dir, emptied at each start:
+  // what a runtime killed mid-transcode left there is nobody's now (the lock says no runtime owns it).
+  const scratch = join(dataDir, 'tmp');
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch);
+  const previousTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = scratch;
+  stops.push(async () => {
+    if (previousTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmpdir;
+  });
   // Until the handlers' environment is wired, the gateway answers 503 and loads no handler.
   let ready = false;
   // The port goes first, so nothing new comes in (and nothing answers on it) while the rest stops.
@@ -241,13 +253,16 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       const module = (await import(`../lambdas/events/${consumer.entry}.ts`)) as { handler: QueueHandler };
       queues.consume(
         consumer.queue,
-        (event) => module.handler(event, lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000)),
+        (event) =>
+          invoke(consumer.entry, () =>
+            module.handler(event, lambdaContext(consumer.entry, consumer.timeoutSeconds * 1000)),
+          ),
         {
           batchSize: consumer.batchSize,
           // A fan-out queue (chunk jobs) gets one worker per core here, as N Lambdas take it in the cloud.
           // Not under QUEUE_VISIBILITY_SECONDS (tests): it caps the heartbeat's lease below a transcode's
-          // length, so every message comes back while it is worked on, and a second worker would run the
-          // same video at once (its start clears the prefix, its master overwrites a captioned one).
+          // length, so every message comes back while it is worked on, and a second worker would encode the
+          // same video again at once (harmless, as a duplicate delivery is, but twice the work).
           workers:
             'fanOut' in consumer && consumer.fanOut && local.QUEUE_VISIBILITY_SECONDS === undefined
               ? availableParallelism()
@@ -261,7 +276,9 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
         handler: () => Promise<unknown>;
       };
       const timer = setInterval(() => {
-        module.handler().catch((error: unknown) => logger.error(`${worker.entry} failed`, { error }));
+        invoke(worker.entry, () =>
+          module.handler().catch((error: unknown) => logger.error(`${worker.entry} failed`, { error })),
+        );
       }, worker.everyMinutes * 60_000);
       timer.unref();
       stops.push(async () => clearInterval(timer));

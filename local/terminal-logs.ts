@@ -4,12 +4,14 @@
  * Anything that is not a log item passes through untouched.
  */
 import { conciseLine } from './concise-logs.ts';
+import { runningFunction } from './invocations.ts';
 
 process.env.POWERTOOLS_DEV ??= 'true';
 for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const print = console[method].bind(console);
   console[method] = (...args: unknown[]) => {
-    const line = args.length === 1 && typeof args[0] === 'string' ? conciseLine(args[0]) : undefined;
+    const line =
+      args.length === 1 && typeof args[0] === 'string' ? conciseLine(args[0], runningFunction()) : undefined;
     if (line === undefined) print(...args);
     else print(line);
   };

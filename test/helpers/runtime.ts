@@ -22,10 +22,13 @@ export interface TestRuntime extends LocalRuntime {
  */
 export const RUNTIME_START_MS = 180_000;
 
+/** The machine's temporary directory, not a running runtime's scratch (it points TMPDIR there). */
+const TEST_TMP = tmpdir();
+
 export async function startTestRuntime(
   options: { dataDir?: string; local?: Partial<LocalConfig> } = {},
 ): Promise<TestRuntime> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'videocloud-test-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(TEST_TMP, 'videocloud-test-'));
   const database = await freshDatabase();
   const runtime = await startLocalRuntime({
     PORT: 0,

@@ -3,10 +3,11 @@
  * wiring its configuration get a 503 and poison nothing (it used to import a handler before its
  * environment existed, keep the failed import, and report "started but is not healthy"); a second runtime
  * on the same data dir stops at once, naming the first (it used to crash with "Database is closed");
- * after kill -9 the next start takes over the stale lock and comes up healthy; and killing the launcher
+ * after kill -9 the next start takes over the stale lock, empties the killed one's scratch space and comes
+ * up healthy; and killing the launcher
  * with -9 leaves no server behind (npm -> sh -> tsx -> node used to keep serving the port).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
@@ -65,7 +66,16 @@ linux('the local launcher', () => {
     expect(health.status).toBe(200);
   }, 90_000);
 
+  /** What a worker of the runtime on `dataDir` has in its scratch space (TMPDIR) mid-transcode. */
+  const scratchFile = () => {
+    const dir = path.join(dataDir, 'tmp', 'transcode-in-flight');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'seg_00000.m4s'), 'segment');
+    return path.join(dir, 'seg_00000.m4s');
+  };
+
   it('a second runtime on the same data dir stops at once, naming the first', async () => {
+    const inFlight = scratchFile();
     const second = start('node');
     const { code } = await second.exited;
     expect(code).toBe(1);
@@ -73,8 +83,9 @@ linux('the local launcher', () => {
       `The data dir ${dataDir} is in use by another VideoCloud runtime (pid ${first.pid})`,
     );
     expect(second.output()).not.toMatch(/Database is closed/);
-    // The first one never noticed.
+    // The first one never noticed, and its scratch space is as it left it.
     expect((await fetch(`http://127.0.0.1:${firstPort}/v1/health`)).status).toBe(200);
+    expect(existsSync(inFlight)).toBe(true);
   }, 60_000);
 
   it('after kill -9, npm start on the same data dir comes up healthy; kill -9 of npm leaves no server', async () => {
@@ -84,9 +95,12 @@ linux('the local launcher', () => {
       what: 'the killed runtime to stop answering',
     });
 
+    const leftBehind = scratchFile();
     const again = start('npm');
     const url = await again.ready(90_000);
     expect((await fetch(`${url}/v1/health`)).status).toBe(200);
+    // What the killed runtime's workers left in their scratch space is nobody's now: emptied at start.
+    expect(existsSync(leftBehind)).toBe(false);
     const port = Number(new URL(url).port);
     const below = descendants(again.pid);
     expect(below.length).toBeGreaterThan(0);

@@ -5,7 +5,7 @@
  * something of ours failed: storage, memory, disk, a time limit, a signal we did not send (MediaToolError,
  * retried).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
 import { DEFAULT_SOURCE_LIMITS } from '#core/media/probe.ts';
@@ -39,9 +39,21 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Children still running. A child outlives a process that exits without waiting for it (reparented to
+ * init, encoding on): the local runtime exits that way after a 10 s grace, so every child is killed on
+ * the way out. (A Lambda's children end with its sandbox.)
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function run(bin: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderr = '';
@@ -71,6 +83,7 @@ export function run(bin: string, args: readonly string[], options: RunOptions): 
       stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
     child.on('error', (err) => {
+      running.delete(child);
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', abort);
       reject(new MediaToolError(`could not start ${path.basename(bin)}: ${err.message}`));
