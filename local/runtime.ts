@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { s3Client } from '#adapters/aws.ts';
-import { closeSharedDb } from '#adapters/db/connect.ts';
+import { closeSharedDb, explainDatabaseError } from '#adapters/db/connect.ts';
 import { db } from '#adapters/db/index.ts';
 import { migrateToLatest } from '#adapters/db/migrate.ts';
 import { putSigningKey } from '#adapters/edge-store.ts';
@@ -244,7 +244,9 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     logger.setLogLevel(local.LOG_LEVEL);
     config(); // validate now: a bad variable stops the runtime with its name, before any request
 
-    await migrateToLatest(await db());
+    await migrateToLatest(await db()).catch((error: unknown) => {
+      throw local.DATABASE_URL ? explainDatabaseError(error, local.DATABASE_URL) : error;
+    });
     // What the deploy-time custom resource does in the cloud: the gate learns the signing key.
     await putSigningKey(playbackKey.kid, playbackKey.secret);
 

@@ -140,12 +140,14 @@ export const routes = {
     auth: 'required',
     audit: { action: 'video.update', target: 'video' },
     tag: 'Videos',
-    summary: 'Change the title, description or visibility (owner or admin). Any other field is a 400.',
+    summary:
+      'Change the title, description, visibility, downloads or poster time (owner or admin). Any other field is a 400.',
     request: { params: VideoParams, body: VideoUpdate },
     responses: {
       200: { description: 'The updated video', schema: Video },
       403: { description: 'You can see this video but may not change it' },
       404: { description: 'No such video, or not visible to you' },
+      409: { description: 'posterTimeSeconds given before the video is ready' },
     },
   },
   deleteVideo: {

@@ -4,11 +4,15 @@
  * the pool, which, unheard, is an uncaught exception. Runs against a real PostgreSQL server (CI's second
  * pass sets DATABASE_URL); PGlite has no server to close anything.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDb } from '#adapters/db/connect.ts';
-import { freshDatabase } from '#test/helpers/runtime.ts';
+import { startLocalRuntime } from '#local/runtime.ts';
+import { freshDatabase, RUNTIME_START_MS } from '#test/helpers/runtime.ts';
 
 const onServer = process.env.DATABASE_URL ? it : it.skip;
 
@@ -40,5 +44,33 @@ describe('database connections', () => {
         await database.drop();
       }
     },
+  );
+
+  onServer(
+    'a DATABASE_URL naming a database that does not exist stops the start with what to do',
+    async () => {
+      const missing = new URL(process.env.DATABASE_URL!);
+      const name = `videocloud_missing_${process.pid}`;
+      missing.pathname = `/${name}`;
+      const dataDir = mkdtempSync(join(tmpdir(), 'videocloud-missing-db-'));
+      try {
+        await expect(
+          startLocalRuntime({
+            PORT: 0,
+            HOST: '127.0.0.1',
+            VIDEOCLOUD_DATA_DIR: dataDir,
+            DATABASE_URL: missing.toString(),
+            WEB_ORIGINS: [],
+            EMBED_ORIGINS: ['*'],
+            LOG_LEVEL: 'ERROR',
+          }),
+        ).rejects.toThrow(
+          `database "${name}" does not exist on ${missing.host}: create it (createdb ${name}) or point DATABASE_URL at one that does`,
+        );
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+    RUNTIME_START_MS,
   );
 });

@@ -87,6 +87,26 @@ async function iamTokenSource(source: Extract<DatabaseSource, { kind: 'rds-proxy
   };
 }
 
+/** Postgres' SQLSTATE for "database does not exist" (invalid_catalog_name). */
+const DATABASE_MISSING = '3D000';
+
+/**
+ * A connection error a person can act on, for whoever set `url` (the local runtime's DATABASE_URL): a
+ * database that does not exist names its server and the two ways out. Any other error comes back as it is.
+ * The server is named by host and port only, never with the URL's credentials.
+ */
+export function explainDatabaseError(error: unknown, url: string): unknown {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== DATABASE_MISSING) return error;
+  const parsed = new URL(url);
+  const name =
+    decodeURIComponent(parsed.pathname.slice(1)) || /database "(.+)" does not exist/.exec(error.message)?.[1];
+  const host = parsed.host || parsed.searchParams.get('host') || 'localhost';
+  return new Error(
+    `database "${name}" does not exist on ${host}: create it (createdb ${name}) or point DATABASE_URL at one that does`,
+    { cause: error },
+  );
+}
+
 let shared: Promise<Kysely<Database>> | undefined;
 
 /** The process-wide database handle, created once per Lambda container or local process. */

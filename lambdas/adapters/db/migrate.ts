@@ -44,7 +44,10 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran: the database could not be reached or locked (say, it does not exist). That error
+    // as it is, with its Postgres code, for the caller to explain (explainDatabaseError in connect.ts).
+    if (!failed) throw result.error instanceof Error ? result.error : new Error(String(result.error));
     throw new Error(`Migration ${failed} failed: ${(result.error as Error).message ?? result.error}`, {
       cause: result.error,
     });
