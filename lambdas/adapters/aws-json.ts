@@ -5,13 +5,14 @@ import { config } from '#shared/config.ts';
 import { signerFor } from './sigv4.ts';
 
 /**
- * The few DynamoDB and SQS calls of the API edge (rate limiting, queue sends, the RDS IAM token), made
- * without the AWS SDK clients: both services speak the AWS JSON 1.0 protocol (a POST of the input as
- * JSON, the operation in `X-Amz-Target`), so one SigV4-signed request per call is the whole client. The
+ * The few DynamoDB, SQS and Secrets Manager calls of the API edge (rate limiting, queue sends, the
+ * playback key), made without the AWS SDK clients: these services speak the AWS JSON protocol (a POST
+ * of the input as JSON, the operation in `X-Amz-Target`), so one SigV4-signed request per call is the
+ * whole client. The
  * SDK's client, credential chain and endpoint rules are about 300 KB of every function bundle that
  * uses them and most of its import time (issue 14); signing is @smithy/signature-v4, the SDK's own
- * signer, on node:crypto. Tested against the local stand-ins, which verify every signature
- * (local/dynamo.ts, local/sqs.ts).
+ * signer, on node:crypto (sigv4.ts). Tested against the local stand-ins, which verify every signature
+ * (local/dynamo.ts, local/sqs.ts), and Secrets Manager against a SigV4-checking test server.
  *
  * What the SDK adds and this does not need: its credential chain (Lambda puts the execution role's
  * credentials in the environment, which is the chain's first link and the only one used here; the local
@@ -20,12 +21,14 @@ import { signerFor } from './sigv4.ts';
  * standard mode: up to 3 attempts for throttling, 5xx and broken connections, with jittered backoff.
  */
 
-export type JsonService = 'dynamodb' | 'sqs';
+/** Each service's signing name, `X-Amz-Target` prefix and JSON protocol version. */
+const SERVICES = {
+  dynamodb: { target: 'DynamoDB_20120810', json: '1.0' },
+  sqs: { target: 'AmazonSQS', json: '1.0' },
+  secretsmanager: { target: 'secretsmanager', json: '1.1' },
+} as const;
 
-const TARGET_PREFIX: Record<JsonService, string> = {
-  dynamodb: 'DynamoDB_20120810',
-  sqs: 'AmazonSQS',
-};
+export type JsonService = keyof typeof SERVICES;
 
 /** An error answer of an AWS service: `name` is the error type (`ConditionalCheckFailedException`...). */
 export class AwsServiceError extends Error {
@@ -59,8 +62,10 @@ const TIMEOUT_MS = 10_000;
 
 /** The service's regional endpoint, or the stand-in's when config names one. */
 function endpointOf(service: JsonService): URL {
-  const { region, dynamodbEndpoint, sqsEndpoint } = config();
-  const override = service === 'dynamodb' ? dynamodbEndpoint : sqsEndpoint;
+  const { region, dynamodbEndpoint, sqsEndpoint, secretsManagerEndpoint } = config();
+  const override = { dynamodb: dynamodbEndpoint, sqs: sqsEndpoint, secretsmanager: secretsManagerEndpoint }[
+    service
+  ];
   const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
   return new URL(override ?? `https://${service}.${region}.${suffix}`);
 }
@@ -109,8 +114,8 @@ async function callOnce(service: JsonService, operation: string, input: object):
     query: {},
     headers: {
       host: endpoint.host,
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amz-target': `${TARGET_PREFIX[service]}.${operation}`,
+      'content-type': `application/x-amz-json-${SERVICES[service].json}`,
+      'x-amz-target': `${SERVICES[service].target}.${operation}`,
     },
     body,
   });
