@@ -53,13 +53,17 @@ export function environmentCredentials() {
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
-/** A SigV4 signer for one service in the configured region. */
+/**
+ * A SigV4 signer for one service in the configured region. S3 signs the path as sent (`uriEscapePath`
+ * false, as the SDK's S3 client does); every other service escapes it once more.
+ */
 export function signerFor(service: string, region = config().region): SignatureV4 {
   return new SignatureV4({
     service,
     region,
     credentials: async () => environmentCredentials(),
     sha256: NodeSha256,
+    uriEscapePath: service !== 's3',
   });
 }
 
@@ -89,5 +93,5 @@ export async function rdsAuthToken(target: { host: string; port: number; user: s
 }
 
 /** RFC 3986 percent-encoding, as SigV4 and the SDK's query builder use it. */
-const escapeUri = (value: string) =>
+export const escapeUri = (value: string) =>
   encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
