@@ -64,7 +64,7 @@ async function measure(name: string, sign: Sign, count: number) {
 
 const baselineCount = Math.min(parts, 5_000); // the slower arm; its rate is what matters
 const results = [
-  await measure('ours (endpoint once)', ours, parts),
+  await measure('ours (signed locally)', ours, parts),
   await measure('getSignedUrl, one client', sdk, baselineCount),
 ];
 console.log(`presign: ${parts} UploadPart URLs (baseline measured over ${baselineCount})`);
