@@ -9,6 +9,7 @@ import {
 import { config } from '#shared/config.ts';
 import { stateTable } from '#shared/resources.ts';
 import { awsJsonCall } from './aws-json.ts';
+import { type AttributeValue, toAttribute, toItem } from './dynamo-item.ts';
 
 /**
  * Token buckets in the state table under `ratelimit#{budget}#{caller}`, stored as one GCRA timestamp
@@ -28,9 +29,7 @@ import { awsJsonCall } from './aws-json.ts';
  */
 const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
-/** DynamoDB's typed attribute values, for the few this table holds here. */
-type AttributeValue = { S: string } | { N: string };
-const num = (value: number): AttributeValue => ({ N: String(value) });
+const num = (value: number): AttributeValue => toAttribute(value);
 type UpdateOutput = { Attributes?: { tat?: { N?: string } } };
 type GetOutput = { Item?: { tat?: { N?: string } } };
 
@@ -149,10 +148,8 @@ export class DynamoRateLimiter implements RateLimiter {
 }
 
 const bucketId = (budget: Budget, caller: string) => `ratelimit#${budget}#${caller}`;
-const bucketKey = (budget: Budget, caller: string): Record<string, AttributeValue> => ({
-  [stateTable.partitionKey]: { S: bucketId(budget, caller) },
-  [stateTable.sortKey]: { S: 'bucket' },
-});
+const bucketKey = (budget: Budget, caller: string) =>
+  toItem({ [stateTable.partitionKey]: bucketId(budget, caller), [stateTable.sortKey]: 'bucket' });
 
 let limiter: RateLimiter | undefined;
 export function rateLimiter(): RateLimiter {
