@@ -1,6 +1,6 @@
 /**
- * bench/presign: presign the UploadPart URLs of a 10,000-part upload, our way (the endpoint resolved
- * once, each URL signed by the SDK's S3 presigner, as S3MultipartStorage does) against the SDK's
+ * bench/presign: presign the UploadPart URLs of a 10,000-part upload, our way (each URL signed locally
+ * by @smithy/signature-v4, as S3MultipartStorage does through lambdas/adapters/s3-rest.ts) against the SDK's
  * `getSignedUrl` with one shared client (the fair baseline: what anyone would write), side by side in one
  * process, signing the same URLs in the same batches. Prints URLs/s for each and the ratio. No network:
  * presigning is local. It needs no database, whatever DATABASE_URL says.
@@ -21,6 +21,7 @@ Object.assign(process.env, {
   AWS_REGION: 'eu-west-1',
 });
 const { S3MultipartStorage } = await import('#adapters/multipart.ts');
+const { sdkSignPart } = await import('#test/helpers/sdk-presign.ts');
 
 const parts = Number(process.argv[2] ?? 10_000);
 const partSize = 64 * 1024 * 1024;
@@ -30,7 +31,7 @@ const uploadId = 'bench-upload-id';
 const storage = new S3MultipartStorage();
 type Sign = (partNumber: number, signingDate?: Date) => Promise<string>;
 const ours: Sign = (n, signingDate) => storage.signPart(key, uploadId, n, partSize, 3600, signingDate);
-const sdk: Sign = (n, signingDate) => storage.signPartWithSdk(key, uploadId, n, partSize, 3600, signingDate);
+const sdk: Sign = (n, signingDate) => sdkSignPart(key, uploadId, n, partSize, 3600, signingDate);
 
 // Same work on both sides: the same URL, byte for byte.
 const sameDate = new Date('2026-01-01T00:00:00Z');
@@ -63,7 +64,7 @@ async function measure(name: string, sign: Sign, count: number) {
 
 const baselineCount = Math.min(parts, 5_000); // the slower arm; its rate is what matters
 const results = [
-  await measure('ours (endpoint once)', ours, parts),
+  await measure('ours (signed locally)', ours, parts),
   await measure('getSignedUrl, one client', sdk, baselineCount),
 ];
 console.log(`presign: ${parts} UploadPart URLs (baseline measured over ${baselineCount})`);

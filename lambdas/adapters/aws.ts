@@ -1,15 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 
 /**
- * AWS SDK clients, built once per container and shared by every adapter. An endpoint override is set
- * only when config points at a local stand-in (s3rver, dynalite).
+ * AWS SDK clients, built once per container and shared by every adapter (the DynamoDB client serves
+ * Powertools idempotency; the API's DynamoDB, SQS and Secrets Manager calls go over aws-json.ts). An
+ * endpoint override is set only when config points at a local stand-in (s3rver, dynalite).
  */
 let s3: S3Client | undefined;
 let presigner: S3Client | undefined;
-let dynamo: DynamoDBDocumentClient | undefined;
 let dynamoRaw: DynamoDBClient | undefined;
 
 function s3Options() {
@@ -39,11 +38,4 @@ export function dynamoClient(): DynamoDBClient {
   const { region, dynamodbEndpoint } = config();
   dynamoRaw ??= new DynamoDBClient({ region, ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}) });
   return dynamoRaw;
-}
-
-export function dynamoDocumentClient(): DynamoDBDocumentClient {
-  dynamo ??= DynamoDBDocumentClient.from(dynamoClient(), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return dynamo;
 }

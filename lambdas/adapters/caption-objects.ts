@@ -1,12 +1,12 @@
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { CaptionUploads } from '#core/captions.ts';
 import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
-import { presigningS3Client, s3Client } from './aws.ts';
-import { objectSize } from './objects.ts';
+import { headObjectSize, presignS3, s3Call } from './s3-rest.ts';
 
-/** Caption files in the uploads bucket: the owner's PUT, and what the worker reads back. */
+/**
+ * Caption files in the uploads bucket: the owner's PUT, and what the worker reads back. Signed S3 calls
+ * (s3-rest.ts), so the caption routes carry no S3 client.
+ */
 export class CaptionSources implements CaptionUploads {
   private readonly bucket = config().uploadsBucket;
 
@@ -15,24 +15,24 @@ export class CaptionSources implements CaptionUploads {
    * larger than what the API accepted (2 MiB at most).
    */
   async signUpload(videoId: string, captionId: string, size: number, expiresIn: number) {
-    const url = await getSignedUrl(
-      presigningS3Client(),
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: objectKeys.captionSource(videoId, captionId),
-        ContentLength: size,
-      }),
-      { expiresIn, signableHeaders: new Set(['content-length']) },
+    const url = await presignS3(
+      'PUT',
+      {
+        bucket: this.bucket,
+        key: objectKeys.captionSource(videoId, captionId),
+        query: { 'x-id': 'PutObject' },
+      },
+      { expiresIn, signedHeaders: { 'content-length': String(size) } },
     );
     return { url, headers: {} };
   }
 
   /** The file, or undefined when it is gone; refuses to read more than `maxBytes`. */
   async read(key: string, maxBytes: number): Promise<Uint8Array | undefined | 'too-large'> {
-    const size = await objectSize(this.bucket, key);
+    const size = await headObjectSize(this.bucket, key);
     if (size === undefined) return undefined;
     if (size > maxBytes) return 'too-large';
-    const object = await s3Client().send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    return object.Body?.transformToByteArray();
+    const object = await s3Call('GET', { bucket: this.bucket, key });
+    return new Uint8Array(object.body);
   }
 }

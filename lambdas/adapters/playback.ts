@@ -1,10 +1,10 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { listedDownloads } from '#core/derivatives.ts';
 import { PLAYBACK_KID, type PlaybackKey, playbackToken, tokenPath } from '#core/playback-token.ts';
 import type { Playback, VideoRecord } from '#core/video.ts';
 import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
+import { awsJsonCall } from './aws-json.ts';
 
 /**
  * Playback URLs for a ready video: `<media base>/t/<token>/videos/<id>/master.m3u8` and the poster,
@@ -68,16 +68,19 @@ const KeySchema = z.strictObject({ kid: z.string().regex(PLAYBACK_KID), secret: 
 
 let key: Promise<PlaybackKey> | undefined;
 
-/** The signing key: inline (local runtime) or from Secrets Manager, fetched once per container. */
+/**
+ * The signing key: inline (local runtime) or from Secrets Manager, fetched once per container (one
+ * signed GetSecretValue, aws-json.ts: the read routes need no Secrets Manager client).
+ */
 function signingKey(): Promise<PlaybackKey> {
   key ??= (async () => {
-    const { playback, region } = config();
+    const { playback } = config();
     let value = playback.inlineKey;
     if (!value) {
       if (!playback.keySecretArn) throw new Error('no playback signing key configured');
-      const secret = await new SecretsManagerClient({ region }).send(
-        new GetSecretValueCommand({ SecretId: playback.keySecretArn }),
-      );
+      const secret = await awsJsonCall<{ SecretString?: string }>('secretsmanager', 'GetSecretValue', {
+        SecretId: playback.keySecretArn,
+      });
       value = secret.SecretString;
     }
     const parsed = KeySchema.safeParse(JSON.parse(value ?? 'null'));

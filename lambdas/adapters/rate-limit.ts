@@ -1,5 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type BucketPolicy,
   type Budget,
@@ -10,7 +8,8 @@ import {
 } from '#core/rate-limit.ts';
 import { config } from '#shared/config.ts';
 import { stateTable } from '#shared/resources.ts';
-import { dynamoDocumentClient } from './aws.ts';
+import { awsJsonCall } from './aws-json.ts';
+import { type AttributeValue, toAttribute, toItem } from './dynamo-item.ts';
 
 /**
  * Token buckets in the state table under `ratelimit#{budget}#{caller}`, stored as one GCRA timestamp
@@ -24,10 +23,30 @@ import { dynamoDocumentClient } from './aws.ts';
  * last saw per bucket and tries the update that matches it first: a caller's run of requests (busy) and
  * a caller back after a pause (idle) both take one DynamoDB call; only a guess made stale by another
  * container costs a second.
+ *
+ * The calls go over aws-json.ts (one signed request each, no SDK client): every authenticated route
+ * takes a token, and the DynamoDB client would be a third of its bundle.
  */
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException ||
-  (error as Error).name === 'ConditionalCheckFailedException';
+const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
+
+const num = (value: number): AttributeValue => toAttribute(value);
+type UpdateOutput = { Attributes?: { tat?: { N?: string } } };
+type GetOutput = { Item?: { tat?: { N?: string } } };
+
+interface Update {
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, AttributeValue>;
+}
+
+const updateItem = (TableName: string, Key: Record<string, AttributeValue>, update: Update) =>
+  awsJsonCall<UpdateOutput>('dynamodb', 'UpdateItem', {
+    TableName,
+    Key,
+    ReturnValues: 'UPDATED_NEW',
+    ...update,
+  });
 
 export class DynamoRateLimiter implements RateLimiter {
   private readonly table = config().stateTable;
@@ -50,14 +69,10 @@ export class DynamoRateLimiter implements RateLimiter {
     // The item can go (TTL) a day after the bucket would be full again.
     const ttl = Math.ceil((nowMs + policy.capacity * interval) / 1000 + 86_400);
     const names = { '#tat': 'tat', '#ttl': stateTable.ttlAttribute };
-    const attempt = async (
-      update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>,
-    ) => {
+    const attempt = async (update: Update) => {
       try {
-        const { Attributes } = await dynamoDocumentClient().send(
-          new UpdateCommand({ TableName: this.table, Key, ReturnValues: 'UPDATED_NEW', ...update }),
-        );
-        return Number(Attributes?.tat);
+        const { Attributes } = await updateItem(this.table, Key, update);
+        return Number(Attributes?.tat?.N);
       } catch (error) {
         if (isConditionFailure(error)) return undefined;
         throw error;
@@ -69,10 +84,10 @@ export class DynamoRateLimiter implements RateLimiter {
         ConditionExpression: '#tat > :now AND #tat <= :latest',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: {
-          ':interval': interval,
-          ':now': nowMs,
-          ':latest': nowMs + (policy.capacity - 1) * interval,
-          ':ttl': ttl,
+          ':interval': num(interval),
+          ':now': num(nowMs),
+          ':latest': num(nowMs + (policy.capacity - 1) * interval),
+          ':ttl': num(ttl),
         },
       });
     const idle = () =>
@@ -80,9 +95,9 @@ export class DynamoRateLimiter implements RateLimiter {
         UpdateExpression: 'SET #tat = :next, #ttl = :ttl',
         ConditionExpression: 'attribute_not_exists(#tat) OR #tat <= :now',
         ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':ttl': ttl },
+        ExpressionAttributeValues: { ':next': num(nowMs + interval), ':now': num(nowMs), ':ttl': num(ttl) },
       });
-    const hintKey = Key[stateTable.partitionKey] as string;
+    const hintKey = bucketId(budget, caller);
     const order = (this.lastTat.get(hintKey) ?? 0) > nowMs ? [busy, idle] : [idle, busy];
     for (let round = 0; round < 2; round++) {
       for (const update of order) {
@@ -93,10 +108,12 @@ export class DynamoRateLimiter implements RateLimiter {
         }
       }
       // Neither: empty, unless another request moved the bucket between the two updates; read to know.
-      const { Item } = await dynamoDocumentClient().send(
-        new GetCommand({ TableName: this.table, Key, ConsistentRead: true }),
-      );
-      const tat = Number(Item?.tat ?? 0);
+      const { Item } = await awsJsonCall<GetOutput>('dynamodb', 'GetItem', {
+        TableName: this.table,
+        Key,
+        ConsistentRead: true,
+      });
+      const tat = Number(Item?.tat?.N ?? 0);
       this.remember(hintKey, tat);
       if (tat > nowMs + (policy.capacity - 1) * interval) return decisionAt(policy, tat, nowMs, false);
     }
@@ -116,18 +133,13 @@ export class DynamoRateLimiter implements RateLimiter {
   ): Promise<RateDecision> {
     const interval = intervalMs(policy);
     try {
-      const { Attributes } = await dynamoDocumentClient().send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: bucketKey(budget, caller),
-          UpdateExpression: 'SET #tat = #tat - :interval',
-          ConditionExpression: '#tat > :now',
-          ExpressionAttributeNames: { '#tat': 'tat' },
-          ExpressionAttributeValues: { ':interval': interval, ':now': nowMs },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return decisionAt(policy, Math.max(nowMs, Number(Attributes?.tat)), nowMs, true);
+      const { Attributes } = await updateItem(this.table, bucketKey(budget, caller), {
+        UpdateExpression: 'SET #tat = #tat - :interval',
+        ConditionExpression: '#tat > :now',
+        ExpressionAttributeNames: { '#tat': 'tat' },
+        ExpressionAttributeValues: { ':interval': num(interval), ':now': num(nowMs) },
+      });
+      return decisionAt(policy, Math.max(nowMs, Number(Attributes?.tat?.N)), nowMs, true);
     } catch (error) {
       if (isConditionFailure(error)) return decisionAt(policy, nowMs, nowMs, true);
       throw error;
@@ -135,10 +147,9 @@ export class DynamoRateLimiter implements RateLimiter {
   }
 }
 
-const bucketKey = (budget: Budget, caller: string) => ({
-  [stateTable.partitionKey]: `ratelimit#${budget}#${caller}`,
-  [stateTable.sortKey]: 'bucket',
-});
+const bucketId = (budget: Budget, caller: string) => `ratelimit#${budget}#${caller}`;
+const bucketKey = (budget: Budget, caller: string) =>
+  toItem({ [stateTable.partitionKey]: bucketId(budget, caller), [stateTable.sortKey]: 'bucket' });
 
 let limiter: RateLimiter | undefined;
 export function rateLimiter(): RateLimiter {

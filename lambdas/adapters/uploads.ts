@@ -1,4 +1,3 @@
-import type { QuotaLimits, StorageUsage } from '#core/quota.ts';
 import type { UploadDeps } from '#core/uploads.ts';
 import { config } from '#shared/config.ts';
 import { outboxTopics } from '#shared/resources.ts';
@@ -24,9 +23,4 @@ export async function uploadDeps(): Promise<UploadDeps> {
     }),
     limits: config().uploads,
   };
-}
-
-/** What `GET /v1/me` needs to show a caller's quota. */
-export async function quotaDeps(): Promise<{ usage: StorageUsage; limits: QuotaLimits }> {
-  return { usage: new PostgresVideoRepository(await db()), limits: config().uploads };
 }

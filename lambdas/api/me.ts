@@ -1,4 +1,4 @@
-import { quotaDeps } from '#adapters/uploads.ts';
+import { quotaDeps } from '#adapters/quota.ts';
 import { describeMe } from '#core/me.ts';
 import { httpHandler } from '#http/compose.ts';
 import { edgePorts } from './edge-ports.ts';

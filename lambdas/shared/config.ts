@@ -71,6 +71,8 @@ const schema = z
 
     ...queueUrlShape,
     SQS_ENDPOINT: z.url().optional(),
+    /** Set only to reach a Secrets Manager stand-in (tests); empty in the cloud. */
+    SECRETS_MANAGER_ENDPOINT: z.url().optional(),
     /**
      * How long a worker holds a message at a time while it works (lambdas/adapters/heartbeat.ts), instead
      * of the consumer's own lease in lambdas/events/consumers.ts. Local runs and tests shorten it.
@@ -247,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       string | undefined
     >,
     sqsEndpoint: parsed.SQS_ENDPOINT,
+    secretsManagerEndpoint: parsed.SECRETS_MANAGER_ENDPOINT,
     queueLeaseSeconds: parsed.QUEUE_LEASE_SECONDS,
     mediaBaseUrl: parsed.MEDIA_BASE_URL,
     playback: {

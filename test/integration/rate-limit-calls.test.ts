@@ -4,6 +4,8 @@
  * the GCRA whatever the container's guess.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -14,15 +16,30 @@ const policy = { capacity: 3, refillPerSecond: 1 };
 let dataDir: string;
 let dynamo: LocalDynamo;
 let calls = 0;
+let counter: http.Server;
 let limiterModule: typeof import('#adapters/rate-limit.ts');
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'videocloud-ratelimit-'));
   const { startLocalDynamo } = await import('#local/dynamo.ts');
   dynamo = await startLocalDynamo({ directory: join(dataDir, 'db'), tableName: 'state-test', credentials });
+  // Every DynamoDB call is counted on its way to dynalite (forwarded as sent: the signature covers it).
+  const target = new URL(dynamo.endpoint);
+  counter = http.createServer((req, res) => {
+    calls++;
+    const forward = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
   Object.assign(process.env, {
     STATE_TABLE: 'state-test',
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    DYNAMODB_ENDPOINT: `http://127.0.0.1:${(counter.address() as AddressInfo).port}`,
     UPLOADS_BUCKET: 'uploads-test',
     MEDIA_BUCKET: 'media-test',
     COGNITO_USER_POOL_ID: 'us-east-1_Test123',
@@ -30,18 +47,12 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
   });
-  const { dynamoDocumentClient } = await import('#adapters/aws.ts');
-  dynamoDocumentClient().middlewareStack.add(
-    (next) => async (args) => {
-      calls++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCalls' },
-  );
   limiterModule = await import('#adapters/rate-limit.ts');
 }, 60_000);
 
 afterAll(async () => {
+  counter?.closeAllConnections();
+  await new Promise((resolve) => (counter ? counter.close(resolve) : resolve(undefined)));
   await dynamo?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });

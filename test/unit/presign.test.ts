@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 
 Object.assign(process.env, {
   AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
@@ -12,6 +12,7 @@ Object.assign(process.env, {
 });
 // No database variable: presigning opens none, and whatever DATABASE_URL the suite runs with is fine.
 const { S3MultipartStorage } = await import('#adapters/multipart.ts');
+const { sdkSignPart } = await import('#test/helpers/sdk-presign.ts');
 
 describe('part URL presigning', () => {
   const storage = new S3MultipartStorage();
@@ -32,14 +33,7 @@ describe('part URL presigning', () => {
         3600,
         signingDate,
       );
-      const sdk = await storage.signPartWithSdk(
-        key,
-        'upload+id/with=odd~chars',
-        partNumber,
-        length,
-        3600,
-        signingDate,
-      );
+      const sdk = await sdkSignPart(key, 'upload+id/with=odd~chars', partNumber, length, 3600, signingDate);
       expect(ours).toBe(sdk);
     }
   });
@@ -52,5 +46,36 @@ describe('part URL presigning', () => {
     expect(url.searchParams.get('uploadId')).toBe('abc');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('3600');
     expect([...url.searchParams.keys()].some((name) => name.toLowerCase().includes('checksum'))).toBe(false);
+  });
+
+  it("signs caption uploads exactly as the SDK's getSignedUrl signs PutObject", async () => {
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const { presigningS3Client } = await import('#adapters/aws.ts');
+    const { CaptionSources } = await import('#adapters/caption-objects.ts');
+    jest.useFakeTimers({
+      now: signingDate,
+      doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'queueMicrotask'],
+    });
+    try {
+      const ours = await new CaptionSources().signUpload(
+        '0b4f6f0e-2a4e-4a3e-9a7e-8f8a2f9b1c3d',
+        'c1',
+        1234,
+        900,
+      );
+      const sdk = await getSignedUrl(
+        presigningS3Client(),
+        new PutObjectCommand({
+          Bucket: 'videocloud-uploads-test',
+          Key: new URL(ours.url).pathname.slice(1),
+          ContentLength: 1234,
+        }),
+        { expiresIn: 900, signableHeaders: new Set(['content-length']) },
+      );
+      expect(ours.url).toBe(sdk);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseSource } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
+import { rdsAuthToken } from '../sigv4.ts';
 import type { Database } from './schema.ts';
 
 // int8 (byte sizes) as JS numbers: every size we store is far below 2^53.
@@ -69,19 +70,15 @@ function survivable(pool: pg.Pool): pg.Pool {
   return pool;
 }
 
-/** pg calls this for every new connection; the signer is a local SigV4 presign, no network. */
+/**
+ * pg calls this for every new connection; the token is a local SigV4 presign (sigv4.ts, the same token
+ * @aws-sdk/rds-signer makes), no network.
+ */
 async function iamTokenSource(source: Extract<DatabaseSource, { kind: 'rds-proxy' }>) {
-  const { Signer } = await import('@aws-sdk/rds-signer');
-  const signer = new Signer({
-    hostname: source.host,
-    port: source.port,
-    username: source.user,
-    region: source.region,
-  });
   let token: { value: string; mintedAt: number } | undefined;
   return async () => {
     if (!token || Date.now() - token.mintedAt > IAM_TOKEN_TTL_MS) {
-      token = { value: await signer.getAuthToken(), mintedAt: Date.now() };
+      token = { value: await rdsAuthToken(source), mintedAt: Date.now() };
     }
     return token.value;
   };
