@@ -85,9 +85,16 @@ const PLACEHOLDER_ENV: Record<string, string> = {
   LOG_LEVEL: 'ERROR',
 };
 
-/** CPU milliseconds (user + system) one fresh process spends importing `file`. */
+/**
+ * CPU milliseconds (user + system) one fresh process spends importing `file`, in a process like the one
+ * Lambda imports a handler in: its Node.js runtime interface client has loaded `node:http` already (it
+ * talks to the Runtime API with it: aws-lambda-nodejs-runtime-interface-client, src/client/rapid-client.ts,
+ * `cjsRequire("node:http")` at module load), so a handler's own first load of it is not counted, for the
+ * function as for the empty handler.
+ */
 function importCpuMs(file: string, env: Record<string, string>): number {
   const probe =
+    "await import('node:http');" +
     'const t=process.cpuUsage();' +
     `await import(${JSON.stringify(`file://${file}`)});` +
     'const d=process.cpuUsage(t);process.stdout.write(String((d.user+d.system)/1000));';
