@@ -21,10 +21,11 @@ export function problemResult(
 export function problemDetails() {
   const onError = (request: HttpMiddyRequest) => {
     const error = request.error;
-    const requestId = stateOf(request.context)?.requestId ?? 'unknown';
+    const state = stateOf(request.context);
+    const requestId = state?.requestId ?? 'unknown';
     if (error instanceof DomainError) {
       if (error.status >= 500) logger.error('dependency failure', { error });
-      else logger.info('request refused', { status: error.status, detail: error.message });
+      else if (state) state.refusal = error.message;
       request.response = problemResult(error.status, error.title, error.message, error.type, {
         errors: error.errors,
         headers: error.headers,

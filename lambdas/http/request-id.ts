@@ -18,7 +18,7 @@ export function requestIdOf(event: APIGatewayProxyEvent): string {
 /**
  * Runs first: starts the call state, puts the Lambda context (Powertools `injectLambdaContext`), the
  * request id and the route on every log line of the call, answers with X-Request-Id, and logs one
- * "request completed" line with status and duration. Keys are reset after each call.
+ * "request completed" line with status and duration (and, for a refusal, why). Keys are reset after each call.
  */
 export function requestIdAndLogging(routeName: string) {
   const context = injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj;
@@ -36,12 +36,13 @@ export function requestIdAndLogging(routeName: string) {
     logger.appendKeys({ requestId, route: routeName });
   };
   const finish = (hook: 'after' | 'onError') => async (request: HttpMiddyRequest) => {
-    const { requestId, startedAt } = callState(request);
+    const { requestId, startedAt, refusal } = callState(request);
     if (request.response) {
       request.response.headers = { ...request.response.headers, 'X-Request-Id': requestId };
       logger.info('request completed', {
         status: request.response.statusCode,
         durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+        ...(refusal === undefined ? {} : { detail: refusal }),
       });
     }
     await context[hook]?.(request as never);

@@ -49,6 +49,8 @@ export interface CallState {
   rateHeaders?: Record<string, string>;
   /** A token taken from a budget spent on success only: given back unless the call succeeds. */
   taken?: { budget: Budget; caller: string; policy: BucketPolicy };
+  /** Why the call was refused (a 4xx domain error's words), for its one "request completed" log line. */
+  refusal?: string;
   /** The route function's answer before it became a proxy result (audit reads the created id). */
   answer?: HttpResponse;
 }
