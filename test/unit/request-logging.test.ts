@@ -34,7 +34,9 @@ const event = {
 } as unknown as APIGatewayProxyEvent;
 
 describe('request logging', () => {
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   it('logs a refused call once, with its status and why', async () => {
     const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
