@@ -17,6 +17,9 @@ const base = {
   setupFilesAfterEnv: ['<rootDir>/test/setup-timeouts.ts'],
 };
 
+// Files that start the local runtime: they copy the migrated PGlite template this makes once per run.
+const runtimeSetup = { globalSetup: '<rootDir>/test/global-setup.js' };
+
 const BROWSER_TESTS = ['<rootDir>/test/e2e/browser.test.ts', '<rootDir>/test/e2e/players.test.ts'];
 
 /** @type {import('jest').Config} */
@@ -25,15 +28,15 @@ export default {
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
       ...base,
+      ...runtimeSetup,
       displayName: 'integration',
-
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
     { ...base, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
     {
       ...base,
+      ...runtimeSetup,
       displayName: 'e2e',
-
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', ...BROWSER_TESTS],
     },
@@ -41,8 +44,8 @@ export default {
     // other people's players; kept out of `e2e` so each runs once.
     {
       ...base,
+      ...runtimeSetup,
       displayName: 'browser',
-
       testMatch: BROWSER_TESTS,
     },
   ],

@@ -238,7 +238,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       process.env.DATABASE_URL = local.DATABASE_URL;
       delete process.env.PGLITE_DATA_DIR;
     } else {
-      process.env.PGLITE_DATA_DIR = join(dataDir, 'postgres');
+      process.env.PGLITE_DATA_DIR = pgliteDataDir(dataDir);
       delete process.env.DATABASE_URL;
     }
     logger.setLogLevel(local.LOG_LEVEL);
@@ -300,6 +300,11 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     await stopAll();
     throw error;
   }
+}
+
+/** Where the runtime keeps its PGlite database inside a data dir (without DATABASE_URL). */
+export function pgliteDataDir(dataDir: string): string {
+  return join(resolve(dataDir), 'postgres');
 }
 
 /** The playback signing key, made on first start and kept in the data dir (like the cloud's secret). */

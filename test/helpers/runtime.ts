@@ -1,13 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { LocalConfig } from '#local/config.ts';
-import { type LocalRuntime, startLocalRuntime } from '#local/runtime.ts';
+import { type LocalRuntime, pgliteDataDir, startLocalRuntime } from '#local/runtime.ts';
 
 /**
  * Starts the whole local runtime for one test file: a fresh data dir, a free port, and either PGlite
- * or, when DATABASE_URL is set (CI's second pass), a fresh database on that server, dropped afterwards.
+ * (started from a copy of the migrated template test/global-setup.js made for this run, when there is
+ * one) or, when DATABASE_URL is set (CI's second pass), a fresh database on that server, dropped afterwards.
  */
 export interface TestRuntime extends LocalRuntime {
   dataDir: string;
@@ -30,6 +31,10 @@ export async function startTestRuntime(
 ): Promise<TestRuntime> {
   const dataDir = options.dataDir ?? mkdtempSync(join(TEST_TMP, 'videocloud-test-'));
   const database = await freshDatabase();
+  const template = process.env.VIDEOCLOUD_TEST_PGLITE_TEMPLATE;
+  // Unless a restart on this data dir already has one.
+  const pgliteDir = pgliteDataDir(dataDir);
+  if (!database && template && !existsSync(pgliteDir)) cpSync(template, pgliteDir, { recursive: true });
   const runtime = await startLocalRuntime({
     PORT: 0,
     HOST: '127.0.0.1',

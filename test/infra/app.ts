@@ -21,7 +21,8 @@ const built = new Map<string, BuiltApp>();
 /**
  * Both stacks of a stage, built the way bin/videocloud.ts builds them (same cdk.json context), minus the
  * slow parts that are not under test: no esbuild bundling, no built-in CloudFormation schema validation,
- * no construct stack traces or tree.json. Synthesized once per stage and test file.
+ * no construct stack traces or tree.json. Synthesized once per stage (and extra context) for every
+ * spec: they all run inside stacks.test.ts, so they share this module.
  */
 export function buildStage(stage: StageName, extraContext: Record<string, unknown> = {}): BuiltApp {
   const key = `${stage}:${JSON.stringify(extraContext)}`;

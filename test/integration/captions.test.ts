@@ -14,7 +14,7 @@ import { VideoMedia } from '#adapters/media-objects.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { eventually } from '#test/helpers/eventually.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 interface CaptionView {
@@ -35,11 +35,11 @@ beforeAll(async () => {
   alice = await runtime.token('alice', ['creator']);
   bob = await runtime.token('bob', ['creator']);
   work = mkdtempSync(join(tmpdir(), 'captions-'));
-});
+}, RUNTIME_START_MS);
 afterAll(async () => {
   await runtime?.close();
   rmSync(work, { recursive: true, force: true });
-});
+}, 60_000);
 
 const MASTER =
   '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=1000000,RESOLUTION=1280x720\n720p/index.m3u8\n';

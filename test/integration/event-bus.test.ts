@@ -7,7 +7,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { eventually } from '#test/helpers/eventually.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
@@ -20,13 +20,13 @@ describe('the EventBridge bus', () => {
     process.env.EVENT_BUS_NAME = 'VideoCloud-test';
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'x' }] });
     runtime = await startTestRuntime();
-  });
+  }, RUNTIME_START_MS);
   afterAll(async () => {
     await runtime?.close();
     eventBridge.restore();
     if (previous === undefined) delete process.env.EVENT_BUS_NAME;
     else process.env.EVENT_BUS_NAME = previous;
-  });
+  }, 60_000);
 
   it('gets each event with detail-type = the event type and the delivered event as detail', async () => {
     const alice = await runtime.token('alice', ['creator']);

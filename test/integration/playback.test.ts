@@ -20,7 +20,7 @@ import { sendBatchToQueue } from '#adapters/queue.ts';
 import { playbackToken } from '#core/playback-token.ts';
 import { OUTBOX_RETENTION_DAYS, handler as relayOutbox } from '#events/outbox-relay.ts';
 import { eventually } from '#test/helpers/eventually.ts';
-import { startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
+import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
 interface Playback {
@@ -42,13 +42,13 @@ beforeAll(async () => {
   runtime = await startTestRuntime();
   alice = await runtime.token('alice', ['creator']);
   work = mkdtempSync(join(tmpdir(), 'playback-'));
-});
+}, RUNTIME_START_MS);
 afterAll(async () => {
   await runtime?.close();
   rmSync(work, { recursive: true, force: true });
   if (previousPrivateSeconds === undefined) delete process.env.PRIVATE_PLAYBACK_SECONDS;
   else process.env.PRIVATE_PLAYBACK_SECONDS = previousPrivateSeconds;
-});
+}, 60_000);
 
 /** A ready video with a one-rung fMP4 ladder and a poster in the media bucket. */
 async function readyVideo(visibility: 'public' | 'unlisted' | 'private'): Promise<string> {
