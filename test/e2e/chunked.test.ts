@@ -91,13 +91,17 @@ async function packets(file: string, stream: 'v' | 'a'): Promise<Packet[]> {
     file,
   ]);
   if (out.code !== 0) throw new Error(out.stderr);
-  return out.stdout
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [pts, dts, flags] = line.split(',');
-      return { pts: Number(pts), dts: Number(dts), key: (flags ?? '').includes('K') };
-    });
+  return (
+    out.stdout
+      .trim()
+      .split('\n')
+      // The 2018 static ffprobe prints an empty line after a packet with side data (AAC priming skip).
+      .filter((line) => line.trim() !== '')
+      .map((line) => {
+        const [pts, dts, flags] = line.split(',');
+        return { pts: Number(pts), dts: Number(dts), key: (flags ?? '').includes('K') };
+      })
+  );
 }
 
 async function decodedSeconds(file: string): Promise<number> {
@@ -316,6 +320,17 @@ describe('a source longer than a chunk is transcoded as parallel chunk jobs and 
   });
 
   it('a duplicated job message after the video is ready changes nothing', async () => {
+    // The derivatives worker adds the storyboard once the video is ready: wait for it, so the listing
+    // below is what the pipeline leaves for good.
+    await until(
+      async () => {
+        const now = (await (await runtime.api(`/v1/videos/${videoId}`, { token: alice })).json()) as {
+          playback?: { storyboard?: string | null } | null;
+        };
+        return (now.playback?.storyboard ?? null) !== null;
+      },
+      { timeoutMs: 120_000, what: 'the storyboard' },
+    );
     const before = await mediaObjects(videoId);
     for (const job of [0, 2, 4, 7]) runtime.queues.send('transcode', JSON.stringify({ videoId, job }));
     await until(() => runtime.queues.depth('transcode') === 0, {
