@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  AUDIO_DIRECTORY,
-  AUDIO_GROUP,
+  audioBitrates,
+  audioDirectory,
+  audioGroupId,
   type JobResult,
   measureSegments,
   mediaPlaylist,
@@ -13,7 +14,7 @@ import { masterPlaylist } from '#core/media/hls.ts';
 import type { FfprobeOutput } from '#core/media/probe.ts';
 import type { VideoEvidence } from '#core/media/work.ts';
 import type { PipelineVideo, PlannedVideo, ReadyMedia, SourceMedia } from '#core/pipeline.ts';
-import { encodeAudioAndPoster, encodeVideoChunk, INIT_SEGMENT } from './ffmpeg/chunk.ts';
+import { encodeAudioJob, encodeVideoChunk, INIT_SEGMENT } from './ffmpeg/chunk.ts';
 import { transcodeToHls } from './ffmpeg/hls.ts';
 import { inspectVideo, probe } from './ffmpeg/probe.ts';
 import { UploadedSources, VideoMedia } from './media-objects.ts';
@@ -139,25 +140,31 @@ export async function transcodeJobFromStorage(
       signal: limits.signal,
     };
     const stored = new UploadedSources().stored(video.sourceKey);
-    if (job === chunks.audioJob) {
+    if (job >= chunks.audioJob) {
+      // An audio chunk of every audio bitrate; the first audio job also cuts the poster.
+      const audioChunk = chunks.audioChunks[job - chunks.audioJob];
+      const poster = job === chunks.audioJob;
       const encoded = await withObjectFence(stored, (fence) =>
-        encodeAudioAndPoster({ input: fence, ...options }),
+        encodeAudioJob({ input: fence, ...options, audioChunk, poster }),
       );
-      const files: Array<[string, string]> = [
-        [encoded.posterPath, media.key(video.id, 'poster.jpg')],
-        [encoded.thumbnailPath, media.key(video.id, 'thumbnail.jpg')],
-      ];
-      if (encoded.audio) {
-        files.push([encoded.audio.initPath, media.key(video.id, `${AUDIO_DIRECTORY}/${INIT_SEGMENT}`)]);
-        for (const s of encoded.audio.segments) {
-          files.push([s.file, media.key(video.id, `${AUDIO_DIRECTORY}/${s.uri}`)]);
-        }
+      const files: Array<[string, string]> = [];
+      if (encoded.poster) {
+        files.push([encoded.poster.posterPath, media.key(video.id, 'poster.jpg')]);
+        files.push([encoded.poster.thumbnailPath, media.key(video.id, 'thumbnail.jpg')]);
+      }
+      for (const r of encoded.renditions) {
+        const dir = audioDirectory(r.bitrate);
+        if (audioChunk?.index === 0) files.push([r.initPath, media.key(video.id, `${dir}/${INIT_SEGMENT}`)]);
+        for (const s of r.segments) files.push([s.file, media.key(video.id, `${dir}/${s.uri}`)]);
       }
       limits.signal?.throwIfAborted();
       await putAll(media, files);
       return {
         kind: 'audio',
-        audio: encoded.audio ? { segments: encoded.audio.segments.map(segmentInfo) } : null,
+        renditions: encoded.renditions.map((r) => ({
+          bitrate: r.bitrate,
+          segments: r.segments.map(segmentInfo),
+        })),
       };
     }
     const chunk = chunks.chunks[job]!;
@@ -207,10 +214,19 @@ export async function stitchFromResults(
     if (r.kind !== 'video') throw new Error(`job ${i} of video ${video.id} is not a video chunk`);
     return r;
   });
-  const audioResult = results[chunks.audioJob];
-  if (audioResult?.kind !== 'audio') throw new Error(`video ${video.id} has no audio job result`);
-  const audioSegments = audioResult.audio?.segments;
-  const audio = audioSegments ? measureSegments(audioSegments) : undefined;
+  // Every audio rendition over all audio chunks, in order (one group per audio bitrate).
+  const audioResults = results.slice(chunks.audioJob).map((r, i) => {
+    if (r.kind !== 'audio') throw new Error(`job ${chunks.audioJob + i} of video ${video.id} is not audio`);
+    return r;
+  });
+  const audioGroups = audioBitrates(plan)
+    .filter(() => chunks.audioChunks.length > 0)
+    .map((bitrate) => {
+      const segments = audioResults.flatMap(
+        (r) => r.renditions.find((x) => x.bitrate === bitrate)?.segments ?? [],
+      );
+      return { bitrate, segments, measured: measureSegments(segments), dir: audioDirectory(bitrate) };
+    });
   const renditions = plan.renditions.map((r) => {
     const parts = chunkResults.map((c) => c.rungs.find((x) => x.name === r.name));
     if (parts.some((p) => !p)) throw new Error(`a chunk of video ${video.id} has no ${r.name} rung`);
@@ -221,16 +237,12 @@ export async function stitchFromResults(
     ...renditions.map((r) =>
       media.put(media.key(video.id, `${r.plan.name}/index.m3u8`), mediaPlaylist(r.segments, INIT_SEGMENT)),
     ),
-    ...(audioSegments
-      ? [
-          media.put(
-            media.key(video.id, `${AUDIO_DIRECTORY}/index.m3u8`),
-            mediaPlaylist(audioSegments, INIT_SEGMENT),
-          ),
-        ]
-      : []),
+    ...audioGroups.map((g) =>
+      media.put(media.key(video.id, `${g.dir}/index.m3u8`), mediaPlaylist(g.segments, INIT_SEGMENT)),
+    ),
   ]);
-  const codecs = (codec: string) => (audio ? `${codec},mp4a.40.2` : codec);
+  const audioOf = (bitrate: number) => audioGroups.find((g) => g.bitrate === bitrate);
+  const codecs = (codec: string) => (audioGroups.length > 0 ? `${codec},mp4a.40.2` : codec);
   const master = masterPlaylist(
     plan,
     renditions.map((r) => ({
@@ -239,15 +251,14 @@ export async function stitchFromResults(
       averageBandwidth: r.measured.averageBitrate,
       peakBandwidth: r.measured.peakBitrate,
       codecs: codecs(r.codec),
+      ...(audioOf(r.plan.audioBitrate) ? { audioGroupId: audioGroupId(r.plan.audioBitrate) } : {}),
     })),
-    audio
-      ? {
-          groupId: AUDIO_GROUP,
-          uri: `${AUDIO_DIRECTORY}/index.m3u8`,
-          averageBandwidth: audio.averageBitrate,
-          peakBandwidth: audio.peakBitrate,
-        }
-      : undefined,
+    audioGroups.map((g) => ({
+      groupId: audioGroupId(g.bitrate),
+      uri: `${g.dir}/index.m3u8`,
+      averageBandwidth: g.measured.averageBitrate,
+      peakBandwidth: g.measured.peakBitrate,
+    })),
   );
   const masterPlaylistKey = media.key(video.id, 'master.m3u8');
   // Created once (as the single-process path's): a retried stitch finds its master and keeps it.
@@ -263,7 +274,7 @@ export async function stitchFromResults(
       name: r.plan.name,
       width: r.plan.width,
       height: r.plan.height,
-      bitrate: r.measured.averageBitrate + (audio?.averageBitrate ?? 0),
+      bitrate: r.measured.averageBitrate + (audioOf(r.plan.audioBitrate)?.measured.averageBitrate ?? 0),
       codecs: codecs(r.codec),
       playlistKey: media.key(video.id, `${r.plan.name}/index.m3u8`),
     })),

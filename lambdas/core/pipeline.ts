@@ -9,7 +9,7 @@
  */
 import { type CreatedObject, sizeMismatchReason, videoIdOfSourceKey } from './ingest.ts';
 import { MALWARE_DETECTED_REASON, type MalwareScanner, UNSCANNABLE_REASON } from './malware.ts';
-import { type ChunkPlan, type JobResult, planChunks } from './media/chunks.ts';
+import { type ChunkOptions, type ChunkPlan, type JobResult, planChunks } from './media/chunks.ts';
 import { MediaRejectedError } from './media/errors.ts';
 import { planLadder, type TranscodePlan } from './media/ladder.ts';
 import { type FfprobeOutput, type SourceFacts, validateSource } from './media/probe.ts';
@@ -90,7 +90,7 @@ export interface IngestSettings {
   maxSourceSeconds: number;
   ffmpegMaxSeconds: number;
   /** Chunked transcoding: target chunk length and the most chunks a video is split into. */
-  chunking?: { chunkSeconds: number; maxChunks: number };
+  chunking?: ChunkOptions;
 }
 
 /** Thrown to have the message retried later (the scanner has not decided yet, or the API is mid-complete). */
@@ -208,7 +208,7 @@ export async function ingestSource(
     );
     return {
       videoId,
-      outcome: `queued for ffmpeg as ${chunks.chunks.length} chunks + audio (${rungs})`,
+      outcome: `queued for ffmpeg as ${chunks.chunks.length} chunks + ${chunks.jobCount - chunks.chunks.length} audio/poster (${rungs})`,
     };
   }
   await ports.enqueueTranscode(videoId);

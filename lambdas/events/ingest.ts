@@ -47,7 +47,11 @@ const ingestObject = makeIdempotent(
     return ingestSource(await ports(), object, uploadsBucket, {
       maxSourceSeconds: transcoding.maxSourceSeconds,
       ffmpegMaxSeconds: transcoding.ffmpegMaxSeconds,
-      chunking: { chunkSeconds: transcoding.chunkSeconds, maxChunks: transcoding.maxChunks },
+      chunking: {
+        chunkSeconds: transcoding.chunkSeconds,
+        audioChunkSeconds: transcoding.audioChunkSeconds,
+        maxChunks: transcoding.maxChunks,
+      },
     });
   },
   { persistenceStore: idempotencyStore('ingest'), config: idempotency },

@@ -111,9 +111,15 @@ const schema = z
     /**
      * Chunked transcoding (core/media/chunks.ts): a source longer than one chunk is split into chunks of
      * about TRANSCODE_CHUNK_SECONDS (whole 4 s segments), each its own job on the transcode queue, never
-     * more than TRANSCODE_MAX_CHUNKS of them (chunks grow instead).
+     * more than TRANSCODE_MAX_CHUNKS of them (chunks grow instead). Audio is chunked too, in chunks of
+     * about TRANSCODE_AUDIO_CHUNK_SECONDS (whole video chunks: AAC encodes far faster than the ladder).
      */
     TRANSCODE_CHUNK_SECONDS: z.coerce.number().positive().max(3600).default(20),
+    TRANSCODE_AUDIO_CHUNK_SECONDS: z.coerce
+      .number()
+      .positive()
+      .max(4 * 3600)
+      .default(120),
     TRANSCODE_MAX_CHUNKS: z.coerce.number().int().min(1).max(1000).default(500),
     MAX_SOURCE_SECONDS: z.coerce
       .number()
@@ -268,6 +274,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     transcoding: {
       ffmpegMaxSeconds: parsed.FFMPEG_MAX_SECONDS,
       chunkSeconds: parsed.TRANSCODE_CHUNK_SECONDS,
+      audioChunkSeconds: parsed.TRANSCODE_AUDIO_CHUNK_SECONDS,
       maxChunks: parsed.TRANSCODE_MAX_CHUNKS,
       maxSourceSeconds: parsed.MAX_SOURCE_SECONDS,
       mediaConvertRoleArn: parsed.MEDIACONVERT_ROLE_ARN,

@@ -1,22 +1,37 @@
 import { describe, expect, it } from '@jest/globals';
-import { mediaPlaylist, planChunks } from '#core/media/chunks.ts';
-import { firstDecodeTime, shiftDecodeTimes } from '#core/media/fmp4.ts';
+import { adtsFrames, keepAdtsFrames } from '#core/media/adts.ts';
+import {
+  AAC_FRAME_SAMPLES,
+  AUDIO_PREROLL_FRAMES,
+  AUDIO_SAMPLE_RATE,
+  audioBitrates,
+  mediaPlaylist,
+  planChunks,
+} from '#core/media/chunks.ts';
+import {
+  editListMediaTime,
+  firstDecodeTime,
+  setEditListMediaTime,
+  shiftDecodeTimes,
+} from '#core/media/fmp4.ts';
 import { masterPlaylist } from '#core/media/hls.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import type { SourceFacts } from '#core/media/probe.ts';
 
-const source = (durationSeconds: number, frameRate = 30): SourceFacts => ({
+const source = (durationSeconds: number, frameRate = 30, hasAudio = true): SourceFacts => ({
   container: 'mov',
   durationSeconds,
   width: 1920,
   height: 1080,
   frameRate,
-  hasAudio: true,
+  hasAudio,
   videoCodec: 'h264',
-  audioCodec: 'aac',
+  audioCodec: hasAudio ? 'aac' : undefined,
   videoStreamIndex: 0,
-  audioStreamIndex: 1,
+  audioStreamIndex: hasAudio ? 1 : undefined,
 });
+
+const FRAME_SECONDS = AAC_FRAME_SAMPLES / AUDIO_SAMPLE_RATE;
 
 describe('planChunks', () => {
   it('cuts on segment boundaries, numbers segments globally, and leaves the last chunk open-ended', () => {
@@ -53,6 +68,95 @@ describe('planChunks', () => {
   });
 });
 
+describe('planChunks: audio chunks', () => {
+  it('cuts audio on whole AAC frames at video chunk starts, gapless, as long as the source to within a frame', () => {
+    const plan = planLadder(source(30));
+    const { audioChunks, audioJob, jobCount, chunks } = planChunks(plan, {
+      chunkSeconds: 8,
+      maxChunks: 500,
+      audioChunkSeconds: 8,
+    })!;
+    expect(chunks).toHaveLength(4);
+    expect(audioJob).toBe(4);
+    expect(jobCount).toBe(8);
+    // Frame f is at media time f + 1 (the priming frame is first): 8 s = 375 frames of media time.
+    expect(audioChunks.map((a) => [a.startFrame, a.frameCount, a.decodeTime])).toEqual([
+      [0, 374, 0],
+      [374, 375, 375 * 1024],
+      [749, 375, 750 * 1024],
+      [1124, 283, 1125 * 1024],
+    ]);
+    // Each chunk starts where the one before ends; together exactly ceil(30 s / frame) frames.
+    for (let i = 1; i < audioChunks.length; i++) {
+      const before = audioChunks[i - 1]!;
+      expect(audioChunks[i]!.startFrame).toBe(before.startFrame + before.frameCount);
+      expect(audioChunks[i]!.firstSegment).toBe(before.firstSegment + before.maxSegments);
+    }
+    const frames = audioChunks.reduce((n, a) => n + a.frameCount, 0);
+    expect(frames).toBe(Math.ceil(30 / FRAME_SECONDS));
+    expect(frames * FRAME_SECONDS - 30).toBeLessThan(FRAME_SECONDS);
+    // Chunk 0 keeps the encoder's priming frame; the others drop it with their pre-roll, which they decode.
+    expect(audioChunks[0]).toMatchObject({ skipFrames: 0, keepFrames: 375, readStartSeconds: 0 });
+    for (const a of audioChunks.slice(1)) {
+      expect(a.skipFrames).toBe(AUDIO_PREROLL_FRAMES + 1);
+      expect(a.keepFrames).toBe(a.frameCount);
+      expect(a.readStartSeconds).toBeCloseTo((a.startFrame - AUDIO_PREROLL_FRAMES) * FRAME_SECONDS, 5);
+      // What is read covers the pre-roll, the chunk and a post-roll; the encoder makes one frame more.
+      expect(a.readSamples / AAC_FRAME_SAMPLES + 1).toBeGreaterThan(a.skipFrames + a.keepFrames);
+    }
+  });
+
+  it('keeps every audio chunk start within half a frame of its video chunk start at NTSC rates', () => {
+    const plan = planLadder(source(600, 29.97));
+    const planned = planChunks(plan, { chunkSeconds: 20, maxChunks: 500, audioChunkSeconds: 60 })!;
+    const span = 3;
+    expect(planned.audioChunks).toHaveLength(Math.ceil(planned.chunks.length / span));
+    for (const a of planned.audioChunks) {
+      const video = planned.chunks[a.index * span]!;
+      const media = a.index === 0 ? 0 : (a.startFrame + 1) * FRAME_SECONDS;
+      expect(Math.abs(media - video.startSeconds)).toBeLessThanOrEqual(FRAME_SECONDS / 2);
+    }
+  });
+
+  it('makes audio chunks of whole video chunks (120 s by default), and only a poster job without audio', () => {
+    const hour = planChunks(planLadder(source(3600)), { chunkSeconds: 20, maxChunks: 500 })!;
+    expect(hour.chunks).toHaveLength(180);
+    expect(hour.audioChunks).toHaveLength(30);
+    expect(hour.jobCount).toBe(210);
+    const silent = planChunks(planLadder(source(60, 30, false)), { chunkSeconds: 20, maxChunks: 500 })!;
+    expect(silent.audioChunks).toEqual([]);
+    expect(silent).toMatchObject({ audioJob: 3, jobCount: 4 });
+  });
+
+  it('one audio rendition per audio bitrate of the ladder, highest first', () => {
+    expect(audioBitrates(planLadder(source(60)))).toEqual([128_000, 96_000, 64_000]);
+  });
+});
+
+describe('ADTS frames', () => {
+  const frame = (length: number, fill: number) => {
+    const b = Buffer.alloc(length, fill);
+    b[0] = 0xff;
+    b[1] = 0xf1;
+    b[3] = (length >> 11) & 0x03;
+    b[4] = (length >> 3) & 0xff;
+    b[5] = ((length & 0x07) << 5) | 0x1f;
+    return b;
+  };
+  it('drops the first frames and keeps the next ones, byte exact', () => {
+    const stream = Buffer.concat([frame(10, 1), frame(20, 2), frame(15, 3), frame(9, 4)]);
+    expect(adtsFrames(stream)).toEqual([
+      [0, 10],
+      [10, 30],
+      [30, 45],
+      [45, 54],
+    ]);
+    expect(Buffer.from(keepAdtsFrames(stream, 1, 2))).toEqual(Buffer.concat([frame(20, 2), frame(15, 3)]));
+    expect(() => keepAdtsFrames(stream, 2, 3)).toThrow(/made 4 frames; the chunk needs 5/);
+    expect(() => adtsFrames(Buffer.from('not adts'))).toThrow(/not an ADTS stream/);
+  });
+});
+
 describe('the stitched playlists', () => {
   it('lists every segment under one init segment, and the master names the audio group in every variant', () => {
     const segments = [
@@ -81,6 +185,50 @@ describe('the stitched playlists', () => {
       '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"',
     );
     expect(master).toMatch(/BANDWIDTH=3640000,AVERAGE-BANDWIDTH=3130000,.*,AUDIO="audio"\n720p\/index\.m3u8/);
+  });
+
+  it("names each variant its own audio group when there are several, adding that group's bandwidth", () => {
+    const plan = planLadder(source(60));
+    const master = masterPlaylist(
+      plan,
+      [
+        {
+          name: '720p',
+          playlistUri: '720p/index.m3u8',
+          averageBandwidth: 3_000_000,
+          peakBandwidth: 3_500_000,
+          audioGroupId: 'audio-128k',
+        },
+        {
+          name: '240p',
+          playlistUri: '240p/index.m3u8',
+          averageBandwidth: 400_000,
+          peakBandwidth: 500_000,
+          audioGroupId: 'audio-64k',
+        },
+      ],
+      [
+        {
+          groupId: 'audio-128k',
+          uri: 'audio/128k/index.m3u8',
+          averageBandwidth: 130_000,
+          peakBandwidth: 140_000,
+        },
+        {
+          groupId: 'audio-64k',
+          uri: 'audio/64k/index.m3u8',
+          averageBandwidth: 66_000,
+          peakBandwidth: 70_000,
+        },
+      ],
+    );
+    expect(master.match(/#EXT-X-MEDIA:TYPE=AUDIO/g)).toHaveLength(2);
+    expect(master).toMatch(
+      /BANDWIDTH=570000,AVERAGE-BANDWIDTH=466000,.*,AUDIO="audio-64k"\n240p\/index\.m3u8/,
+    );
+    expect(master).toMatch(
+      /BANDWIDTH=3640000,AVERAGE-BANDWIDTH=3130000,.*,AUDIO="audio-128k"\n720p\/index\.m3u8/,
+    );
   });
 });
 
@@ -114,6 +262,27 @@ function segment(decodeTime: bigint): Buffer {
     box('mdat', Buffer.from('frames')),
   ]);
 }
+
+describe('setEditListMediaTime', () => {
+  it('starts presentation after the priming frame (moov/trak/edts/elst media_time)', () => {
+    const box = (type: string, ...payload: Buffer[]) => {
+      const body = Buffer.concat(payload);
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(8 + body.length);
+      header.write(type, 4, 'latin1');
+      return Buffer.concat([header, body]);
+    };
+    const elst = Buffer.alloc(16);
+    elst.writeUInt32BE(1, 4);
+    elst.writeUInt32BE(0x00010000, 12);
+    const init = box('moov', box('trak', box('edts', box('elst', elst.subarray(0, 8), Buffer.alloc(8)))));
+    // version 0, one entry: segment_duration 0, media_time 0 (then media_rate, not written here)
+    expect(editListMediaTime(init)).toBe(0);
+    setEditListMediaTime(init, 1024);
+    expect(editListMediaTime(init)).toBe(1024);
+    expect(() => setEditListMediaTime(box('moov'), 1024)).toThrow(/no edit list/);
+  });
+});
 
 describe('shiftDecodeTimes', () => {
   it('moves the tfdt and sidx times of a chunk segment by the chunk start, in place', () => {

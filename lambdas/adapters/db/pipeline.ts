@@ -167,7 +167,7 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
         Array.from({ length: chunks.jobCount }, (_, job) => ({
           video_id: videoId,
           job,
-          kind: job === chunks.audioJob ? ('audio' as const) : ('video' as const),
+          kind: job >= chunks.audioJob ? ('audio' as const) : ('video' as const),
         })),
       )
       .onConflict((oc) => oc.columns(['video_id', 'job']).doNothing())

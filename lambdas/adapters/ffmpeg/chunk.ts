@@ -4,15 +4,25 @@
  *   what precedes the frame), decoded once and scaled to every rung, each rung keyframed exactly every
  *   segment (`-g`, `-force_key_frames` on frame numbers) and cut into globally numbered fMP4 segments;
  *   the fragments' decode times are then moved to the chunk's place in the whole (core/media/fmp4.ts);
- * - the audio: the whole track, once, as its own fMP4 rendition (AAC at the top rung's bitrate); and the
- *   poster and thumbnail (extractPoster, as the single-process ladder cuts them).
+ * - an audio chunk: its range with pre- and post-roll, decoded once and encoded to ADTS at every audio
+ *   bitrate of the ladder, trimmed to the chunk's own AAC frames (core/media/adts.ts), muxed into fMP4
+ *   segments by stream copy and moved to the chunk's place; the first audio job also cuts the poster and
+ *   thumbnail (extractPoster, as the single-process ladder cuts them).
  * Flags are the ones the single-process ladder uses, all present in the 2018 static build.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { VideoChunk } from '#core/media/chunks.ts';
+import { keepAdtsFrames } from '#core/media/adts.ts';
+import {
+  AAC_FRAME_SAMPLES,
+  AUDIO_SAMPLE_RATE,
+  type AudioChunk,
+  audioBitrates,
+  audioDirectory,
+  type VideoChunk,
+} from '#core/media/chunks.ts';
 import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
-import { shiftDecodeTimes, trackTimescale } from '#core/media/fmp4.ts';
+import { setEditListMediaTime, shiftDecodeTimes, trackTimescale } from '#core/media/fmp4.ts';
 import { avcCodecFromInitSegment } from '#core/media/hls.ts';
 import type { TranscodePlan } from '#core/media/ladder.ts';
 import { formatDuration, type SourceContainer } from '#core/media/probe.ts';
@@ -106,43 +116,99 @@ export async function encodeVideoChunk(options: JobOptions & { chunk: VideoChunk
   return { rungs };
 }
 
-export interface EncodedAudio {
-  /** Null when the source has no audio. */
-  audio: { directory: string; initPath: string; segments: EncodedSegment[] } | null;
-  posterPath: string;
-  thumbnailPath: string;
+export interface EncodedAudioRendition {
+  bitrate: number;
+  directory: string;
+  initPath: string;
+  segments: EncodedSegment[];
 }
 
-/** The whole audio track as one fMP4 rendition, and the poster and thumbnail. */
-export async function encodeAudioAndPoster(options: JobOptions): Promise<EncodedAudio> {
+export interface EncodedAudio {
+  /** Per audio bitrate, highest first; empty for the poster-only job of a source without audio. */
+  renditions: EncodedAudioRendition[];
+  /** Set when the job cuts the poster and thumbnail. */
+  poster?: { posterPath: string; thumbnailPath: string };
+}
+
+/**
+ * One audio chunk (core/media/chunks.ts) of every audio bitrate, and the poster when asked: decoded with
+ * its pre- and post-roll and encoded to ADTS (one decode, one AAC encoder per bitrate), trimmed to its
+ * own frames, muxed into fMP4 segments (stream copy) and moved to its place in the stitched track.
+ */
+export async function encodeAudioJob(
+  options: JobOptions & { audioChunk: AudioChunk | undefined; poster: boolean },
+): Promise<EncodedAudio> {
   const binaries = options.binaries ?? (await resolveBinaries());
-  const { plan } = options;
+  const { plan, audioChunk } = options;
   const src = sourceInput(options.input);
   const outputDir = path.resolve(options.outputDir);
   const redact = [...src.redact, outputDir];
-  const posterPath = path.join(outputDir, 'poster.jpg');
-  const thumbnailPath = path.join(outputDir, 'thumbnail.jpg');
   await mkdir(outputDir, { recursive: true });
-  const encodeAudio = async (): Promise<EncodedAudio['audio']> => {
-    if (plan.streams.audio === null) return null;
-    const directory = path.join(outputDir, 'audio');
-    await mkdir(directory, { recursive: true });
-    const out = await run(binaries.ffmpeg, audioArgs(options, src, directory), {
-      timeoutMs: options.timeoutMs ?? 14 * 60_000,
-      signal: options.signal,
-    });
-    checkRun(out, src, options, redact);
-    return {
-      directory,
-      initPath: path.join(directory, INIT_SEGMENT),
-      segments: await listSegments(directory),
-    };
+  const budget = { timeoutMs: options.timeoutMs ?? 14 * 60_000, signal: options.signal };
+  const encodeAudio = async (): Promise<EncodedAudioRendition[]> => {
+    const bitrates = audioBitrates(plan);
+    if (!audioChunk || plan.streams.audio === null || bitrates.length === 0) return [];
+    const raw = bitrates.map((b) => path.join(outputDir, `${b}.aac`));
+    checkRun(
+      await run(binaries.ffmpeg, audioChunkArgs(options, audioChunk, src, raw), budget),
+      src,
+      options,
+      redact,
+    );
+    const trimmed = await Promise.all(
+      raw.map(async (file) => {
+        const kept = keepAdtsFrames(await readFile(file), audioChunk.skipFrames, audioChunk.keepFrames);
+        const out = `${file}.kept`;
+        await writeFile(out, kept);
+        return out;
+      }),
+    );
+    const directories = bitrates.map((b) => path.join(outputDir, audioDirectory(b)));
+    await Promise.all(directories.map((d) => mkdir(d, { recursive: true })));
+    checkRun(
+      await run(binaries.ffmpeg, audioMuxArgs(plan, audioChunk, trimmed, directories), budget),
+      src,
+      options,
+      redact,
+    );
+    return Promise.all(
+      bitrates.map(async (bitrate, i) => {
+        const directory = directories[i]!;
+        const segments = await listSegments(directory);
+        if (segments.length > audioChunk.maxSegments) {
+          throw new MediaToolError(
+            `transcode failed: audio chunk ${audioChunk.index} made ${segments.length} segments, more than its ${audioChunk.maxSegments}`,
+          );
+        }
+        const initPath = path.join(directory, INIT_SEGMENT);
+        const init = await readFile(initPath);
+        const timescale = trackTimescale(init);
+        const ticks = (BigInt(audioChunk.decodeTime) * BigInt(timescale)) / BigInt(AUDIO_SAMPLE_RATE);
+        await Promise.all(
+          segments.map(async (s) => {
+            const bytes = await readFile(s.file);
+            shiftDecodeTimes(bytes, ticks);
+            await writeFile(s.file, bytes);
+          }),
+        );
+        if (audioChunk.index === 0) {
+          // The track starts with the encoder's priming frame: presentation starts after it.
+          setEditListMediaTime(init, (AAC_FRAME_SAMPLES * timescale) / AUDIO_SAMPLE_RATE);
+          await writeFile(initPath, init);
+        }
+        return { bitrate, directory, initPath, segments };
+      }),
+    );
   };
-  const [audio] = await Promise.all([
-    encodeAudio(),
-    extractPoster(binaries, options, src, posterPath, thumbnailPath, redact),
-  ]);
-  return { audio, posterPath, thumbnailPath };
+  const cutPoster = async () => {
+    if (!options.poster) return undefined;
+    const posterPath = path.join(outputDir, 'poster.jpg');
+    const thumbnailPath = path.join(outputDir, 'thumbnail.jpg');
+    await extractPoster(binaries, options, src, posterPath, thumbnailPath, redact);
+    return { posterPath, thumbnailPath };
+  };
+  const [renditions, poster] = await Promise.all([encodeAudio(), cutPoster()]);
+  return { renditions, ...(poster ? { poster } : {}) };
 }
 
 function checkRun(out: RunResult, src: SourceInput, options: JobOptions, redact: readonly string[]): void {
@@ -237,30 +303,65 @@ export function chunkArgs(
   ];
 }
 
-function audioArgs(options: JobOptions, src: SourceInput, dir: string): string[] {
+/** Decode the chunk's range once, pad it to its length, and encode it to ADTS at every bitrate. */
+function audioChunkArgs(
+  options: JobOptions,
+  chunk: AudioChunk,
+  src: SourceInput,
+  outputs: readonly string[],
+): string[] {
   const { plan } = options;
-  const bitrate = Math.max(...plan.renditions.map((r) => r.audioBitrate));
+  const bitrates = audioBitrates(plan);
+  const n = outputs.length;
+  const graph =
+    `[0:${plan.streams.audio}]aresample=${AUDIO_SAMPLE_RATE},aformat=channel_layouts=stereo,` +
+    `apad=whole_len=${chunk.readSamples}` +
+    (n > 1 ? `,asplit=${n}${outputs.map((_, i) => `[a${i}]`).join('')}` : '[a0]');
   return [
     ...silent,
     ...guardArgs(src),
+    ...(chunk.readStartSeconds > 0 ? ['-ss', chunk.readStartSeconds.toFixed(6)] : []),
     '-f',
     options.container,
     '-t',
-    `${plan.sourceDurationSeconds}`,
+    chunk.readSeconds.toFixed(6),
     '-i',
     src.url,
-    '-map',
-    `0:${plan.streams.audio}`,
-    '-vn',
-    ...stripped,
-    '-c:a',
-    'aac',
-    '-b:a',
-    `${bitrate}`,
-    '-ac',
-    '2',
-    '-ar',
-    '48000',
-    ...hlsArgs(plan, dir, 0),
+    '-filter_complex',
+    graph,
+    ...outputs.flatMap((file, i) => [
+      '-map',
+      `[a${i}]`,
+      ...stripped,
+      '-c:a',
+      'aac',
+      '-b:a',
+      `${bitrates[i]}`,
+      '-f',
+      'adts',
+      file,
+    ]),
+  ];
+}
+
+/** The trimmed ADTS streams into fMP4 HLS segments, numbered from the chunk's first, without re-encoding. */
+function audioMuxArgs(
+  plan: TranscodePlan,
+  chunk: AudioChunk,
+  inputs: readonly string[],
+  directories: readonly string[],
+): string[] {
+  return [
+    ...silent,
+    ...inputs.flatMap((file) => ['-f', 'aac', '-i', file]),
+    ...directories.flatMap((dir, i) => [
+      '-map',
+      `${i}:a`,
+      '-c:a',
+      'copy',
+      '-bsf:a',
+      'aac_adtstoasc',
+      ...hlsArgs(plan, dir, chunk.firstSegment),
+    ]),
   ];
 }

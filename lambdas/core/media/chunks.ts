@@ -8,8 +8,14 @@
  *   same frames, as in the single-process ladder.
  * - Each chunk job encodes every rung of its frame range (decode once, scale N times), reading its time
  *   range by ranged requests (input seeking), and numbers its segments globally (`firstSegment`).
- * - Audio is encoded once, as its own rendition group (job `audioJob`, with the poster), so no AAC priming
- *   or frame padding ever lands at a chunk join.
+ * - Audio is its own rendition group per audio bitrate of the ladder, encoded in audio chunks (jobs from
+ *   `audioJob` on; the first also cuts the poster) that are whole AAC frames (1024 samples at 48 kHz) and
+ *   start where a video chunk starts, to the frame. Each audio chunk decodes from a few frames before its
+ *   start to a few after its end (pre- and post-roll), and keeps only the encoded frames that cover its own
+ *   range: the encoder's priming and the pre-roll are dropped, so the frame before every join is the
+ *   previous chunk's encode of the same samples and the decoder's overlap-add runs on across it (no gap,
+ *   no click, no priming inside the stream). Only the first chunk keeps its priming frame, which the
+ *   stitched init segment's edit list skips, as in any AAC MP4.
  * - Timestamps: every chunk encode starts at 0; its fragments' decode times are shifted by its first
  *   frame's time (`startFrame` frames), so they continue across joins (see adapters/ffmpeg/fmp4.ts).
  */
@@ -35,10 +41,42 @@ export interface ChunkPlan {
   /** Segments per chunk (the last may hold fewer). */
   chunkSegments: number;
   chunks: VideoChunk[];
-  /** The job that encodes the audio (when the source has any) and cuts the poster: chunks.length. */
+  /** The first audio job (chunks.length): it also cuts the poster, and is the only one without audio. */
   audioJob: number;
-  /** chunks.length + 1. */
+  /** Audio chunks, job audioJob + index each; empty when the source has no audio. */
+  audioChunks: AudioChunk[];
+  /** chunks.length + max(1, audioChunks.length). */
   jobCount: number;
+}
+
+/** AAC in every audio rendition: 48 kHz, 1024 samples per frame. */
+export const AUDIO_SAMPLE_RATE = 48_000;
+export const AAC_FRAME_SAMPLES = 1024;
+/** Frames decoded and encoded on each side of an audio chunk and then dropped (encoder warm-up, overlap). */
+export const AUDIO_PREROLL_FRAMES = 4;
+export const AUDIO_POSTROLL_FRAMES = 4;
+
+export interface AudioChunk {
+  /** Audio chunk number (0-based); its job is audioJob + index. */
+  index: number;
+  /** First AAC frame of the chunk, globally (frame f covers samples f*1024 .. f*1024+1023 at 48 kHz). */
+  startFrame: number;
+  /** Frames of the chunk: the last ends at the first whole frame at or after the planned duration. */
+  frameCount: number;
+  /** Where decoding starts (pre-roll before startFrame, never before 0) and how long, seconds. */
+  readStartSeconds: number;
+  readSeconds: number;
+  /** Samples (48 kHz) the decoded input is padded to with silence, so a short audio track still fills. */
+  readSamples: number;
+  /** Encoded frames dropped at the start (the encoder's priming frame and the pre-roll; 0 in chunk 0). */
+  skipFrames: number;
+  /** Encoded frames kept after those: frameCount, plus the priming frame in chunk 0. */
+  keepFrames: number;
+  /** Decode time (48 kHz ticks) of the first kept frame in the stitched track (whose frame 0 is priming). */
+  decodeTime: number;
+  /** The global number of its first segment, and the most it may make (numbers up to the next chunk's). */
+  firstSegment: number;
+  maxSegments: number;
 }
 
 export interface ChunkOptions {
@@ -46,9 +84,15 @@ export interface ChunkOptions {
   chunkSeconds: number;
   /** Never more chunk jobs than this per video: chunks grow instead (bounded fan-out and bookkeeping). */
   maxChunks: number;
+  /**
+   * Target audio chunk length (rounded to whole video chunks, at least one): AAC is about 50x realtime
+   * per bitrate on one core, so audio chunks can be several video chunks long and stay shorter jobs.
+   */
+  audioChunkSeconds?: number;
 }
 
 export const DEFAULT_MAX_CHUNKS = 500;
+export const DEFAULT_AUDIO_CHUNK_SECONDS = 120;
 
 /**
  * The chunks of a planned ffmpeg ladder; undefined when the source fits in one chunk, where fan-out
@@ -82,8 +126,83 @@ export function planChunks(plan: TranscodePlan, options: ChunkOptions): ChunkPla
       firstSegment,
     });
   }
-  return { segmentFrames, chunkSegments, chunks, audioJob: count, jobCount: count + 1 };
+  const audioChunks =
+    plan.streams.audio === null
+      ? []
+      : planAudioChunks(plan, chunks, options.audioChunkSeconds ?? DEFAULT_AUDIO_CHUNK_SECONDS);
+  return {
+    segmentFrames,
+    chunkSegments,
+    chunks,
+    audioJob: count,
+    audioChunks,
+    jobCount: count + Math.max(1, audioChunks.length),
+  };
 }
+
+const frameSecondsAudio = (frames: number) =>
+  Math.round((frames * AAC_FRAME_SAMPLES * 1e6) / AUDIO_SAMPLE_RATE) / 1e6;
+
+/**
+ * Audio chunks over whole video chunks. The stitched track's media time starts with the encoder's one
+ * priming frame (the edit list skips it), so frame f sits at media time (f + 1) frames: each chunk after
+ * the first starts on the frame whose media time is nearest its first video chunk's start (within half a
+ * frame, 10.7 ms), and the last ends on the first whole frame at or past the planned duration, so the
+ * track is as long as the source to within one frame.
+ */
+function planAudioChunks(
+  plan: TranscodePlan,
+  chunks: readonly VideoChunk[],
+  audioChunkSeconds: number,
+): AudioChunk[] {
+  const span = Math.max(1, Math.round(audioChunkSeconds / chunks[0]!.durationSeconds));
+  const perSecond = AUDIO_SAMPLE_RATE / AAC_FRAME_SAMPLES;
+  const totalFrames = Math.max(1, Math.ceil(plan.sourceDurationSeconds * perSecond - 1e-6));
+  const starts = [0];
+  for (let i = span; i < chunks.length; i += span) {
+    const start = Math.round(chunks[i]!.startSeconds * perSecond) - 1;
+    if (start > starts.at(-1)! && start < totalFrames) starts.push(start);
+  }
+  // ffmpeg's HLS muxer cuts where the segment time passes each multiple of segmentSeconds (the 2018 build
+  // may cut differently): a chunk's segments are numbered from a range with one to spare.
+  const segmentSamples = plan.segmentSeconds * AUDIO_SAMPLE_RATE;
+  let firstSegment = 0;
+  return starts.map((startFrame, index) => {
+    const endFrame = starts[index + 1] ?? totalFrames;
+    const frameCount = endFrame - startFrame;
+    const readStart = Math.max(0, startFrame - AUDIO_PREROLL_FRAMES);
+    const readEnd = endFrame + AUDIO_POSTROLL_FRAMES;
+    // The encoder emits one priming frame, then frame i of its input: chunk 0 keeps the priming frame
+    // (the track starts with it), every other chunk drops it with its pre-roll.
+    const first = index === 0;
+    const keepFrames = first ? frameCount + 1 : frameCount;
+    const maxSegments = Math.ceil((keepFrames * AAC_FRAME_SAMPLES) / segmentSamples) + 1;
+    const chunk: AudioChunk = {
+      index,
+      startFrame,
+      frameCount,
+      readStartSeconds: frameSecondsAudio(readStart),
+      readSeconds: frameSecondsAudio(readEnd - readStart),
+      readSamples: (readEnd - readStart) * AAC_FRAME_SAMPLES,
+      skipFrames: first ? 0 : startFrame - readStart + 1,
+      keepFrames,
+      decodeTime: first ? 0 : (startFrame + 1) * AAC_FRAME_SAMPLES,
+      firstSegment,
+      maxSegments,
+    };
+    firstSegment += maxSegments;
+    return chunk;
+  });
+}
+
+/** The audio bitrates of a ladder, highest first: one audio rendition (and group) each. */
+export function audioBitrates(plan: Pick<TranscodePlan, 'renditions'>): number[] {
+  return [...new Set(plan.renditions.map((r) => r.audioBitrate).filter((b) => b > 0))].sort((a, b) => b - a);
+}
+
+/** The audio group (and directory under audio/) of one bitrate, e.g. "audio-128k" in audio/128k/. */
+export const audioGroupId = (bitrate: number) => `${AUDIO_GROUP}-${Math.round(bitrate / 1000)}k`;
+export const audioDirectory = (bitrate: number) => `${AUDIO_DIRECTORY}/${Math.round(bitrate / 1000)}k`;
 
 /** A frame's time at the plan's rate, to the microsecond. */
 export function frameSeconds(frame: number, plan: Pick<TranscodePlan, 'frameRate'>): number {
@@ -106,8 +225,8 @@ export interface ChunkJobResult {
 
 export interface AudioJobResult {
   kind: 'audio';
-  /** Null when the source has no audio. */
-  audio: { segments: SegmentInfo[] } | null;
+  /** Per audio bitrate (highest first): this chunk's segments of its rendition; empty without audio. */
+  renditions: Array<{ bitrate: number; segments: SegmentInfo[] }>;
 }
 
 export type JobResult = ChunkJobResult | AudioJobResult;

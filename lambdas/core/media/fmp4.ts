@@ -91,6 +91,29 @@ export function shiftDecodeTimes(segment: Uint8Array, ticks: bigint): void {
   for (const tfdt of tfdts) add(tfdt.body + 4, buf[tfdt.body] === 1);
 }
 
+/**
+ * Sets where presentation starts in the (first) track's media (the edit list's media_time), in place: an
+ * AAC track begins with the encoder's priming frame, which players skip this way. ffmpeg's fMP4 muxer
+ * writes a one-entry edit list that starts at 0; one is required.
+ */
+export function setEditListMediaTime(init: Uint8Array, ticks: number): void {
+  const buf = asBuffer(init);
+  const [elst] = find(buf, 0, buf.length, ['moov', 'trak', 'edts', 'elst']);
+  if (!elst) throw new Error('malformed MP4: the init segment has no edit list');
+  // version(1) flags(3) entry_count(4), then per entry segment_duration and media_time (4|8 each)
+  if (buf.readUInt32BE(elst.body + 4) !== 1) throw new Error('the edit list does not have one entry');
+  if (buf[elst.body] === 1) buf.writeBigInt64BE(BigInt(ticks), elst.body + 16);
+  else buf.writeInt32BE(ticks, elst.body + 12);
+}
+
+/** The edit list's media_time of the (first) track, or undefined without one. */
+export function editListMediaTime(init: Uint8Array): number | undefined {
+  const buf = asBuffer(init);
+  const [elst] = find(buf, 0, buf.length, ['moov', 'trak', 'edts', 'elst']);
+  if (!elst || buf.readUInt32BE(elst.body + 4) < 1) return undefined;
+  return buf[elst.body] === 1 ? Number(buf.readBigInt64BE(elst.body + 16)) : buf.readInt32BE(elst.body + 12);
+}
+
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -26,9 +26,14 @@ export interface VariantRef {
    * ceiling (ultrafast emits Constrained Baseline even when asked for High), and CODECS must say what is there.
    */
   codecs?: string;
+  /** The audio group the variant plays with, when several are given (the first otherwise). */
+  audioGroupId?: string;
 }
 
-/** The one audio rendition the chunked ladder shares across its variants (core/media/chunks.ts). */
+/**
+ * An audio rendition of the chunked ladder (core/media/chunks.ts), one group per audio bitrate, so every
+ * variant carries the audio bitrate its rung plans (as the single-process ladder muxes it).
+ */
 export interface AudioGroupRef {
   groupId: string;
   /** Relative to the master playlist, e.g. "audio/index.m3u8". */
@@ -46,13 +51,18 @@ export interface AudioGroupRef {
 export function masterPlaylist(
   plan: TranscodePlan,
   variants: readonly VariantRef[],
-  audio?: AudioGroupRef,
+  audio?: AudioGroupRef | readonly AudioGroupRef[],
 ): string {
+  const groups: readonly AudioGroupRef[] = audio === undefined ? [] : 'groupId' in audio ? [audio] : audio;
   const fps = plan.frameRate.numerator / plan.frameRate.denominator;
   const entries = variants.map((v) => {
     const rank = plan.renditions.findIndex((p) => p.name === v.name);
     const r = plan.renditions[rank];
     if (!r) throw new Error(`masterPlaylist: rendition '${v.name}' is not in the plan`);
+    const audio = v.audioGroupId === undefined ? groups[0] : groups.find((g) => g.groupId === v.audioGroupId);
+    if (v.audioGroupId !== undefined && !audio) {
+      throw new Error(`masterPlaylist: audio group '${v.audioGroupId}' is not given`);
+    }
     // Without measurements, the encoder's VBV ceiling and target bound what the segments can carry.
     // With a separate audio group, a variant's bandwidth is its video's plus the audio's (RFC 8216 4.3.4.2).
     const peak = Math.ceil((v.peakBandwidth ?? r.maxRate + r.audioBitrate) + (audio?.peakBandwidth ?? 0));
@@ -75,11 +85,10 @@ export function masterPlaylist(
     '#EXTM3U',
     `#EXT-X-VERSION:${HLS_VERSION}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
-    ...(audio
-      ? [
-          `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${audio.groupId}",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.uri}"`,
-        ]
-      : []),
+    ...groups.map(
+      (g) =>
+        `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${g.groupId}",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${g.uri}"`,
+    ),
     ...entries.flatMap((e) => e.lines),
     '',
   ].join('\n');
