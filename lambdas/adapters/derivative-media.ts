@@ -15,7 +15,12 @@ import { extractFrame } from './ffmpeg/poster.ts';
 import { makeSprites } from './ffmpeg/storyboard.ts';
 import { VideoMedia } from './media-objects.ts';
 import { withObjectFence } from './object-fence.ts';
-import { concatenatedObject, readRendition } from './rendition-objects.ts';
+import {
+  audioPlaylistOf,
+  concatenatedObject,
+  type RenditionLayout,
+  readRendition,
+} from './rendition-objects.ts';
 
 /** Thumbnails are this wide, as the transcoder makes them. */
 const THUMBNAIL_WIDTH = 320;
@@ -41,13 +46,23 @@ export class DerivativeMedia implements Omit<DerivativesPorts['media'], never> {
   }
 
   async makeDownload(video: VideoRecord, rendition: Rendition) {
-    const layout = await readRendition(rendition.playlistKey);
-    const keys = [layout.initKey, ...layout.segments.map((s) => s.key)];
+    const segmentsOf = (layout: RenditionLayout) => [layout.initKey, ...layout.segments.map((s) => s.key)];
+    const keys = segmentsOf(await readRendition(rendition.playlistKey));
+    // A chunked ladder's renditions are video only: the download takes the audio the variant plays with.
+    const master = video.masterPlaylistKey;
+    const masterText = master ? await this.media.readText(master) : undefined;
+    const audioPlaylist =
+      master && masterText ? audioPlaylistOf(master, masterText, rendition.playlistKey) : undefined;
+    const audioKeys = audioPlaylist ? segmentsOf(await readRendition(audioPlaylist)) : undefined;
     return inTemporaryDirectory(async (dir) => {
       const file = path.join(dir, `${rendition.name}.mp4`);
-      await withObjectFence(concatenatedObject(keys), async (fence) =>
-        remuxToMp4(await this.tool(fence), file),
-      );
+      await withObjectFence(concatenatedObject(keys), async (fence) => {
+        const tool = await this.tool(fence);
+        if (!audioKeys) return remuxToMp4(tool, file);
+        return withObjectFence(concatenatedObject(audioKeys), async (audio) =>
+          remuxToMp4({ ...tool, audio }, file),
+        );
+      });
       const { size } = await stat(file);
       const key = this.downloadKey(video, rendition);
       await s3Client().send(

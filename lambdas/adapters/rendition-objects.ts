@@ -55,6 +55,32 @@ export function parseRenditionPlaylist(playlistKey: string, text: string): Rendi
   return { initKey, segments };
 }
 
+/**
+ * The media playlist of the audio a rendition plays with, when its audio is a rendition group of its
+ * own (the chunked ladder: `AUDIO="audio-64k"` on the variant, its EXT-X-MEDIA naming `audio/64k/...`),
+ * read off the master playlist; undefined when the rendition carries its audio itself.
+ */
+export function audioPlaylistOf(
+  masterKey: string,
+  master: string,
+  renditionPlaylistKey: string,
+): string | undefined {
+  const dir = masterKey.slice(0, masterKey.lastIndexOf('/') + 1);
+  const lines = master.split(/\r?\n/).map((line) => line.trim());
+  const variant = lines.findIndex((line, i) => i > 0 && `${dir}${line}` === renditionPlaylistKey);
+  const group = variant > 0 ? /[:,]AUDIO="([^"]+)"/.exec(lines[variant - 1] ?? '')?.[1] : undefined;
+  if (!group) return undefined;
+  const media = lines.find(
+    (line) =>
+      line.startsWith('#EXT-X-MEDIA:') && line.includes('TYPE=AUDIO') && line.includes(`GROUP-ID="${group}"`),
+  );
+  const uri = media && /[:,]URI="([^"]+)"/.exec(media)?.[1];
+  if (!uri || !/^[A-Za-z0-9_][A-Za-z0-9_./-]*$/.test(uri) || uri.includes('..')) {
+    throw new Error(`${masterKey} names audio group "${group}" without a usable playlist`);
+  }
+  return `${dir}${uri}`;
+}
+
 /** The objects `keys` of the media bucket, end to end, as one object (sizes and ETags read at head()). */
 export function concatenatedObject(keys: readonly string[]): StoredObject {
   const bucket = config().mediaBucket;

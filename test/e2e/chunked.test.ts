@@ -175,6 +175,7 @@ describe('a source longer than a chunk is transcoded as parallel chunk jobs and 
       {
         visibility: 'public',
         title: 'chunked',
+        downloads: 'all',
       },
     );
     // Every job message delivered twice, while the video is processing: counted once, stitched once.
@@ -319,18 +320,48 @@ describe('a source longer than a chunk is transcoded as parallel chunk jobs and 
     }
   });
 
-  it('a duplicated job message after the video is ready changes nothing', async () => {
-    // The derivatives worker adds the storyboard once the video is ready: wait for it, so the listing
-    // below is what the pipeline leaves for good.
+  /** The video once the derivatives worker has made its storyboard and every download. */
+  const derived = async () => {
+    let now: ApiVideo & {
+      playback: { storyboard?: string | null } | null;
+      downloads: Array<{ url: string; name: string }>;
+    };
     await until(
       async () => {
-        const now = (await (await runtime.api(`/v1/videos/${videoId}`, { token: alice })).json()) as {
-          playback?: { storyboard?: string | null } | null;
-        };
-        return (now.playback?.storyboard ?? null) !== null;
+        now = (await (await runtime.api(`/v1/videos/${videoId}`, { token: alice })).json()) as typeof now;
+        return (now.playback?.storyboard ?? null) !== null && now.downloads.length === now.renditions.length;
       },
-      { timeoutMs: 120_000, what: 'the storyboard' },
+      { timeoutMs: 180_000, what: 'the storyboard and every download' },
     );
+    return now!;
+  };
+
+  it('makes each MP4 download with the audio its variant plays (the renditions are video only)', async () => {
+    const { downloads } = await derived();
+    for (const download of downloads) {
+      const file = path.join(dir, `download-${download.name}.mp4`);
+      await writeFile(file, await fetchBytes(download.url));
+      const { ffprobe } = await resolveBinaries();
+      const info = JSON.parse(
+        (await exec(ffprobe, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file])).stdout,
+      ) as {
+        format: { duration: string };
+        streams: Array<{ codec_type: string; codec_name: string; duration?: string }>;
+      };
+      expect(info.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual([
+        'audio:aac',
+        'video:h264',
+      ]);
+      const audio = info.streams.find((s) => s.codec_type === 'audio')!;
+      expect(Number(audio.duration)).toBeGreaterThan(SOURCE.seconds - 0.1);
+      expect(Number(audio.duration)).toBeLessThan(SOURCE.seconds + 0.1);
+    }
+  });
+
+  it('a duplicated job message after the video is ready changes nothing', async () => {
+    // The derivatives worker adds the storyboard and downloads once the video is ready: wait for them,
+    // so the listing below is what the pipeline leaves for good.
+    await derived();
     const before = await mediaObjects(videoId);
     for (const job of [0, 2, 4, 7]) runtime.queues.send('transcode', JSON.stringify({ videoId, job }));
     await until(() => runtime.queues.depth('transcode') === 0, {
