@@ -19,6 +19,7 @@ import { validateSource } from '#core/media/probe.ts';
 import { LOCAL_RESOURCES, startLocalRuntime } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { exec, makeClip } from '#test/helpers/media.ts';
+import { plainLadderArgs } from './plain-ladder.ts';
 
 const seconds = Number(process.argv[2] ?? 60);
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-transcode-'));
@@ -31,25 +32,7 @@ if (!validation.ok) throw new Error(validation.reason);
 const plan = planLadder(validation.source, { ffmpegMaxDurationSeconds: Number.POSITIVE_INFINITY });
 
 // Baseline: the same ladder from one hand-written ffmpeg command, file to local disk.
-const baselineDir = path.join(dir, 'baseline');
-const n = plan.renditions.length;
-const graph = [
-  `[0:v]split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`,
-  ...plan.renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height}[v${i}]`),
-].join(';');
-const args = ['-v', 'error', '-y', '-i', sourcePath, '-filter_complex', graph];
-for (const [i, r] of plan.renditions.entries()) {
-  const out = path.join(baselineDir, r.name);
-  await exec('mkdir', ['-p', out]);
-  args.push(
-    ...['-map', `[v${i}]`, '-map', '0:a', '-c:v', 'libx264', '-preset', 'veryfast'],
-    ...['-b:v', `${r.videoBitrate}`, '-maxrate', `${r.maxRate}`, '-bufsize', `${r.bufSize}`],
-    ...['-g', `${plan.gopFrames}`, '-keyint_min', `${plan.gopFrames}`, '-sc_threshold', '0'],
-    ...['-c:a', 'aac', '-b:a', `${r.audioBitrate}`, '-f', 'hls', '-hls_time', '4'],
-    ...['-hls_playlist_type', 'vod', '-hls_segment_type', 'fmp4'],
-    ...['-hls_segment_filename', path.join(out, 'seg_%05d.m4s'), path.join(out, 'index.m3u8')],
-  );
-}
+const args = await plainLadderArgs(sourcePath, plan, path.join(dir, 'baseline'));
 const baselineStart = performance.now();
 const baseline = await exec(binaries.ffmpeg, args, 30 * 60_000);
 if (baseline.code !== 0) throw new Error(`baseline ffmpeg failed: ${baseline.stderr}`);

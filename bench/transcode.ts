@@ -16,7 +16,7 @@
  *   npx tsx bench/transcode.ts [seconds,...=60,600]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { resolveBinaries } from '#adapters/ffmpeg/binaries.ts';
@@ -32,6 +32,7 @@ import { DEFAULT_AUDIO_CHUNK_SECONDS, mediaPlaylist, planChunks } from '#core/me
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
 import { exec } from '#test/helpers/media.ts';
+import { plainLadderArgs } from './plain-ladder.ts';
 
 /** Source lengths to run, one after another (the issue asks for 60 s and 10 minutes). */
 const lengths = (process.argv[2] ?? '60,600').split(',').map(Number);
@@ -98,24 +99,7 @@ async function bench(seconds: number): Promise<void> {
 
     // Baseline: the same ladder from one hand-written ffmpeg command, file to local disk.
     const baselineDir = path.join(dir, 'baseline');
-    const n = plan.renditions.length;
-    const graph = [
-      `[0:v]split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`,
-      ...plan.renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height}[v${i}]`),
-    ].join(';');
-    const args = ['-v', 'error', '-y', '-i', sourcePath, '-filter_complex', graph];
-    for (const [i, r] of plan.renditions.entries()) {
-      const out = path.join(baselineDir, r.name);
-      await mkdir(out, { recursive: true });
-      args.push(
-        ...['-map', `[v${i}]`, '-map', '0:a', '-c:v', 'libx264', '-preset', 'veryfast'],
-        ...['-b:v', `${r.videoBitrate}`, '-maxrate', `${r.maxRate}`, '-bufsize', `${r.bufSize}`],
-        ...['-g', `${plan.gopFrames}`, '-keyint_min', `${plan.gopFrames}`, '-sc_threshold', '0'],
-        ...['-c:a', 'aac', '-b:a', `${r.audioBitrate}`, '-f', 'hls', '-hls_time', '4'],
-        ...['-hls_playlist_type', 'vod', '-hls_segment_type', 'fmp4'],
-        ...['-hls_segment_filename', path.join(out, 'seg_%05d.m4s'), path.join(out, 'index.m3u8')],
-      );
-    }
+    const args = await plainLadderArgs(sourcePath, plan, baselineDir);
     const baseline = await measured(async () => {
       const out = await exec(binaries.ffmpeg, args, 60 * 60_000);
       if (out.code !== 0) throw new Error(`baseline ffmpeg failed: ${out.stderr}`);
