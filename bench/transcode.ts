@@ -28,7 +28,12 @@ import {
 } from '#adapters/ffmpeg/chunk.ts';
 import { parseMediaPlaylist } from '#adapters/ffmpeg/hls.ts';
 import { probe } from '#adapters/ffmpeg/probe.ts';
-import { DEFAULT_AUDIO_CHUNK_SECONDS, mediaPlaylist, planChunks } from '#core/media/chunks.ts';
+import {
+  DEFAULT_AUDIO_CHUNK_SECONDS,
+  DEFAULT_CHUNK_SECONDS,
+  mediaPlaylist,
+  planChunks,
+} from '#core/media/chunks.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
 import { exec } from '#test/helpers/media.ts';
@@ -36,7 +41,8 @@ import { plainLadderArgs } from './plain-ladder.ts';
 
 /** Source lengths to run, one after another (the issue asks for 60 s and 10 minutes). */
 const lengths = (process.argv[2] ?? '60,600').split(',').map(Number);
-const CHUNK_SECONDS = 20;
+/** The deployed default, or TRANSCODE_CHUNK_SECONDS to try another. */
+const CHUNK_SECONDS = Number(process.env.TRANSCODE_CHUNK_SECONDS ?? DEFAULT_CHUNK_SECONDS);
 const AUDIO_CHUNK_SECONDS = DEFAULT_AUDIO_CHUNK_SECONDS;
 const binaries = await resolveBinaries();
 for (const seconds of lengths) await bench(seconds);

@@ -1,4 +1,9 @@
 import * as z from 'zod';
+import {
+  DEFAULT_AUDIO_CHUNK_SECONDS,
+  DEFAULT_CHUNK_SECONDS,
+  DEFAULT_MAX_CHUNKS,
+} from '#core/media/chunks.ts';
 import { booleanFlag, commaList, parseEnv } from './env.ts';
 import { type QueueRef, type QueueUrlVariable, queueRefs, queueUrlVariable } from './resources.ts';
 
@@ -114,13 +119,13 @@ const schema = z
      * more than TRANSCODE_MAX_CHUNKS of them (chunks grow instead). Audio is chunked too, in chunks of
      * about TRANSCODE_AUDIO_CHUNK_SECONDS (whole video chunks: AAC encodes far faster than the ladder).
      */
-    TRANSCODE_CHUNK_SECONDS: z.coerce.number().positive().max(3600).default(20),
+    TRANSCODE_CHUNK_SECONDS: z.coerce.number().positive().max(3600).default(DEFAULT_CHUNK_SECONDS),
     TRANSCODE_AUDIO_CHUNK_SECONDS: z.coerce
       .number()
       .positive()
       .max(4 * 3600)
-      .default(120),
-    TRANSCODE_MAX_CHUNKS: z.coerce.number().int().min(1).max(1000).default(500),
+      .default(DEFAULT_AUDIO_CHUNK_SECONDS),
+    TRANSCODE_MAX_CHUNKS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_MAX_CHUNKS),
     MAX_SOURCE_SECONDS: z.coerce
       .number()
       .int()

@@ -23,6 +23,9 @@ export interface TestRuntime extends LocalRuntime {
  */
 export const RUNTIME_START_MS = 180_000;
 
+/** No single API call of a test takes this long unless something hangs. */
+const API_CALL_TIMEOUT_MS = 45_000;
+
 /** The machine's temporary directory, not a running runtime's scratch (it points TMPDIR there). */
 const TEST_TMP = tmpdir();
 
@@ -61,7 +64,11 @@ export async function startTestRuntime(
         headers.set('Content-Type', 'application/json');
         body = JSON.stringify(init.json);
       }
-      return fetch(`${runtime.url}${path}`, { ...init, headers, body });
+      // A request that hangs fails on its own, naming itself, well before the test's deadline.
+      const signal = init.signal ?? AbortSignal.timeout(API_CALL_TIMEOUT_MS);
+      return fetch(`${runtime.url}${path}`, { ...init, headers, body, signal }).catch((error: unknown) => {
+        throw new Error(`${init.method ?? 'GET'} ${path}: ${(error as Error).message}`, { cause: error });
+      });
     },
     async close() {
       await runtime.stop();

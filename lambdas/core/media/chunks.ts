@@ -91,6 +91,7 @@ export interface ChunkOptions {
   audioChunkSeconds?: number;
 }
 
+export const DEFAULT_CHUNK_SECONDS = 20;
 export const DEFAULT_MAX_CHUNKS = 500;
 export const DEFAULT_AUDIO_CHUNK_SECONDS = 120;
 
