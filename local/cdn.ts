@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CfHeaders, CfRequest, ViewerRequestFunction } from './cloudfront-function.ts';
 import { isResponse } from './cloudfront-function.ts';
@@ -83,7 +84,9 @@ export function cdnEndpoint(options: {
         (object.Body as Readable | undefined)?.destroy();
         res.end();
       } else {
-        (object.Body as Readable).pipe(res);
+        // An object removed or replaced while it streams (a caption track deleted, a master rewritten) ends
+        // the response with an error, as a CDN would cut it: a plain pipe would leave the client waiting.
+        pipeline(object.Body as Readable, res).catch(() => res.destroy());
       }
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
