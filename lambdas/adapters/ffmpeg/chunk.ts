@@ -27,8 +27,15 @@ import { avcCodecFromInitSegment } from '#core/media/hls.ts';
 import type { TranscodePlan } from '#core/media/ladder.ts';
 import { formatDuration, type SourceContainer } from '#core/media/probe.ts';
 import { type Binaries, resolveBinaries } from './binaries.ts';
-import { parseMediaPlaylist, x264Args } from './hls.ts';
-import { guardArgs, type MediaInput, type SourceInput, sourceInput, throwIfStorageFailed } from './input.ts';
+import { ladderGraph, parseMediaPlaylist, x264Args } from './hls.ts';
+import {
+  guardArgs,
+  type MediaInput,
+  QUIET_FFMPEG,
+  type SourceInput,
+  sourceInput,
+  throwIfStorageFailed,
+} from './input.ts';
 import { extractPoster } from './poster.ts';
 import { abortReason, ffmpegFailure, type RunResult, run } from './process.ts';
 
@@ -237,8 +244,6 @@ async function listSegments(directory: string): Promise<EncodedSegment[]> {
   );
 }
 
-const silent = ['-hide_banner', '-nostdin', '-nostats', '-v', 'error', '-y'];
-
 /** Options shared by every fMP4 HLS output. */
 function hlsArgs(plan: TranscodePlan, dir: string, startNumber: number): string[] {
   return [
@@ -268,16 +273,11 @@ export function chunkArgs(
   outputDir: string,
 ): string[] {
   const { plan, chunk } = options;
-  const n = plan.renditions.length;
-  const rate = `${plan.frameRate.numerator}/${plan.frameRate.denominator}`;
-  const graph = [
-    `[0:${plan.streams.video}]yadif=deint=interlaced,fps=${rate},split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`,
-    ...plan.renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
-  ].join(';');
+  const graph = ladderGraph(plan);
   // A little more input than the frames: the frame-rate filter needs the frame after the last to place it.
   const readSeconds = chunk.frameCount === null ? chunk.durationSeconds : chunk.durationSeconds + 1;
   return [
-    ...silent,
+    ...QUIET_FFMPEG,
     ...guardArgs(src),
     ...(chunk.startSeconds > 0 ? ['-ss', `${chunk.startSeconds}`] : []),
     '-f',
@@ -318,7 +318,7 @@ function audioChunkArgs(
     `apad=whole_len=${chunk.readSamples}` +
     (n > 1 ? `,asplit=${n}${outputs.map((_, i) => `[a${i}]`).join('')}` : '[a0]');
   return [
-    ...silent,
+    ...QUIET_FFMPEG,
     ...guardArgs(src),
     ...(chunk.readStartSeconds > 0 ? ['-ss', chunk.readStartSeconds.toFixed(6)] : []),
     '-f',
@@ -352,7 +352,7 @@ function audioMuxArgs(
   directories: readonly string[],
 ): string[] {
   return [
-    ...silent,
+    ...QUIET_FFMPEG,
     ...inputs.flatMap((file) => ['-f', 'aac', '-i', file]),
     ...directories.flatMap((dir, i) => [
       '-map',

@@ -11,7 +11,14 @@ import { avcCodecFromInitSegment, masterPlaylist, type VariantRef } from '#core/
 import type { PlannedRendition, RenditionName, TranscodePlan } from '#core/media/ladder.ts';
 import { formatDuration, type SourceContainer } from '#core/media/probe.ts';
 import { type Binaries, resolveBinaries } from './binaries.ts';
-import { guardArgs, type MediaInput, type SourceInput, sourceInput, throwIfStorageFailed } from './input.ts';
+import {
+  guardArgs,
+  type MediaInput,
+  QUIET_FFMPEG,
+  type SourceInput,
+  sourceInput,
+  throwIfStorageFailed,
+} from './input.ts';
 import { extractPoster } from './poster.ts';
 import { abortReason, ffmpegFailure, run, tail } from './process.ts';
 
@@ -108,24 +115,26 @@ const SEGMENT_PATTERN = 'seg_%05d.m4s';
 const PLAYLIST = 'index.m3u8';
 const INIT_SEGMENT = 'init.mp4';
 
-function ladderArgs(options: TranscodeOptions, src: SourceInput, outputDir: string): string[] {
-  const { plan } = options;
+/**
+ * The ladder's filter graph: decode once; deinterlace only frames flagged interlaced (camcorder MOVs);
+ * resample to the plan's constant rate (phones record variable rate); then one scaler per rung, to
+ * square pixels and 8-bit 4:2:0 so the stream matches the High-profile CODECS we publish. Output `[v<i>]`
+ * is rung i. The chunked ladder (chunk.ts) runs the same graph over each chunk.
+ */
+export function ladderGraph(plan: TranscodePlan): string {
   const n = plan.renditions.length;
   const rate = `${plan.frameRate.numerator}/${plan.frameRate.denominator}`;
-  // Decode once; deinterlace only frames flagged interlaced (camcorder MOVs); resample to the plan's
-  // constant rate (phones record variable rate); then one scaler per rung, to square pixels and 8-bit 4:2:0
-  // so the stream matches the High-profile CODECS we publish.
-  const graph = [
+  return [
     `[0:${plan.streams.video}]yadif=deint=interlaced,fps=${rate},split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`,
     ...plan.renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
   ].join(';');
+}
+
+function ladderArgs(options: TranscodeOptions, src: SourceInput, outputDir: string): string[] {
+  const { plan } = options;
+  const graph = ladderGraph(plan);
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-v',
-    'error',
-    '-y',
+    ...QUIET_FFMPEG,
     ...guardArgs(src),
     '-f',
     options.container,

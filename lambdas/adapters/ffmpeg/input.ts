@@ -62,6 +62,9 @@ export function sourceInput(input: string | MediaInput): SourceInput {
 }
 
 /** Options that go before every `-i`: what may be opened and parsed, and how large a picture may be. */
+/** What every ffmpeg run starts with: no banner, no prompt, no progress, errors only, outputs overwritten. */
+export const QUIET_FFMPEG = ['-hide_banner', '-nostdin', '-nostats', '-v', 'error', '-y'] as const;
+
 export function guardArgs(src: SourceInput): string[] {
   return [
     '-protocol_whitelist',

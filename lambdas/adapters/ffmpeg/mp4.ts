@@ -6,7 +6,7 @@
  */
 import { MediaToolError } from '#core/media/errors.ts';
 import type { Binaries } from './binaries.ts';
-import { guardArgs, type MediaInput, sourceInput, throwIfStorageFailed } from './input.ts';
+import { guardArgs, type MediaInput, QUIET_FFMPEG, sourceInput, throwIfStorageFailed } from './input.ts';
 import { abortReason, ffmpegFailure, run } from './process.ts';
 
 export interface ToolRun {
@@ -30,12 +30,7 @@ export async function runOverInput(
   const audio = tool.audio && sourceInput(tool.audio);
   const timeoutMs = tool.timeoutMs ?? 240_000;
   const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-v',
-    'error',
-    '-y',
+    ...QUIET_FFMPEG,
     ...guardArgs(src),
     ...before,
     '-f',

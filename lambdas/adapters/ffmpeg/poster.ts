@@ -4,7 +4,7 @@ import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
 import type { TranscodePlan } from '#core/media/ladder.ts';
 import type { SourceContainer } from '#core/media/probe.ts';
 import type { Binaries } from './binaries.ts';
-import { guardArgs, type SourceInput, throwIfStorageFailed } from './input.ts';
+import { guardArgs, QUIET_FFMPEG, type SourceInput, throwIfStorageFailed } from './input.ts';
 import { runOverInput, type ToolRun } from './mp4.ts';
 import { abortReason, ffmpegFailure, run } from './process.ts';
 
@@ -43,12 +43,7 @@ export async function extractPoster(
       `[p]scale=${poster.width}:${poster.height},setsar=1,format=yuvj420p[po];` +
       `[t]scale=${thumbnail.width}:${thumbnail.height},setsar=1,format=yuvj420p[th]`;
     const args = [
-      '-hide_banner',
-      '-nostdin',
-      '-nostats',
-      '-v',
-      'error',
-      '-y',
+      ...QUIET_FFMPEG,
       ...guardArgs(src),
       // Before -i: seek in the demuxer to the nearest keyframe instead of decoding everything up to it.
       '-ss',
