@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { REPO_ROOT } from '../../lib/constructs/app-function.ts';
 import { addVideoCloudStacks, type VideoCloudStacks } from '../../lib/videocloud.ts';
 
@@ -73,4 +74,19 @@ export function appFunctions(template: Template) {
     ([, fn]) =>
       fn.Properties?.Handler === 'index.handler' && String(fn.Properties?.Runtime).startsWith('nodejs'),
   );
+}
+
+/** One IAM policy statement as the synthesized template holds it. */
+export type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+/** Every statement of the policies attached to `role` (a function's role, say) in `stack`'s template. */
+export function statementsOfRole(
+  template: Template,
+  stack: Stack,
+  role: { node: { defaultChild?: unknown } },
+): Statement[] {
+  const roleId = Stack.of(stack).getLogicalId(role.node.defaultChild as CfnRole);
+  return resourcesOfType(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties!.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
 }

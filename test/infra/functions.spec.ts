@@ -4,7 +4,7 @@ import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { routeList } from '../../lambdas/api/routes.ts';
 import type { AppFunction } from '../../lib/constructs/app-function.ts';
-import { appFunctions, buildStage, resourcesOfType } from './app.ts';
+import { appFunctions, buildStage, resourcesOfType, statementsOfRole } from './app.ts';
 
 /** Every variable lambdas/shared/config.ts requires (or reads) that the CDK app is responsible for. */
 const CONFIG_VARIABLES = [
@@ -25,20 +25,13 @@ const CONFIG_VARIABLES = [
   'POWERTOOLS_SERVICE_NAME',
 ];
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
-
 describe.each(['dev', 'prod'] as const)('functions (%s)', (stageName) => {
   const { stateless, statelessTemplate: template, stage } = buildStage(stageName);
   const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
     Stack.of(stateless).getLogicalId(construct.node.defaultChild as CfnFunction);
   const functionProps = (fn: AppFunction) =>
     template.findResources('AWS::Lambda::Function')[logicalId(fn.function)]!.Properties;
-  const statementsOf = (fn: AppFunction): Statement[] => {
-    const roleId = Stack.of(stateless).getLogicalId(fn.role.node.defaultChild as CfnRole);
-    return resourcesOfType(template, 'AWS::IAM::Policy')
-      .filter(([, p]) => (p.Properties!.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === roleId))
-      .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
-  };
+  const statementsOf = (fn: AppFunction) => statementsOfRole(template, stateless, fn.role);
   const actionsOf = (fn: AppFunction) => statementsOf(fn).flatMap((s) => [s.Action].flat());
   const entries = [...new Set(routeList.map((r) => r.entry))];
   const api = stateless.api.functions;

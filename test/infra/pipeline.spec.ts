@@ -11,9 +11,7 @@ import { scheduledWorkerList } from '../../lambdas/events/schedules.ts';
 import { JOB_METADATA_STAGE } from '../../lambdas/shared/resources.ts';
 import type { AppFunction } from '../../lib/constructs/app-function.ts';
 import { REPO_ROOT } from '../../lib/constructs/app-function.ts';
-import { buildStage, resourcesOfType } from './app.ts';
-
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+import { buildStage, resourcesOfType, statementsOfRole } from './app.ts';
 
 describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
   const { stateful, stateless, statefulTemplate, statelessTemplate: template, stage } = buildStage(stageName);
@@ -22,12 +20,8 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
     Stack.of(stateless).getLogicalId(construct.node.defaultChild as CfnFunction);
   const fnProps = (fn: AppFunction) =>
     template.findResources('AWS::Lambda::Function')[id(fn.function)]!.Properties;
-  const statementsOf = (fn: { role: { node: { defaultChild?: unknown } } }): Statement[] => {
-    const roleId = Stack.of(stateless).getLogicalId(fn.role.node.defaultChild as CfnRole);
-    return resourcesOfType(template, 'AWS::IAM::Policy')
-      .filter(([, p]) => (p.Properties!.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === roleId))
-      .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
-  };
+  const statementsOf = (fn: { role: { node: { defaultChild?: unknown } } }) =>
+    statementsOfRole(template, stateless, fn.role);
   /** s3 actions of a function, each with the bucket it applies to (uploads/media). */
   const s3Grants = (fn: AppFunction) =>
     statementsOf(fn)
@@ -257,12 +251,8 @@ describe.each(['dev', 'prod'] as const)('event pipeline (%s)', (stageName) => {
       template.findResources('AWS::Lambda::Function')[
         Stack.of(stateless).getLogicalId(fn.function.node.defaultChild as CfnFunction)
       ]!.Properties;
-    const statementsOf = (fn: { role: { node: { defaultChild?: unknown } } }): Statement[] => {
-      const roleId = Stack.of(stateless).getLogicalId(fn.role.node.defaultChild as CfnRole);
-      return resourcesOfType(template, 'AWS::IAM::Policy')
-        .filter(([, p]) => (p.Properties!.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === roleId))
-        .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
-    };
+    const statementsOf = (fn: { role: { node: { defaultChild?: unknown } } }) =>
+      statementsOfRole(template, stateless, fn.role);
     const ingest = pipeline.consumers.get('ingest')!;
     expect(fnProps(ingest).Environment.Variables.FFMPEG_MAX_SECONDS).toBe('600');
     const roleId = Stack.of(stateless).getLogicalId(pipeline.mediaConvert.role.node.defaultChild as CfnRole);

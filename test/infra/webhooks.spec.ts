@@ -4,9 +4,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { AppFunction } from '../../lib/constructs/app-function.ts';
-import { buildStage, resourcesOfType } from './app.ts';
-
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+import { buildStage, resourcesOfType, statementsOfRole } from './app.ts';
 
 /**
  * The webhook path's infrastructure, pinned: who may reach what. The sender is the only function that
@@ -21,12 +19,7 @@ describe.each(['dev', 'prod'] as const)('webhooks and events (%s)', (stageName) 
     Stack.of(stack).getLogicalId(construct.node.defaultChild as CfnFunction);
   const props = (fn: AppFunction) =>
     template.findResources('AWS::Lambda::Function')[logicalId(fn.function)]!.Properties;
-  const statementsOf = (fn: AppFunction): Statement[] => {
-    const roleId = Stack.of(stateless).getLogicalId(fn.role.node.defaultChild as CfnRole);
-    return resourcesOfType(template, 'AWS::IAM::Policy')
-      .filter(([, p]) => (p.Properties!.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === roleId))
-      .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
-  };
+  const statementsOf = (fn: AppFunction) => statementsOfRole(template, stateless, fn.role);
   const actionsOf = (fn: AppFunction) => statementsOf(fn).flatMap((s) => [s.Action].flat());
   /** The queues a function may send to, by their logical id in the stateful stack. */
   const sendsTo = (fn: AppFunction) =>
