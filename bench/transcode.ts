@@ -7,11 +7,12 @@
  * - local wall time, ours (jobs one after another, each with the whole machine: what one Lambda per job
  *   gets is a job alone on 2 vCPUs) vs plain;
  * - the simulated cloud time-to-ready: planning (ffprobe) + the longest job + the stitch, with the
- *   fan-out width, and the same EXTRAPOLATED to a 60-minute source from the measured per-chunk times
- *   (chunks are 20 s whatever the length; the audio job grows with the length).
- * CPU-seconds are read from /proc (children's user+system time), so they hold on a loaded machine; wall
- * times do not. The whole-pipeline bench (upload to ready through the local runtime) is
- * bench/transcode-pipeline.ts.
+ *   fan-out width, and the same EXTRAPOLATED to a 60-minute source planned with the same options, from
+ *   the measured per-job times scaled to its chunk lengths, in waves of the event source's concurrency.
+ * CPU-seconds are read from /proc (children's user+system time); they drift by 10-15% when other work
+ * shares the cores (two vCPUs of one core slow each other), and wall times more: run it on a quiet
+ * machine. TRANSCODE_CHUNK_SECONDS and TRANSCODE_RUNG_GROUPS try other plans. The whole-pipeline bench
+ * (upload to ready through the local runtime) is bench/transcode-pipeline.ts.
  *
  *   npx tsx bench/transcode.ts [seconds,...=60,600]
  */
@@ -31,11 +32,14 @@ import { probe } from '#adapters/ffmpeg/probe.ts';
 import {
   DEFAULT_AUDIO_CHUNK_SECONDS,
   DEFAULT_CHUNK_SECONDS,
+  DEFAULT_MAX_CHUNKS,
+  DEFAULT_RUNG_GROUPS,
   mediaPlaylist,
   planChunks,
 } from '#core/media/chunks.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
+import { queueConsumers } from '#events/consumers.ts';
 import { exec } from '#test/helpers/media.ts';
 import { plainLadderArgs } from './plain-ladder.ts';
 
@@ -44,6 +48,10 @@ const lengths = (process.argv[2] ?? '60,600').split(',').map(Number);
 /** The deployed default, or TRANSCODE_CHUNK_SECONDS to try another. */
 const CHUNK_SECONDS = Number(process.env.TRANSCODE_CHUNK_SECONDS ?? DEFAULT_CHUNK_SECONDS);
 const AUDIO_CHUNK_SECONDS = DEFAULT_AUDIO_CHUNK_SECONDS;
+/** The deployed default, or TRANSCODE_RUNG_GROUPS to try another (1: every rung in one job). */
+const RUNG_GROUPS = Number(process.env.TRANSCODE_RUNG_GROUPS ?? DEFAULT_RUNG_GROUPS);
+/** Jobs the transcode event source runs at once in the cloud. */
+const FAN_OUT = queueConsumers.transcode.maxConcurrency!;
 const binaries = await resolveBinaries();
 for (const seconds of lengths) await bench(seconds);
 
@@ -96,11 +104,13 @@ async function bench(seconds: number): Promise<void> {
     });
     const source = planning.value;
     const plan = planLadder(source, { ffmpegMaxDurationSeconds: Number.POSITIVE_INFINITY });
-    const chunks = planChunks(plan, {
+    const chunkOptions = {
       chunkSeconds: CHUNK_SECONDS,
-      maxChunks: 500,
+      maxChunks: DEFAULT_MAX_CHUNKS,
       audioChunkSeconds: AUDIO_CHUNK_SECONDS,
-    });
+      rungGroups: RUNG_GROUPS,
+    };
+    const chunks = planChunks(plan, chunkOptions);
     if (!chunks) throw new Error('the source fits in one chunk: nothing to compare');
 
     // Baseline: the same ladder from one hand-written ffmpeg command, file to local disk.
@@ -136,10 +146,12 @@ async function bench(seconds: number): Promise<void> {
         ),
       );
     }
+    // A rung's part of every chunk, in time order (the jobs of its rung group).
+    const partsOf = (name: string) => chunkRuns.flatMap((c) => c.value.rungs.filter((x) => x.name === name));
     // The stitch: every rung's playlist over all chunks (the worker then uploads a few KB of text).
     const stitch = await measured(async () => {
       for (const r of plan.renditions) {
-        const segments = chunkRuns.flatMap((c) => c.value.rungs.find((x) => x.name === r.name)!.segments);
+        const segments = partsOf(r.name).flatMap((x) => x.segments);
         await writeFile(path.join(oursDir, `${r.name}.m3u8`), mediaPlaylist(segments, 'init.mp4'));
       }
     });
@@ -151,13 +163,26 @@ async function bench(seconds: number): Promise<void> {
     const longestChunk = Math.max(...chunkRuns.map((c) => c.wall));
     const longestAudio = Math.max(...audioRuns.map((c) => c.wall));
     const cloud = planning.wall + Math.max(longestChunk, longestAudio) + stitch.wall;
-    // A 60-minute source: video chunks are 20 s and audio chunks 120 s whatever the length, so the longest
-    // job of each kind is as measured; an audio chunk shorter than 120 s here is scaled up to 120 s.
-    const hourChunks = Math.ceil(3600 / (chunks.chunkSegments * 4));
-    const hourAudioChunks = Math.ceil(3600 / AUDIO_CHUNK_SECONDS);
-    const audioChunkSeconds = Math.max(1, ...chunks.audioChunks.map((a) => (a.frameCount * 1024) / 48_000));
-    const hourAudio = longestAudio * Math.max(1, AUDIO_CHUNK_SECONDS / audioChunkSeconds);
-    const hourCloud = planning.wall + Math.max(longestChunk, hourAudio) + stitch.wall;
+    // A 60-minute source, planned with the same options: its chunks may be longer (the chunk count is
+    // bounded), so the longest measured video job is scaled by chunk length, and an audio chunk shorter
+    // than the hour's is scaled up to it. The event source runs at most FAN_OUT jobs at once: more jobs
+    // than that run in waves.
+    const groups = chunks.chunks.length / new Set(chunks.chunks.map((c) => c.startFrame)).size;
+    const hour = planChunks(
+      planLadder(
+        { ...source, durationSeconds: 3600 },
+        { ffmpegMaxDurationSeconds: Number.POSITIVE_INFINITY },
+      ),
+      chunkOptions,
+    )!;
+    const secondsOf = (segments: number) => segments * plan.segmentSeconds;
+    const hourVideo = longestChunk * (hour.chunkSegments / chunks.chunkSegments);
+    const audioSecondsOf = (a: { frameCount: number }) => (a.frameCount * 1024) / 48_000;
+    const audioChunkSeconds = Math.max(1, ...chunks.audioChunks.map(audioSecondsOf));
+    const hourAudioSeconds = Math.max(...hour.audioChunks.map(audioSecondsOf));
+    const hourAudio = longestAudio * Math.max(1, hourAudioSeconds / audioChunkSeconds);
+    const waves = Math.ceil(hour.jobCount / FAN_OUT);
+    const hourCloud = planning.wall + waves * Math.max(hourVideo, hourAudio) + stitch.wall;
 
     // Quality and size: the top rung, whole, against the source; bytes per rung.
     const top = plan.renditions[0]!;
@@ -172,7 +197,7 @@ async function bench(seconds: number): Promise<void> {
       [path.join(baseTop, 'init.mp4'), ...basePlaylist.segments.map((s) => path.join(baseTop, s.uri))],
       'baseline-top.mp4',
     );
-    const ourTop = chunkRuns.map((c) => c.value.rungs.find((r) => r.name === top.name)!);
+    const ourTop = partsOf(top.name);
     const oursFile = await wholeOf(
       [ourTop[0]!.initPath, ...ourTop.flatMap((r) => r.segments.map((s) => s.file))],
       'ours-top.mp4',
@@ -217,7 +242,12 @@ async function bench(seconds: number): Promise<void> {
     const f = (x: number, d = 1) => x.toFixed(d);
     console.log(
       `transcode: ${plan.renditions.map((r) => r.name).join(', ')} from ${seconds} s of 1080p; ` +
-        `${chunks.chunks.length} chunks of ${chunks.chunkSegments * 4} s + ${audioRuns.length} audio chunk job(s) of up to ${AUDIO_CHUNK_SECONDS} s (the first with the poster); load average now ${loadAverage()}`,
+        `${chunks.chunks.length / groups} chunks of ${chunks.chunkSegments * 4} s x ${groups} rung groups (${chunks.chunks
+          .slice(0, groups)
+          .map((c) => c.rungs!.join('+'))
+          .join(
+            ' | ',
+          )}) + ${audioRuns.length} audio chunk job(s) of up to ${AUDIO_CHUNK_SECONDS} s (the first with the poster); load average now ${loadAverage()}`,
     );
     console.log(
       `  encode CPU-seconds  plain ${f(baseline.cpu)}   ours ${f(oursCpu)}   efficiency plain/ours ${f(baseline.cpu / oursCpu, 3)} (goal >= 0.9)`,
@@ -232,11 +262,8 @@ async function bench(seconds: number): Promise<void> {
         ...basePl.segments.map((s) => s.uri),
       ]);
       const ours =
-        chunkRuns.reduce(
-          (s, c) =>
-            s + c.value.rungs.find((x) => x.name === r.name)!.segments.reduce((a, x) => a + x.bytes, 0),
-          0,
-        ) + audioBytes(r.audioBitrate);
+        partsOf(r.name).reduce((s, x) => s + x.segments.reduce((a, g) => a + g.bytes, 0), 0) +
+        audioBytes(r.audioBitrate);
       console.log(
         `  bytes ${r.name.padEnd(5)} (video+audio)  plain ${base}   ours ${ours}   ratio ${f(ours / base, 3)} (goal within 5%)`,
       );
@@ -251,21 +278,31 @@ async function bench(seconds: number): Promise<void> {
       `  SIMULATED cloud time-to-ready, ${seconds} s source: ${f(cloud)} s = planning + longest job + stitch, fan-out ${chunks.jobCount} jobs (goal < 10 s for 1 min)`,
     );
     console.log(
-      `  EXTRAPOLATED 60-min source: ${f(hourCloud)} s critical path, fan-out ${hourChunks + hourAudioChunks} jobs ` +
-        `(${hourChunks} video + ${hourAudioChunks} audio; longest video chunk ${f(longestChunk)} s measured; longest audio job ${f(hourAudio)} s, ` +
-        `from ${f(longestAudio)} s measured over ${f(audioChunkSeconds)} s of audio) (goal < 60 s; Mux median 93.5 s)`,
+      `  EXTRAPOLATED 60-min source: ${f(hourCloud)} s critical path, ${hour.jobCount} jobs ` +
+        `(${hour.chunks.length} video: ${hour.chunks.length / groups} chunks of ${secondsOf(hour.chunkSegments)} s x ${groups}; ` +
+        `${hour.audioChunks.length} audio) in ${waves} wave(s) of at most ${FAN_OUT}; longest video job ${f(hourVideo)} s ` +
+        `(${f(longestChunk)} s measured for ${secondsOf(chunks.chunkSegments)} s chunks), longest audio job ${f(hourAudio)} s ` +
+        `(${f(longestAudio)} s measured over ${f(audioChunkSeconds)} s of audio) (goal < 60 s; Mux median 93.5 s)`,
     );
     // Wall times above include whatever else the machine runs; a job's CPU-seconds over the 2 vCPUs a
     // 3008 MB Lambda has bound its wall time on an idle one from below (x264 keeps both cores busy).
     const cpuOf = (runs: Array<{ cpu: number }>) => Math.max(...runs.map((c) => c.cpu));
-    const hourAudioCpu = cpuOf(audioRuns) * Math.max(1, AUDIO_CHUNK_SECONDS / audioChunkSeconds);
-    const idle = planning.wall + Math.max(cpuOf(chunkRuns), hourAudioCpu) / 2 + stitch.wall;
+    const idle = planning.wall + Math.max(cpuOf(chunkRuns), cpuOf(audioRuns)) / 2 + stitch.wall;
+    const hourIdle =
+      planning.wall +
+      (waves *
+        Math.max(
+          cpuOf(chunkRuns) * (hour.chunkSegments / chunks.chunkSegments),
+          cpuOf(audioRuns) * Math.max(1, hourAudioSeconds / audioChunkSeconds),
+        )) /
+        2 +
+      stitch.wall;
     console.log(
       `  per job (CPU-s)     chunks ${chunkRuns.map((c) => f(c.cpu)).join(', ')}; audio chunks ${audioRuns.map((c) => f(c.cpu)).join(', ')}`,
     );
     console.log(
-      `  ESTIMATED uncontended critical path, ${seconds} s and EXTRAPOLATED 60-min source alike (planning + the longest ` +
-        `job's CPU-seconds / 2 vCPUs + stitch; a lower bound, the audio job scaled to ${AUDIO_CHUNK_SECONDS} s): ${f(idle)} s`,
+      `  ESTIMATED uncontended critical path (planning + the longest job's CPU-seconds / 2 vCPUs + stitch; a lower ` +
+        `bound): ${seconds} s source ${f(idle)} s; EXTRAPOLATED 60-min source ${f(hourIdle)} s`,
     );
     console.log(`  load average at the end: ${loadAverage()}`);
   } finally {

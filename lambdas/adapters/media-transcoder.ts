@@ -6,6 +6,7 @@ import {
   audioDirectory,
   audioGroupId,
   type JobResult,
+  jobPlan,
   measureSegments,
   mediaPlaylist,
   type SegmentInfo,
@@ -173,7 +174,7 @@ export async function transcodeJobFromStorage(
     );
     const files: Array<[string, string]> = encoded.rungs.flatMap((r) => [
       // Every chunk's init segment is the same but for its edit list; the first chunk's serves them all.
-      ...(chunk.index === 0
+      ...(chunk.startFrame === 0
         ? [[r.initPath, media.key(video.id, `${r.name}/${INIT_SEGMENT}`)] as [string, string]]
         : []),
       ...r.segments.map((s): [string, string] => [s.file, media.key(video.id, `${r.name}/${s.uri}`)]),
@@ -228,8 +229,13 @@ export async function stitchFromResults(
       return { bitrate, segments, measured: measureSegments(segments), dir: audioDirectory(bitrate) };
     });
   const renditions = plan.renditions.map((r) => {
-    const parts = chunkResults.map((c) => c.rungs.find((x) => x.name === r.name));
-    if (parts.some((p) => !p)) throw new Error(`a chunk of video ${video.id} has no ${r.name} rung`);
+    // The rung's part of every chunk, in time order: the results of the jobs that encode it.
+    const parts = chunks.chunks
+      .filter((job) => jobPlan(plan, job).renditions.some((x) => x.name === r.name))
+      .map((job) => chunkResults[job.index]!.rungs.find((x) => x.name === r.name));
+    if (parts.length === 0 || parts.some((p) => !p)) {
+      throw new Error(`a chunk of video ${video.id} has no ${r.name} rung`);
+    }
     const segments = parts.flatMap((p) => p!.segments);
     return { plan: r, codec: parts[0]!.codec, segments, measured: measureSegments(segments) };
   });

@@ -208,7 +208,9 @@ export async function ingestSource(
     );
     return {
       videoId,
-      outcome: `queued for ffmpeg as ${chunks.chunks.length} chunks + ${chunks.jobCount - chunks.chunks.length} audio/poster (${rungs})`,
+      outcome:
+        `queued for ffmpeg as ${chunks.chunks.length} video jobs (chunks x rung groups) + ` +
+        `${chunks.jobCount - chunks.chunks.length} audio/poster (${rungs})`,
     };
   }
   await ports.enqueueTranscode(videoId);

@@ -51,6 +51,7 @@ const ingestObject = makeIdempotent(
         chunkSeconds: transcoding.chunkSeconds,
         audioChunkSeconds: transcoding.audioChunkSeconds,
         maxChunks: transcoding.maxChunks,
+        rungGroups: transcoding.rungGroups,
       },
     });
   },

@@ -3,6 +3,7 @@ import {
   DEFAULT_AUDIO_CHUNK_SECONDS,
   DEFAULT_CHUNK_SECONDS,
   DEFAULT_MAX_CHUNKS,
+  DEFAULT_RUNG_GROUPS,
 } from '#core/media/chunks.ts';
 import { booleanFlag, commaList, parseEnv } from './env.ts';
 import { type QueueRef, type QueueUrlVariable, queueRefs, queueUrlVariable } from './resources.ts';
@@ -118,6 +119,7 @@ const schema = z
      * about TRANSCODE_CHUNK_SECONDS (whole 4 s segments), each its own job on the transcode queue, never
      * more than TRANSCODE_MAX_CHUNKS of them (chunks grow instead). Audio is chunked too, in chunks of
      * about TRANSCODE_AUDIO_CHUNK_SECONDS (whole video chunks: AAC encodes far faster than the ladder).
+     * Each video chunk is TRANSCODE_RUNG_GROUPS jobs, each encoding a group of rungs of about equal cost.
      */
     TRANSCODE_CHUNK_SECONDS: z.coerce.number().positive().max(3600).default(DEFAULT_CHUNK_SECONDS),
     TRANSCODE_AUDIO_CHUNK_SECONDS: z.coerce
@@ -126,6 +128,7 @@ const schema = z
       .max(4 * 3600)
       .default(DEFAULT_AUDIO_CHUNK_SECONDS),
     TRANSCODE_MAX_CHUNKS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_MAX_CHUNKS),
+    TRANSCODE_RUNG_GROUPS: z.coerce.number().int().min(1).max(8).default(DEFAULT_RUNG_GROUPS),
     MAX_SOURCE_SECONDS: z.coerce
       .number()
       .int()
@@ -281,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       chunkSeconds: parsed.TRANSCODE_CHUNK_SECONDS,
       audioChunkSeconds: parsed.TRANSCODE_AUDIO_CHUNK_SECONDS,
       maxChunks: parsed.TRANSCODE_MAX_CHUNKS,
+      rungGroups: parsed.TRANSCODE_RUNG_GROUPS,
       maxSourceSeconds: parsed.MAX_SOURCE_SECONDS,
       mediaConvertRoleArn: parsed.MEDIACONVERT_ROLE_ARN,
       mediaConvertQueueArn: parsed.MEDIACONVERT_QUEUE_ARN,

@@ -5,6 +5,11 @@ import {
   AUDIO_PREROLL_FRAMES,
   AUDIO_SAMPLE_RATE,
   audioBitrates,
+  DEFAULT_CHUNK_SECONDS,
+  DEFAULT_MAX_CHUNKS,
+  DEFAULT_RUNG_GROUPS,
+  groupRungs,
+  jobPlan,
   mediaPlaylist,
   planChunks,
 } from '#core/media/chunks.ts';
@@ -17,6 +22,7 @@ import {
 import { masterPlaylist } from '#core/media/hls.ts';
 import { planLadder } from '#core/media/ladder.ts';
 import type { SourceFacts } from '#core/media/probe.ts';
+import { queueConsumers } from '#events/consumers.ts';
 
 const source = (durationSeconds: number, frameRate = 30, hasAudio = true): SourceFacts => ({
   container: 'mov',
@@ -36,7 +42,7 @@ const FRAME_SECONDS = AAC_FRAME_SAMPLES / AUDIO_SAMPLE_RATE;
 describe('planChunks', () => {
   it('cuts on segment boundaries, numbers segments globally, and leaves the last chunk open-ended', () => {
     const plan = planLadder(source(60));
-    const chunks = planChunks(plan, { chunkSeconds: 20, maxChunks: 500 })!;
+    const chunks = planChunks(plan, { chunkSeconds: 20, maxChunks: 500, rungGroups: 1 })!;
     expect(chunks.chunks.map((c) => [c.startFrame, c.frameCount, c.startSeconds, c.firstSegment])).toEqual([
       [0, 600, 0, 0],
       [600, 600, 20, 5],
@@ -48,7 +54,7 @@ describe('planChunks', () => {
 
   it('rounds a chunk up to whole segments and keeps NTSC starts exact (a segment is 120 frames = 4.004 s)', () => {
     const plan = planLadder(source(100, 29.97));
-    const chunks = planChunks(plan, { chunkSeconds: 10, maxChunks: 500 })!;
+    const chunks = planChunks(plan, { chunkSeconds: 10, maxChunks: 500, rungGroups: 1 })!;
     expect(chunks.chunkSegments).toBe(3);
     expect(chunks.chunks[1]).toMatchObject({ startFrame: 360, startSeconds: 12.012, firstSegment: 3 });
     expect(chunks.chunks.at(-1)!.startSeconds + chunks.chunks.at(-1)!.durationSeconds).toBeCloseTo(100, 6);
@@ -56,15 +62,57 @@ describe('planChunks', () => {
 
   it('bounds the fan-out: a 4 h source in 20 s chunks becomes at most maxChunks bigger chunks', () => {
     const plan = planLadder(source(4 * 3600));
-    const chunks = planChunks(plan, { chunkSeconds: 20, maxChunks: 500 })!;
+    const chunks = planChunks(plan, { chunkSeconds: 20, maxChunks: 500, rungGroups: 1 })!;
     expect(chunks.chunks.length).toBeLessThanOrEqual(500);
     expect(chunks.chunkSegments).toBe(8);
     expect(chunks.chunks.length).toBe(450);
+    // Two rung groups: as many chunks, two jobs each.
+    expect(planChunks(plan, { chunkSeconds: 20, maxChunks: 500, rungGroups: 2 })!.chunks).toHaveLength(900);
+  });
+
+  it('with the defaults, a 60-minute source is one wave of the transcode fan-out; 4 h gets 60 s chunks', () => {
+    const defaults = {
+      chunkSeconds: DEFAULT_CHUNK_SECONDS,
+      maxChunks: DEFAULT_MAX_CHUNKS,
+      rungGroups: DEFAULT_RUNG_GROUPS,
+    };
+    const hour = planChunks(planLadder(source(3600)), defaults)!;
+    expect(hour.jobCount).toBeLessThanOrEqual(queueConsumers.transcode.maxConcurrency!);
+    const longest = planChunks(planLadder(source(4 * 3600)), defaults)!;
+    expect(longest.chunkSegments * 4).toBe(60);
+    expect(longest.chunks.length).toBe(DEFAULT_MAX_CHUNKS * DEFAULT_RUNG_GROUPS);
   });
 
   it('leaves a source of one chunk to the single-process ladder', () => {
     expect(planChunks(planLadder(source(20)), { chunkSeconds: 20, maxChunks: 500 })).toBeUndefined();
     expect(planChunks(planLadder(source(21)), { chunkSeconds: 20, maxChunks: 500 })).toBeDefined();
+  });
+
+  it('makes each chunk one job per rung group, groups of about equal cost, jobs in time order', () => {
+    const plan = planLadder(source(60));
+    const chunks = planChunks(plan, { chunkSeconds: 20, maxChunks: 500 })!;
+    expect(chunks.chunks.map((c) => [c.index, c.startFrame, c.firstSegment, c.rungs])).toEqual([
+      [0, 0, 0, ['1080p', '240p']],
+      [1, 0, 0, ['720p', '480p', '360p']],
+      [2, 600, 5, ['1080p', '240p']],
+      [3, 600, 5, ['720p', '480p', '360p']],
+      [4, 1200, 10, ['1080p', '240p']],
+      [5, 1200, 10, ['720p', '480p', '360p']],
+    ]);
+    expect(chunks).toMatchObject({ audioJob: 6, jobCount: 7 });
+    expect(jobPlan(plan, chunks.chunks[1]!).renditions.map((r) => r.name)).toEqual(['720p', '480p', '360p']);
+    expect(jobPlan(plan, chunks.chunks[1]!).gopFrames).toBe(plan.gopFrames);
+    // A plan stored before rung groups has jobs without `rungs`: each encodes every rung.
+    expect(jobPlan(plan, { rungs: undefined })).toBe(plan);
+  });
+
+  it('groups rungs by cost, each group highest first; one group each when there are more groups than rungs', () => {
+    const ladder = planLadder(source(60)).renditions;
+    expect(groupRungs(ladder, 1)).toEqual([['1080p', '720p', '480p', '360p', '240p']]);
+    expect(groupRungs(ladder, 3)).toEqual([['1080p'], ['720p'], ['480p', '360p', '240p']]);
+    expect(groupRungs(ladder, 9)).toEqual([['1080p'], ['720p'], ['480p'], ['360p'], ['240p']]);
+    const small = planLadder({ ...source(60), width: 1280, height: 720 }).renditions;
+    expect(groupRungs(small, 2)).toEqual([['720p'], ['480p', '360p', '240p']]);
   });
 });
 
@@ -75,6 +123,7 @@ describe('planChunks: audio chunks', () => {
       chunkSeconds: 8,
       maxChunks: 500,
       audioChunkSeconds: 8,
+      rungGroups: 1,
     })!;
     expect(chunks).toHaveLength(4);
     expect(audioJob).toBe(4);
@@ -108,7 +157,12 @@ describe('planChunks: audio chunks', () => {
 
   it('keeps every audio chunk start within half a frame of its video chunk start at NTSC rates', () => {
     const plan = planLadder(source(600, 29.97));
-    const planned = planChunks(plan, { chunkSeconds: 20, maxChunks: 500, audioChunkSeconds: 60 })!;
+    const planned = planChunks(plan, {
+      chunkSeconds: 20,
+      maxChunks: 500,
+      audioChunkSeconds: 60,
+      rungGroups: 1,
+    })!;
     const span = 3;
     expect(planned.audioChunks).toHaveLength(Math.ceil(planned.chunks.length / span));
     for (const a of planned.audioChunks) {
@@ -120,12 +174,12 @@ describe('planChunks: audio chunks', () => {
 
   it('makes audio chunks of whole video chunks (120 s by default), and only a poster job without audio', () => {
     const hour = planChunks(planLadder(source(3600)), { chunkSeconds: 20, maxChunks: 500 })!;
-    expect(hour.chunks).toHaveLength(180);
+    expect(hour.chunks).toHaveLength(180 * 2);
     expect(hour.audioChunks).toHaveLength(30);
-    expect(hour.jobCount).toBe(210);
+    expect(hour.jobCount).toBe(390);
     const silent = planChunks(planLadder(source(60, 30, false)), { chunkSeconds: 20, maxChunks: 500 })!;
     expect(silent.audioChunks).toEqual([]);
-    expect(silent).toMatchObject({ audioJob: 3, jobCount: 4 });
+    expect(silent).toMatchObject({ audioJob: 6, jobCount: 7 });
   });
 
   it('one audio rendition per audio bitrate of the ladder, highest first', () => {

@@ -19,6 +19,7 @@ import {
   type AudioChunk,
   audioBitrates,
   audioDirectory,
+  jobPlan,
   type VideoChunk,
 } from '#core/media/chunks.ts';
 import { MediaRejectedError, MediaToolError } from '#core/media/errors.ts';
@@ -71,14 +72,18 @@ export interface EncodedChunk {
   }>;
 }
 
-/** One chunk of every rung, its fragments' decode times already continuous with the chunks before it. */
+/**
+ * One chunk of the job's rungs (`chunk.rungs`), its fragments' decode times already continuous with the
+ * chunks before it.
+ */
 export async function encodeVideoChunk(options: JobOptions & { chunk: VideoChunk }): Promise<EncodedChunk> {
   const binaries = options.binaries ?? (await resolveBinaries());
-  const { plan, chunk } = options;
+  const { chunk } = options;
+  const plan = jobPlan(options.plan, chunk);
   const src = sourceInput(options.input);
   const outputDir = path.resolve(options.outputDir);
   await Promise.all(plan.renditions.map((r) => mkdir(path.join(outputDir, r.name), { recursive: true })));
-  const out = await run(binaries.ffmpeg, chunkArgs(options, src, outputDir), {
+  const out = await run(binaries.ffmpeg, chunkArgs({ ...options, plan }, src, outputDir), {
     timeoutMs: options.timeoutMs ?? 14 * 60_000,
     signal: options.signal,
   });

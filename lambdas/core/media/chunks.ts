@@ -6,8 +6,11 @@
  *   plan's rate: 4.004 s at the NTSC rates). Every rung keyframes exactly every `gopFrames` frames from
  *   the chunk's first frame, so chunk joins are segment boundaries and every rung's segment N covers the
  *   same frames, as in the single-process ladder.
- * - Each chunk job encodes every rung of its frame range (decode once, scale N times), reading its time
- *   range by ranged requests (input seeking), and numbers its segments globally (`firstSegment`).
+ * - Each chunk's rungs are split into `rungGroups` groups of about equal encode cost (`groupRungs`), and
+ *   each chunk x group is one job: it decodes its frame range once and encodes the group's rungs,
+ *   reading its time range by ranged requests (input seeking), and numbers its segments globally
+ *   (`firstSegment`). Two groups halve the longest job for one extra decode of the range (the top rung
+ *   alone costs about what all the others do together).
  * - Audio is its own rendition group per audio bitrate of the ladder, encoded in audio chunks (jobs from
  *   `audioJob` on; the first also cuts the poster) that are whole AAC frames (1024 samples at 48 kHz) and
  *   start where a video chunk starts, to the frame. Each audio chunk decodes from a few frames before its
@@ -19,11 +22,16 @@
  * - Timestamps: every chunk encode starts at 0; its fragments' decode times are shifted by its first
  *   frame's time (`startFrame` frames), so they continue across joins (see adapters/ffmpeg/fmp4.ts).
  */
-import type { TranscodePlan } from './ladder.ts';
+import type { PlannedRendition, TranscodePlan } from './ladder.ts';
 
 export interface VideoChunk {
-  /** Job number (0-based), also the chunk's order. */
+  /** Job number (0-based): jobs are in time order, the rung groups of one chunk next to each other. */
   index: number;
+  /**
+   * The rungs (names) this job encodes, highest first; absent in plans stored before rung groups, where
+   * a job encodes every rung.
+   */
+  rungs?: string[];
   /** First output frame (at the plan's rate) and how many; null for the last chunk (to the end). */
   startFrame: number;
   frameCount: number | null;
@@ -40,6 +48,7 @@ export interface ChunkPlan {
   segmentFrames: number;
   /** Segments per chunk (the last may hold fewer). */
   chunkSegments: number;
+  /** The video jobs: every chunk once per rung group (a chunk is the jobs with the same startFrame). */
   chunks: VideoChunk[];
   /** The first audio job (chunks.length): it also cuts the poster, and is the only one without audio. */
   audioJob: number;
@@ -82,17 +91,28 @@ export interface AudioChunk {
 export interface ChunkOptions {
   /** Target chunk length in seconds (rounded up to whole segments). */
   chunkSeconds: number;
-  /** Never more chunk jobs than this per video: chunks grow instead (bounded fan-out and bookkeeping). */
+  /**
+   * Never more chunks than this per video (jobs: this times `rungGroups`): chunks grow instead (bounded
+   * fan-out and bookkeeping).
+   */
   maxChunks: number;
   /**
    * Target audio chunk length (rounded to whole video chunks, at least one): AAC is about 50x realtime
    * per bitrate on one core, so audio chunks can be several video chunks long and stay shorter jobs.
    */
   audioChunkSeconds?: number;
+  /** Jobs per chunk, each encoding a group of rungs of about equal cost (1: every rung in one job). */
+  rungGroups?: number;
 }
 
-export const DEFAULT_CHUNK_SECONDS = 20;
-export const DEFAULT_MAX_CHUNKS = 500;
+export const DEFAULT_CHUNK_SECONDS = 12;
+export const DEFAULT_RUNG_GROUPS = 2;
+/**
+ * At most 240 chunks (480 video jobs in two rung groups): with the audio jobs a 60-minute source is one
+ * wave of the transcode event source's 500 concurrent invocations (lambdas/events/consumers.ts; a unit
+ * test holds the two together), and a 4 h source gets 60 s chunks.
+ */
+export const DEFAULT_MAX_CHUNKS = 240;
 export const DEFAULT_AUDIO_CHUNK_SECONDS = 120;
 
 /**
@@ -110,7 +130,7 @@ export function planChunks(plan: TranscodePlan, options: ChunkOptions): ChunkPla
   const chunkSegments = Math.max(wanted, Math.ceil(totalSegments / Math.max(1, options.maxChunks)));
   const count = Math.ceil(totalSegments / chunkSegments);
   if (count <= 1) return undefined;
-  const chunks: VideoChunk[] = [];
+  const ranges: Array<Omit<VideoChunk, 'index' | 'rungs'>> = [];
   for (let index = 0; index < count; index += 1) {
     const firstSegment = index * chunkSegments;
     const startFrame = firstSegment * segmentFrames;
@@ -118,8 +138,7 @@ export function planChunks(plan: TranscodePlan, options: ChunkOptions): ChunkPla
     const frameCount = last ? null : chunkSegments * segmentFrames;
     const startSeconds = frameSeconds(startFrame, plan);
     const endSeconds = last ? plan.sourceDurationSeconds : frameSeconds(startFrame + frameCount!, plan);
-    chunks.push({
-      index,
+    ranges.push({
       startFrame,
       frameCount,
       startSeconds,
@@ -127,18 +146,49 @@ export function planChunks(plan: TranscodePlan, options: ChunkOptions): ChunkPla
       firstSegment,
     });
   }
+  const groups = groupRungs(plan.renditions, options.rungGroups ?? DEFAULT_RUNG_GROUPS);
+  const chunks = ranges.flatMap((range, r) =>
+    groups.map((rungs, g) => ({ index: r * groups.length + g, ...range, rungs })),
+  );
   const audioChunks =
     plan.streams.audio === null
       ? []
-      : planAudioChunks(plan, chunks, options.audioChunkSeconds ?? DEFAULT_AUDIO_CHUNK_SECONDS);
+      : planAudioChunks(plan, ranges, options.audioChunkSeconds ?? DEFAULT_AUDIO_CHUNK_SECONDS);
   return {
     segmentFrames,
     chunkSegments,
     chunks,
-    audioJob: count,
+    audioJob: chunks.length,
     audioChunks,
-    jobCount: count + Math.max(1, audioChunks.length),
+    jobCount: chunks.length + Math.max(1, audioChunks.length),
   };
+}
+
+/**
+ * The rungs of a ladder in `count` groups of about equal encode cost (longest-processing-time first), each
+ * highest first. x264's time grows slower than a rung's pixels (measured on the 1080p ladder: the 720p rung
+ * costs 0.65 of the 1080p one for 0.44 of its pixels), so a rung costs pixels^0.7 here: the 1080p ladder's
+ * two groups are 1080p + 240p and 720p + 480p + 360p.
+ */
+export function groupRungs(renditions: readonly PlannedRendition[], count: number): string[][] {
+  const cost = (r: PlannedRendition) => (r.width * r.height) ** 0.7;
+  const groups = Array.from({ length: Math.max(1, Math.min(count, renditions.length)) }, () => ({
+    cost: 0,
+    rungs: [] as PlannedRendition[],
+  }));
+  for (const r of [...renditions].sort((a, b) => cost(b) - cost(a))) {
+    const lightest = groups.reduce((a, b) => (b.cost < a.cost ? b : a));
+    lightest.cost += cost(r);
+    lightest.rungs.push(r);
+  }
+  const order = (r: PlannedRendition) => renditions.indexOf(r);
+  return groups.map((g) => g.rungs.sort((a, b) => order(a) - order(b)).map((r) => r.name));
+}
+
+/** The plan of one video job: its own rungs only (every rung in plans stored before rung groups). */
+export function jobPlan(plan: TranscodePlan, chunk: Pick<VideoChunk, 'rungs'>): TranscodePlan {
+  const { rungs } = chunk;
+  return rungs ? { ...plan, renditions: plan.renditions.filter((r) => rungs.includes(r.name)) } : plan;
 }
 
 const frameSecondsAudio = (frames: number) =>
@@ -153,7 +203,7 @@ const frameSecondsAudio = (frames: number) =>
  */
 function planAudioChunks(
   plan: TranscodePlan,
-  chunks: readonly VideoChunk[],
+  chunks: ReadonlyArray<Pick<VideoChunk, 'startSeconds' | 'durationSeconds'>>,
   audioChunkSeconds: number,
 ): AudioChunk[] {
   const span = Math.max(1, Math.round(audioChunkSeconds / chunks[0]!.durationSeconds));
