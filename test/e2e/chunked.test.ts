@@ -1,6 +1,7 @@
 /**
  * Chunked parallel transcoding end to end on the local stack (one worker per core): a 30 s source in
- * 8 s chunks is four video chunk jobs plus four audio chunk jobs (8 s audio chunks here); the stitched
+ * 8 s chunks is eight video jobs (four chunks, each in two rung groups: 360p | 240p) plus four audio
+ * chunk jobs (8 s audio chunks here); the stitched
  * ladder plays as one stream per rung (one init segment, globally numbered segments), its decode and
  * presentation times continue across every join (ffprobe over the whole concatenated rendition), each
  * rung's audio rendition (one per audio bitrate) is one gapless track as long as the source whose samples
