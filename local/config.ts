@@ -15,8 +15,9 @@ const schema = z.object({
    * always answers `localhost`, `127.0.0.1` and `[::1]` with its port, and nothing else (421), so a
    * DNS-rebound page cannot talk to it.
    */
-  ALLOWED_HOSTS: commaList
+  ALLOWED_HOSTS: z
     .pipe(
+      commaList,
       z.array(
         z
           .string()
@@ -31,7 +32,10 @@ const schema = z.object({
   /** INFO: a line per pipeline step (ingested, transcoded, ...); DEBUG adds one per HTTP request. */
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   /** Origins whose pages may embed the media (CORS at /cdn/); `*` (the default) for any. */
-  EMBED_ORIGINS: commaList.transform((origins) => (origins.length > 0 ? origins : ['*'])),
+  EMBED_ORIGINS: z.pipe(
+    commaList,
+    z.transform((origins: string[]) => (origins.length > 0 ? origins : ['*'])),
+  ),
   /**
    * Overrides every queue's visibility timeout and caps every visibility change at it (tests use a short
    * one to see retries quickly). Unset, changes may extend a message up to SQS's 12 hours.

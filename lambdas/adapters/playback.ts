@@ -1,9 +1,9 @@
-import * as z from 'zod';
 import { listedDownloads } from '#core/derivatives.ts';
 import { PLAYBACK_KID, type PlaybackKey, playbackToken, tokenPath } from '#core/playback-token.ts';
 import type { Playback, VideoRecord } from '#core/video.ts';
 import { config } from '#shared/config.ts';
 import { objectKeys } from '#shared/resources.ts';
+import * as z from '#shared/zod.ts';
 import { awsJsonCall } from './aws-json.ts';
 
 /**
@@ -64,7 +64,10 @@ export async function resolvePlayback(
   };
 }
 
-const KeySchema = z.strictObject({ kid: z.string().regex(PLAYBACK_KID), secret: z.string().min(32) });
+const KeySchema = z.strictObject({
+  kid: z.string().check(z.regex(PLAYBACK_KID)),
+  secret: z.string().check(z.minLength(32)),
+});
 
 let key: Promise<PlaybackKey> | undefined;
 

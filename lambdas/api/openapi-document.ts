@@ -70,8 +70,8 @@ function headersObject(names: HeaderName[]) {
 }
 
 /** An empty request body is read as `{}`, so a body is required exactly when its schema refuses `{}`. */
-export function bodyRequired(schema: z.ZodType): boolean {
-  return !schema.safeParse({}).success;
+export function bodyRequired(schema: z.core.$ZodType): boolean {
+  return !z.safeParse(schema, {}).success;
 }
 
 /** Builds the OpenAPI 3.1 document from the route table and the same zod schemas that validate requests. */

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from '#shared/zod.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -18,9 +18,9 @@ export interface RouteSpec {
   summary: string;
   tag: string;
   request?: {
-    params?: z.ZodObject;
-    query?: z.ZodObject;
-    body?: z.ZodType;
+    params?: z.ZodMiniObject;
+    query?: z.ZodMiniObject;
+    body?: z.ZodMiniType;
   };
   responses: Record<number, ResponseSpec>;
   /**
@@ -37,7 +37,7 @@ export interface RouteSpec {
 
 export interface ResponseSpec {
   description: string;
-  schema?: z.ZodType;
+  schema?: z.ZodMiniType;
   /**
    * The media types this answer may have (without parameters such as charset). Defaults to
    * application/json (application/problem+json for 4xx/5xx).

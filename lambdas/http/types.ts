@@ -1,11 +1,11 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type * as z from 'zod';
 import type { RouteSpec } from '#api/route-spec.ts';
 import type { Principal } from '#core/principal.ts';
 import type { BucketPolicy, Budget } from '#core/rate-limit.ts';
+import type * as z from '#shared/zod.ts';
 
-type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Infer<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
 type RequestPart<R extends RouteSpec, K extends 'params' | 'query' | 'body'> = R['request'] extends {
   [P in K]: infer S;
 }

@@ -1,6 +1,6 @@
-import type * as z from 'zod';
 import type { RouteSpec } from '#api/route-spec.ts';
 import { type FieldError, ValidationError } from '#core/errors.ts';
+import type * as z from '#shared/zod.ts';
 import { callState, type HttpMiddyRequest, middleware } from './types.ts';
 
 type Part = 'params' | 'query' | 'body';
@@ -28,7 +28,7 @@ export function validation(route: RouteSpec, parts: readonly Part[]) {
   return middleware({ before });
 }
 
-function parsePart(schema: z.ZodType, value: unknown, where: string) {
+function parsePart(schema: z.ZodMiniType, value: unknown, where: string) {
   const nul = nulPath(value, [where]);
   if (nul) {
     throw new ValidationError(`The request ${where} is invalid`, {
@@ -65,7 +65,7 @@ function nulPath(value: unknown, root: string[]): string[] | null {
   return null;
 }
 
-export function zodFieldErrors(error: z.ZodError, where: string): FieldError[] {
+export function zodFieldErrors(error: z.core.$ZodError, where: string): FieldError[] {
   return error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),
     message:

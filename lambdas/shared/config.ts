@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import {
   DEFAULT_AUDIO_CHUNK_SECONDS,
   DEFAULT_CHUNK_SECONDS,
@@ -7,10 +6,11 @@ import {
 } from '#core/media/chunks.ts';
 import { booleanFlag, commaList, parseEnv } from './env.ts';
 import { type QueueRef, type QueueUrlVariable, queueRefs, queueUrlVariable } from './resources.ts';
+import * as z from './zod.ts';
 
 /** A byte count, or `unlimited`. */
 const byteLimit = (fallback: number | 'unlimited') =>
-  z.union([z.literal('unlimited'), z.coerce.number().int().positive()]).default(fallback);
+  z._default(z.union([z.literal('unlimited'), z.coerce.number().check(z.int(), z.positive())]), fallback);
 const orNull = (limit: number | 'unlimited') => (limit === 'unlimited' ? null : limit);
 
 /**
@@ -19,15 +19,15 @@ const orNull = (limit: number | 'unlimited') => (limit === 'unlimited' ? null : 
  * so tools and tests that only run ffmpeg need no other variable.
  */
 const mediaToolsSchema = z.object({
-  FFMPEG_PATH: z.string().min(1).optional(),
-  FFPROBE_PATH: z.string().min(1).optional(),
+  FFMPEG_PATH: z.optional(z.string().check(z.minLength(1))),
+  FFPROBE_PATH: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** Queue URLs (`INGEST_QUEUE_URL`, ...), each set on the functions that send to that queue. */
 const queueUrlShape = Object.fromEntries(
-  queueRefs.map((ref) => [queueUrlVariable(ref), z.url().optional()]),
+  queueRefs.map((ref) => [queueUrlVariable(ref), z.optional(z.url())]),
 ) as {
-  [Variable in QueueUrlVariable]: z.ZodOptional<z.ZodURL>;
+  [Variable in QueueUrlVariable]: z.ZodMiniOptional<z.ZodMiniURL>;
 };
 
 /**
@@ -39,81 +39,75 @@ const queueUrlShape = Object.fromEntries(
 const schema = z
   .object({
     ...mediaToolsSchema.shape,
-    VIDEOCLOUD_VERSION: z.string().min(1).default('0.0.0-dev'),
+    VIDEOCLOUD_VERSION: z._default(z.string().check(z.minLength(1)), '0.0.0-dev'),
     /** The deployment's stage name; tags MediaConvert jobs so each stage only settles its own. */
-    VIDEOCLOUD_STAGE: z.string().min(1).default('local'),
-    AWS_REGION: z.string().min(1).default('us-east-1'),
+    VIDEOCLOUD_STAGE: z._default(z.string().check(z.minLength(1)), 'local'),
+    AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
 
     // Database: at most one of these three, and exactly one where a function opens the database
     // (adapters/db/index.ts): code that never does (presigning, say) needs none.
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-    DB_PROXY_HOST: z.string().min(1).optional(),
-    DB_PORT: z.coerce.number().int().positive().default(5432),
-    DB_NAME: z.string().min(1).default('videocloud'),
-    DB_USER: z.string().min(1).default('videocloud_app'),
-    PGLITE_DATA_DIR: z.string().min(1).optional(),
+    DATABASE_URL: z.optional(z.url({ protocol: /^postgres(ql)?$/ })),
+    DB_PROXY_HOST: z.optional(z.string().check(z.minLength(1))),
+    DB_PORT: z._default(z.coerce.number().check(z.int(), z.positive()), 5432),
+    DB_NAME: z._default(z.string().check(z.minLength(1)), 'videocloud'),
+    DB_USER: z._default(z.string().check(z.minLength(1)), 'videocloud_app'),
+    PGLITE_DATA_DIR: z.optional(z.string().check(z.minLength(1))),
 
-    UPLOADS_BUCKET: z.string().min(3),
-    MEDIA_BUCKET: z.string().min(3),
-    STATE_TABLE: z.string().min(3),
+    UPLOADS_BUCKET: z.string().check(z.minLength(3)),
+    MEDIA_BUCKET: z.string().check(z.minLength(3)),
+    STATE_TABLE: z.string().check(z.minLength(3)),
     /** Set only to reach S3/DynamoDB stand-ins; empty in the cloud. */
-    S3_ENDPOINT: z.url().optional(),
-    DYNAMODB_ENDPOINT: z.url().optional(),
+    S3_ENDPOINT: z.optional(z.url()),
+    DYNAMODB_ENDPOINT: z.optional(z.url()),
 
     /** Access tokens are verified against this Cognito user pool and app client. */
     COGNITO_USER_POOL_ID: z
       .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d+_\w+$/, 'expected a user pool id like eu-west-1_AbC123'),
-    COGNITO_CLIENT_ID: z.string().min(1),
+      .check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+_\w+$/, 'expected a user pool id like eu-west-1_AbC123')),
+    COGNITO_CLIENT_ID: z.string().check(z.minLength(1)),
     /** A JWKS given inline (the local token issuer's); when set, keys are never fetched. */
-    COGNITO_JWKS: z.string().optional(),
+    COGNITO_JWKS: z.optional(z.string()),
     /** Cognito prefixes resource-server scopes with the server's identifier: `videocloud/videos:read`. */
-    API_SCOPE_PREFIX: z.string().default('videocloud/'),
+    API_SCOPE_PREFIX: z._default(z.string(), 'videocloud/'),
     /**
      * How long a container keeps a valid API key's lookup (lambdas/adapters/api-key-cache.ts): a key
      * revoked elsewhere can work for up to this long. 0: looked up on every request.
      */
-    API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
+    API_KEY_CACHE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(60)), 5),
 
     ...queueUrlShape,
-    SQS_ENDPOINT: z.url().optional(),
+    SQS_ENDPOINT: z.optional(z.url()),
     /** Set only to reach a Secrets Manager stand-in (tests); empty in the cloud. */
-    SECRETS_MANAGER_ENDPOINT: z.url().optional(),
+    SECRETS_MANAGER_ENDPOINT: z.optional(z.url()),
     /**
      * How long a worker holds a message at a time while it works (lambdas/adapters/heartbeat.ts), instead
      * of the consumer's own lease in lambdas/events/consumers.ts. Local runs and tests shorten it.
      */
-    QUEUE_LEASE_SECONDS: z.coerce.number().positive().max(43_200).optional(),
+    QUEUE_LEASE_SECONDS: z.optional(z.coerce.number().check(z.positive(), z.lte(43_200))),
 
     /** Where playback URLs point: the CloudFront distribution (the local runtime's /cdn/ in dev). */
-    MEDIA_BASE_URL: z.url().optional(),
+    MEDIA_BASE_URL: z.optional(z.url()),
     /**
      * The key playback tokens are signed with, `{"kid","secret"}`: inline (local runtime) or the ARN of
      * the secret holding it (cloud; made at deploy time, also written to the CDN's KeyValueStore).
      */
-    PLAYBACK_KEY: z.string().optional(),
-    PLAYBACK_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    PLAYBACK_KEY: z.optional(z.string()),
+    PLAYBACK_KEY_SECRET_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
     /** How long a private video's playback URLs work (public and unlisted ones do not expire). */
-    PRIVATE_PLAYBACK_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 3600)
-      .default(3600),
+    PRIVATE_PLAYBACK_SECONDS: z._default(
+      z.coerce.number().check(z.int(), z.gte(1), z.lte(7 * 24 * 3600)),
+      3600,
+    ),
     /** The CDN's KeyValueStore (revocations, signing keys); KVS_ENDPOINT only to reach the local stand-in. */
-    EDGE_KVS_ARN: z.string().startsWith('arn:').optional(),
-    KVS_ENDPOINT: z.url().optional(),
+    EDGE_KVS_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+    KVS_ENDPOINT: z.optional(z.url()),
 
     /**
      * Transcoding. Sources up to FFMPEG_MAX_SECONDS go to the ffmpeg Lambda; longer ones to MediaConvert
      * when MEDIACONVERT_ROLE_ARN is set (without it, as locally, ffmpeg takes every length).
      * MAX_SOURCE_SECONDS refuses anything longer outright.
      */
-    FFMPEG_MAX_SECONDS: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(4 * 3600),
+    FFMPEG_MAX_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 4 * 3600),
     /**
      * Chunked transcoding (core/media/chunks.ts): a source longer than one chunk is split into chunks of
      * about TRANSCODE_CHUNK_SECONDS (whole 4 s segments), each its own job on the transcode queue, never
@@ -121,39 +115,30 @@ const schema = z
      * about TRANSCODE_AUDIO_CHUNK_SECONDS (whole video chunks: AAC encodes far faster than the ladder).
      * Each video chunk is TRANSCODE_RUNG_GROUPS jobs, each encoding a group of rungs of about equal cost.
      */
-    TRANSCODE_CHUNK_SECONDS: z.coerce.number().positive().max(3600).default(DEFAULT_CHUNK_SECONDS),
-    TRANSCODE_AUDIO_CHUNK_SECONDS: z.coerce
-      .number()
-      .positive()
-      .max(4 * 3600)
-      .default(DEFAULT_AUDIO_CHUNK_SECONDS),
-    TRANSCODE_MAX_CHUNKS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_MAX_CHUNKS),
-    TRANSCODE_RUNG_GROUPS: z.coerce.number().int().min(1).max(8).default(DEFAULT_RUNG_GROUPS),
-    MAX_SOURCE_SECONDS: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(4 * 3600),
-    MEDIACONVERT_ROLE_ARN: z.string().startsWith('arn:').optional(),
-    MEDIACONVERT_QUEUE_ARN: z.string().startsWith('arn:').optional(),
+    TRANSCODE_CHUNK_SECONDS: z._default(
+      z.coerce.number().check(z.positive(), z.lte(3600)),
+      DEFAULT_CHUNK_SECONDS,
+    ),
+    TRANSCODE_AUDIO_CHUNK_SECONDS: z._default(
+      z.coerce.number().check(z.positive(), z.lte(4 * 3600)),
+      DEFAULT_AUDIO_CHUNK_SECONDS,
+    ),
+    TRANSCODE_MAX_CHUNKS: z._default(
+      z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)),
+      DEFAULT_MAX_CHUNKS,
+    ),
+    TRANSCODE_RUNG_GROUPS: z._default(
+      z.coerce.number().check(z.int(), z.gte(1), z.lte(8)),
+      DEFAULT_RUNG_GROUPS,
+    ),
+    MAX_SOURCE_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 4 * 3600),
+    MEDIACONVERT_ROLE_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+    MEDIACONVERT_QUEUE_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
 
     /** Upload limits: the largest accepted file, how long a session lives, how long a part URL works. */
-    MAX_UPLOAD_BYTES: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(20 * 1024 ** 3),
-    UPLOAD_SESSION_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(24 * 3600),
-    PART_URL_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 3600)
-      .default(3600),
+    MAX_UPLOAD_BYTES: z._default(z.coerce.number().check(z.int(), z.positive()), 20 * 1024 ** 3),
+    UPLOAD_SESSION_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(60)), 24 * 3600),
+    PART_URL_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(7 * 24 * 3600)), 3600),
     /**
      * Stored bytes per user (declared sizes of open uploads plus the sources of videos not deleted), or
      * `unlimited`; admins have their own limit, unlimited unless set.
@@ -165,19 +150,19 @@ const schema = z
      * Per-caller token buckets (user, API key, or client IP when anonymous): reads, other writes, and
      * upload creation each have their own. RATE_LIMITS=off disables them (never in a deployed stage).
      */
-    RATE_LIMITS: z.enum(['on', 'off']).default('on'),
-    READ_RATE_PER_MINUTE: z.coerce.number().positive().default(600),
-    READ_BURST: z.coerce.number().int().min(1).default(200),
-    WRITE_RATE_PER_MINUTE: z.coerce.number().positive().default(60),
-    WRITE_BURST: z.coerce.number().int().min(1).default(30),
-    UPLOAD_RATE_PER_MINUTE: z.coerce.number().positive().default(2),
-    UPLOAD_BURST: z.coerce.number().int().min(1).default(20),
+    RATE_LIMITS: z._default(z.enum(['on', 'off']), 'on'),
+    READ_RATE_PER_MINUTE: z._default(z.coerce.number().check(z.positive()), 600),
+    READ_BURST: z._default(z.coerce.number().check(z.int(), z.gte(1)), 200),
+    WRITE_RATE_PER_MINUTE: z._default(z.coerce.number().check(z.positive()), 60),
+    WRITE_BURST: z._default(z.coerce.number().check(z.int(), z.gte(1)), 30),
+    UPLOAD_RATE_PER_MINUTE: z._default(z.coerce.number().check(z.positive()), 2),
+    UPLOAD_BURST: z._default(z.coerce.number().check(z.int(), z.gte(1)), 20),
 
     /** Which malware scanner checks uploaded sources: none (logs "not scanned"), clamav, or guardduty. */
-    MALWARE_SCANNER: z.enum(['none', 'clamav', 'guardduty']).default('none'),
+    MALWARE_SCANNER: z._default(z.enum(['none', 'clamav', 'guardduty']), 'none'),
     /** clamav: the scanner command (clamscan, or clamdscan with a running clamd) and an optional database dir. */
-    CLAMAV_COMMAND: z.string().min(1).default('clamscan'),
-    CLAMAV_DATABASE: z.string().min(1).optional(),
+    CLAMAV_COMMAND: z._default(z.string().check(z.minLength(1)), 'clamscan'),
+    CLAMAV_DATABASE: z.optional(z.string().check(z.minLength(1))),
 
     /**
      * Webhooks. WEBHOOK_RETRY_SCHEDULE: seconds to wait before each retry of a failed delivery (a
@@ -186,38 +171,41 @@ const schema = z
      * WEBHOOK_ALLOW_LOOPBACK_HTTP: the local runtime's exception, http:// and https:// to loopback
      * addresses; never set in the cloud. EVENT_BUS_NAME: the stage's EventBridge bus (cloud only).
      */
-    WEBHOOK_RETRY_SCHEDULE: z
-      .string()
-      .default('5,300,1800,7200,18000,36000')
-      .transform((value, ctx) => {
+    WEBHOOK_RETRY_SCHEDULE: z.pipe(
+      z._default(z.string(), '5,300,1800,7200,18000,36000'),
+      z.transform((value: string, ctx) => {
         const seconds = value.split(',').map((item) => Number(item.trim()));
         if (seconds.length > 20 || seconds.some((n) => !Number.isInteger(n) || n < 0 || n > 86_400)) {
-          ctx.addIssue({
+          ctx.issues.push({
             code: 'custom',
             message: 'expected up to 20 whole seconds 0..86400, comma separated',
+            input: value,
           });
           return z.NEVER;
         }
         return seconds;
       }),
-    WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().min(0).max(365).default(5),
+    ),
+    WEBHOOK_DISABLE_AFTER_DAYS: z._default(z.coerce.number().check(z.gte(0), z.lte(365)), 5),
     WEBHOOK_ALLOW_LOOPBACK_HTTP: booleanFlag,
-    EVENT_BUS_NAME: z.string().min(1).max(256).optional(),
+    EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
 
     CORS_ORIGINS: commaList,
-    LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+    LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
     POWERTOOLS_DEV: booleanFlag,
   })
-  .superRefine((env, ctx) => {
-    const sources = [env.DATABASE_URL, env.DB_PROXY_HOST, env.PGLITE_DATA_DIR].filter(Boolean).length;
-    if (sources > 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DATABASE_URL'],
-        message: `set only one of DATABASE_URL, DB_PROXY_HOST or PGLITE_DATA_DIR (found ${sources})`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((env, ctx) => {
+      const sources = [env.DATABASE_URL, env.DB_PROXY_HOST, env.PGLITE_DATA_DIR].filter(Boolean).length;
+      if (sources > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_URL'],
+          message: `set only one of DATABASE_URL, DB_PROXY_HOST or PGLITE_DATA_DIR (found ${sources})`,
+        });
+      }
+    }),
+  );
 
 export type DatabaseSource =
   | { kind: 'url'; url: string }

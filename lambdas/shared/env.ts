@@ -1,15 +1,15 @@
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 /**
  * Parses an environment against a zod schema and fails with one message that names every missing or
  * invalid variable, so a misconfigured deployment dies at start, not on the first request.
  */
-export function parseEnv<S extends z.ZodType>(
+export function parseEnv<S extends z.core.$ZodType>(
   schema: S,
   env: Record<string, string | undefined>,
   what: string,
 ): z.infer<S> {
-  const result = schema.safeParse(env);
+  const result = z.safeParse(schema, env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
@@ -26,17 +26,17 @@ export class ConfigError extends Error {
 }
 
 /** "a,b, c" -> ["a","b","c"]; empty -> []. */
-export const commaList = z
-  .string()
-  .optional()
-  .transform((value) =>
+export const commaList = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined) =>
     (value ?? '')
       .split(',')
       .map((item) => item.trim())
       .filter(Boolean),
-  );
+  ),
+);
 
-export const booleanFlag = z
-  .enum(['true', 'false', '1', '0'])
-  .optional()
-  .transform((value) => value === 'true' || value === '1');
+export const booleanFlag = z.pipe(
+  z.optional(z.enum(['true', 'false', '1', '0'])),
+  z.transform((value: 'true' | 'false' | '1' | '0' | undefined) => value === 'true' || value === '1'),
+);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 
 /**
  * fast-check arbitraries derived from the API's zod schemas: values that mostly fit the schema (so
@@ -39,25 +39,50 @@ const hostileString = fc.oneof(
   fc.string({ maxLength: 300 }),
 );
 
-function def(schema: z.ZodType): { type: string } & Record<string, unknown> {
-  return (schema as unknown as { _zod: { def: { type: string } & Record<string, unknown> } })._zod.def;
+type Schema = z.core.$ZodType;
+
+function def(schema: Schema): { type: string } & Record<string, unknown> {
+  return schema._zod.def as unknown as { type: string } & Record<string, unknown>;
+}
+
+/**
+ * What a schema's checks add up to (lengths, bounds, whole numbers), folded from its checks the way
+ * zod's JSON Schema output folds them: the API's schemas are zod/mini, which has none of classic zod's
+ * `minLength`/`minValue`/`isInt` getters. A format schema such as `z.int()` is its own first check.
+ */
+function bounds(schema: Schema) {
+  const b = { min: -Infinity, max: Infinity, isInt: false };
+  const checks = schema._zod.traits.has('$ZodCheck')
+    ? [schema, ...(schema._zod.def.checks ?? [])]
+    : (schema._zod.def.checks ?? []);
+  for (const check of checks) {
+    const d = (check as z.core.$ZodCheck)._zod.def as unknown as Record<string, unknown> & { check: string };
+    const value = Number(d.value);
+    if (d.check === 'min_length') b.min = Math.max(b.min, Number(d.minimum));
+    else if (d.check === 'max_length') b.max = Math.min(b.max, Number(d.maximum));
+    else if (d.check === 'greater_than') b.min = Math.max(b.min, value);
+    else if (d.check === 'less_than') b.max = Math.min(b.max, value);
+    else if (d.check === 'number_format') b.isInt ||= String(d.format).includes('int');
+    else if (d.check === 'multiple_of') b.isInt ||= Number.isSafeInteger(value);
+  }
+  return b;
 }
 
 /** A value that usually satisfies `schema` (strings sometimes hostile but in range). */
-export function validArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
+export function validArbitrary(schema: Schema): fc.Arbitrary<unknown> {
   const d = def(schema);
   switch (d.type) {
     case 'optional':
     case 'default':
-      return fc.option(validArbitrary(d.innerType as z.ZodType), { nil: undefined });
+      return fc.option(validArbitrary(d.innerType as Schema), { nil: undefined });
     case 'nullable':
-      return fc.option(validArbitrary(d.innerType as z.ZodType), { nil: null });
+      return fc.option(validArbitrary(d.innerType as Schema), { nil: null });
     case 'pipe':
-      return validArbitrary(d.in as z.ZodType);
+      return validArbitrary(d.in as Schema);
     case 'string': {
-      const s = schema as unknown as { minLength: number | null; maxLength: number | null };
-      const min = s.minLength ?? 0;
-      const max = Math.min(s.maxLength ?? 300, 300);
+      const { min: least, max: most } = bounds(schema);
+      const min = Math.max(least, 0);
+      const max = Math.min(most, 300);
       return fc
         .oneof(
           { weight: 3, arbitrary: fc.string({ minLength: Math.max(min, 1), maxLength: Math.max(max, 1) }) },
@@ -66,10 +91,10 @@ export function validArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
         .map((value) => (value.length > max ? value.slice(0, max) : value.padEnd(min, 'x')));
     }
     case 'number': {
-      const n = schema as unknown as { minValue: number | null; maxValue: number | null; isInt: boolean };
-      const min = Math.max(n.minValue ?? -1e6, -1e12);
-      const max = Math.min(n.maxValue ?? 1e12, 1e12);
-      return n.isInt ? fc.integer({ min, max }) : fc.double({ min, max, noNaN: true });
+      const b = bounds(schema);
+      const min = Math.max(b.min, -1e12);
+      const max = Math.min(b.max, 1e12);
+      return b.isInt ? fc.integer({ min, max }) : fc.double({ min, max, noNaN: true });
     }
     case 'boolean':
       return fc.boolean();
@@ -85,13 +110,13 @@ export function validArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
         checks.find((c) => c._zod.def.check === 'max_length')?._zod.def.maximum ?? 5,
         5,
       );
-      return fc.array(validArbitrary(d.element as z.ZodType), {
+      return fc.array(validArbitrary(d.element as Schema), {
         minLength,
         maxLength: Math.max(minLength, maxLength),
       });
     }
     case 'object': {
-      const shape = (schema as unknown as { shape: Record<string, z.ZodType> }).shape;
+      const shape = (schema as z.core.$ZodObject)._zod.def.shape;
       const entries = Object.entries(shape);
       const required = entries
         .filter(([, s]) => !['optional', 'default'].includes(def(s).type))
@@ -114,7 +139,7 @@ export function validArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
  * contents: dates anywhere in JavaScript's range (far beyond Postgres's 4713 BC .. 294276 AD), malformed
  * dates, ids that are not uuids, audit ids past the bigint range.
  */
-export function cursorArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
+export function cursorArbitrary(schema: Schema): fc.Arbitrary<unknown> {
   const b64 = (text: string) => Buffer.from(text).toString('base64url');
   const date = fc.oneof(
     fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
@@ -150,7 +175,7 @@ export function cursorArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
 }
 
 /** Anything at all: valid, nearly valid (one field broken, one extra field), or arbitrary JSON. */
-export function fuzzArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
+export function fuzzArbitrary(schema: Schema): fc.Arbitrary<unknown> {
   const valid = validArbitrary(schema);
   return fc.oneof(
     { weight: 4, arbitrary: valid },
