@@ -50,6 +50,9 @@ const CHUNK_SECONDS = Number(process.env.TRANSCODE_CHUNK_SECONDS ?? DEFAULT_CHUN
 const AUDIO_CHUNK_SECONDS = DEFAULT_AUDIO_CHUNK_SECONDS;
 /** The deployed default, or TRANSCODE_RUNG_GROUPS to try another (1: every rung in one job). */
 const RUNG_GROUPS = Number(process.env.TRANSCODE_RUNG_GROUPS ?? DEFAULT_RUNG_GROUPS);
+if (!(CHUNK_SECONDS > 0) || !Number.isInteger(RUNG_GROUPS) || RUNG_GROUPS < 1 || RUNG_GROUPS > 8) {
+  throw new Error('TRANSCODE_CHUNK_SECONDS must be above 0 and TRANSCODE_RUNG_GROUPS a whole number 1-8');
+}
 /** Jobs the transcode event source runs at once in the cloud. */
 const FAN_OUT = queueConsumers.transcode.maxConcurrency!;
 const binaries = await resolveBinaries();

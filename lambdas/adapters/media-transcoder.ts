@@ -6,9 +6,9 @@ import {
   audioDirectory,
   audioGroupId,
   type JobResult,
-  jobPlan,
   measureSegments,
   mediaPlaylist,
+  rungParts,
   type SegmentInfo,
 } from '#core/media/chunks.ts';
 import { masterPlaylist } from '#core/media/hls.ts';
@@ -229,14 +229,8 @@ export async function stitchFromResults(
       return { bitrate, segments, measured: measureSegments(segments), dir: audioDirectory(bitrate) };
     });
   const renditions = plan.renditions.map((r) => {
-    // The rung's part of every chunk, in time order: the results of the jobs that encode it.
-    const parts = chunks.chunks
-      .filter((job) => jobPlan(plan, job).renditions.some((x) => x.name === r.name))
-      .map((job) => chunkResults[job.index]!.rungs.find((x) => x.name === r.name));
-    if (parts.length === 0 || parts.some((p) => !p)) {
-      throw new Error(`a chunk of video ${video.id} has no ${r.name} rung`);
-    }
-    const segments = parts.flatMap((p) => p!.segments);
+    const parts = rungParts(plan, chunks, chunkResults, r.name);
+    const segments = parts.flatMap((p) => p.segments);
     return { plan: r, codec: parts[0]!.codec, segments, measured: measureSegments(segments) };
   });
   await Promise.all([

@@ -185,7 +185,7 @@ export async function ingestSource(
     path: plan.path,
     work,
     frames: evidence.packets.count,
-    chunks: chunks?.chunks.length ?? 1,
+    jobs: chunks?.jobCount ?? 1,
   });
   if (!(await store.recordPlan(videoId, { source, plan, ...(chunks ? { chunks } : {}) }))) {
     return { videoId, outcome: 'ignored: video changed while probing' };

@@ -57,8 +57,8 @@ export const queueConsumers = {
     maxReceiveCount: 5,
   },
   // One job per invocation: a chunk of a video's ladder (or a whole short one) uses every vCPU the memory
-  // buys (3008 MB ~ 2 vCPUs). Chunk jobs fan out: a one-hour source is 480 jobs (225 chunks of 16 s x 2
-  // rung groups, 30 audio chunks), all at once, up to maxConcurrency invocations (the account's Lambda
+  // buys (3008 MB ~ 2 vCPUs). Chunk jobs fan out: a one-hour source is 479 jobs (225 chunks of 16 s x 2
+  // rung groups, 29 audio chunks), all at once, up to maxConcurrency invocations (the account's Lambda
   // concurrency bounds it too; core/media/chunks.ts bounds a video's chunks to fit). Three receives: a
   // crash mid-transcode is retried twice, then the video fails with a reason.
   transcode: {

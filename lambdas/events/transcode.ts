@@ -81,11 +81,12 @@ async function transcodeRecord(record: SQSRecord, context: Context): Promise<voi
     store,
     jobs: store,
     encode: (video, n) => {
-      const chunk = video.media.chunks.chunks[n];
-      // A chunk's budget is its own seconds'; the audio job reads the whole source.
-      const plan = chunk
-        ? { ...video.media.plan, sourceDurationSeconds: chunk.durationSeconds }
-        : video.media.plan;
+      const { chunks, plan: whole } = video.media;
+      // A job's budget is its own seconds': a video chunk's, or the range an audio chunk reads (the
+      // poster-only job of a silent source has no audio chunk: the whole plan's).
+      const seconds =
+        chunks.chunks[n]?.durationSeconds ?? chunks.audioChunks[n - chunks.audioJob]?.readSeconds;
+      const plan = seconds === undefined ? whole : { ...whole, sourceDurationSeconds: seconds };
       return timed(plan, video.media.source, (timeoutMs) =>
         transcodeJobFromStorage(video, n, { timeoutMs, signal: heartbeat.signal }),
       );

@@ -69,7 +69,7 @@ describe('function bundles', () => {
     // English messages only: the named `z` export, or `z.locales.en()`, would pull every other locale in.
     expect(files.filter((file) => /zod\/.*locales\/(?!en\.)/.test(file))).toEqual([]);
     expect(files.filter((file) => file.includes('node_modules/zod/v4/locales/en.'))).toHaveLength(1);
-    // zod/mini only: classic zod (about 60 KB more) stays in the docs and openapi functions (biome.json).
+    // zod/mini only: classic zod (about 60 KB more) stays in the openapi function (biome.json).
     expect(files.filter((file) => /node_modules\/zod\/v4\/classic\//.test(file))).toEqual([]);
   });
 

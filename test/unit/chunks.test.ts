@@ -12,6 +12,7 @@ import {
   jobPlan,
   mediaPlaylist,
   planChunks,
+  rungParts,
 } from '#core/media/chunks.ts';
 import {
   editListMediaTime,
@@ -104,6 +105,32 @@ describe('planChunks', () => {
     expect(jobPlan(plan, chunks.chunks[1]!).gopFrames).toBe(plan.gopFrames);
     // A plan stored before rung groups has jobs without `rungs`: each encodes every rung.
     expect(jobPlan(plan, { rungs: undefined })).toBe(plan);
+  });
+
+  it('stitches each rung from the jobs that encode it, one per chunk, in time order, whatever the grouping', () => {
+    const plan = planLadder(source(60));
+    // What each job reports: its own rungs, each with a segment named after the job.
+    const resultsOf = (chunks: ReturnType<typeof planChunks> & object) =>
+      chunks.chunks.map((job) => ({
+        rungs: jobPlan(plan, job).renditions.map((r) => ({ name: r.name, segments: [`job-${job.index}`] })),
+      }));
+    const segmentsOf = (chunks: ReturnType<typeof planChunks> & object, rung: string) =>
+      rungParts(plan, chunks, resultsOf(chunks), rung).flatMap((p) => p.segments);
+    const options = { chunkSeconds: 20, maxChunks: 500 };
+    const two = planChunks(plan, options)!;
+    expect(segmentsOf(two, '1080p')).toEqual(['job-0', 'job-2', 'job-4']);
+    expect(segmentsOf(two, '360p')).toEqual(['job-1', 'job-3', 'job-5']);
+    const one = planChunks(plan, { ...options, rungGroups: 1 })!;
+    expect(segmentsOf(one, '720p')).toEqual(['job-0', 'job-1', 'job-2']);
+    const three = planChunks(plan, { ...options, rungGroups: 3 })!;
+    expect(segmentsOf(three, '240p')).toEqual(['job-2', 'job-5', 'job-8']);
+    // A plan stored before rung groups: no `rungs`, every job holds every rung.
+    const legacy = { chunks: one.chunks.map(({ rungs: _, ...job }) => job) };
+    expect(segmentsOf(legacy as typeof one, '480p')).toEqual(['job-0', 'job-1', 'job-2']);
+    // A job that lost a rung, or a plan with no job for it, is an error rather than a playlist with a gap.
+    const lossy = resultsOf(two).map((r, i) => (i === 2 ? { rungs: r.rungs.slice(1) } : r));
+    expect(() => rungParts(plan, two, lossy, '1080p')).toThrow('a chunk has no 1080p rung');
+    expect(() => rungParts(plan, two, resultsOf(two), '2160p')).toThrow('has no 2160p rung');
   });
 
   it('groups rungs by cost, each group highest first; one group each when there are more groups than rungs', () => {
