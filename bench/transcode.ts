@@ -40,7 +40,7 @@ import {
 import { planLadder } from '#core/media/ladder.ts';
 import { validateSource } from '#core/media/probe.ts';
 import { queueConsumers } from '#events/consumers.ts';
-import { exec } from '#test/helpers/media.ts';
+import { exec, makeClip } from '#test/helpers/media.ts';
 import { plainLadderArgs } from './plain-ladder.ts';
 
 /** Source lengths to run, one after another (the issue asks for 60 s and 10 minutes). */
@@ -79,27 +79,13 @@ async function bench(seconds: number): Promise<void> {
 
   try {
     console.log(`transcode: ffmpeg ${binaries.version}; generating a ${seconds} s 1920x1080 clip`);
-    // The clip test/helpers/media.ts makes, with a deadline a loaded machine can meet.
-    const sourcePath = path.join(dir, 'source.mp4');
-    const made = await exec(
-      binaries.ffmpeg,
-      ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${seconds}`]
-        .concat(['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`])
-        .concat([
-          '-c:v',
-          'libx264',
-          '-preset',
-          'ultrafast',
-          '-pix_fmt',
-          'yuv420p',
-          '-c:a',
-          'aac',
-          '-shortest',
-          sourcePath,
-        ]),
-      60 * 60_000,
-    );
-    if (made.code !== 0) throw new Error(`could not make the source: ${made.stderr}`);
+    // The tests' clip, with a deadline a loaded machine can meet.
+    const sourcePath = await makeClip(dir, 'source.mp4', {
+      width: 1920,
+      height: 1080,
+      seconds,
+      timeoutMs: 60 * 60_000,
+    });
     const planning = await measured(async () => {
       const validation = validateSource(await probe(sourcePath));
       if (!validation.ok) throw new Error(validation.reason);

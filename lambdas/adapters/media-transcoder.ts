@@ -220,14 +220,12 @@ export async function stitchFromResults(
     if (r.kind !== 'audio') throw new Error(`job ${chunks.audioJob + i} of video ${video.id} is not audio`);
     return r;
   });
-  const audioGroups = audioBitrates(plan)
-    .filter(() => chunks.audioChunks.length > 0)
-    .map((bitrate) => {
-      const segments = audioResults.flatMap(
-        (r) => r.renditions.find((x) => x.bitrate === bitrate)?.segments ?? [],
-      );
-      return { bitrate, segments, measured: measureSegments(segments), dir: audioDirectory(bitrate) };
-    });
+  const audioGroups = (chunks.audioChunks.length > 0 ? audioBitrates(plan) : []).map((bitrate) => {
+    const segments = audioResults.flatMap(
+      (r) => r.renditions.find((x) => x.bitrate === bitrate)?.segments ?? [],
+    );
+    return { bitrate, segments, measured: measureSegments(segments), dir: audioDirectory(bitrate) };
+  });
   const renditions = plan.renditions.map((r) => {
     const parts = rungParts(plan, chunks, chunkResults, r.name);
     const segments = parts.flatMap((p) => p.segments);

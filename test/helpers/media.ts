@@ -32,34 +32,40 @@ export interface ClipOptions {
   audio?: boolean;
   /** Output options placed before the file name (e.g. ['-movflags', '+faststart']). */
   extra?: string[];
+  /** How long ffmpeg may take (exec's 60 s by default; a benchmark's long 1080p source needs more). */
+  timeoutMs?: number;
 }
 
 /** A generated testsrc2 (+ sine) H.264/AAC clip: nothing binary is committed to the repository. */
 export async function makeClip(dir: string, name: string, options: ClipOptions): Promise<string> {
   const { ffmpeg } = await resolveBinaries();
   const file = path.join(dir, name);
-  const { width, height, seconds, audio = true, extra = [] } = options;
-  const out = await exec(ffmpeg, [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
-    ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`] : []),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    ...(audio ? ['-c:a', 'aac', '-shortest'] : []),
-    ...extra,
-    file,
-  ]);
+  const { width, height, seconds, audio = true, extra = [], timeoutMs } = options;
+  const out = await exec(
+    ffmpeg,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
+      ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`] : []),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      ...(audio ? ['-c:a', 'aac', '-shortest'] : []),
+      ...extra,
+      file,
+    ],
+    timeoutMs,
+  );
   if (out.code !== 0) throw new Error(`ffmpeg could not make ${name}: ${out.stderr}`);
   return file;
 }

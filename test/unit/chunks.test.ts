@@ -260,7 +260,7 @@ describe('the stitched playlists', () => {
           peakBandwidth: 3_500_000,
         },
       ],
-      { groupId: 'audio', uri: 'audio/index.m3u8', averageBandwidth: 130_000, peakBandwidth: 140_000 },
+      [{ groupId: 'audio', uri: 'audio/index.m3u8', averageBandwidth: 130_000, peakBandwidth: 140_000 }],
     );
     expect(master).toContain(
       '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"',

@@ -62,6 +62,17 @@ export interface EncodedSegment {
   file: string;
 }
 
+/** Moves every fragment of a chunk's segments to its place in the whole (decode times + `ticks`). */
+async function shiftSegments(segments: readonly EncodedSegment[], ticks: bigint): Promise<void> {
+  await Promise.all(
+    segments.map(async (s) => {
+      const bytes = await readFile(s.file);
+      shiftDecodeTimes(bytes, ticks);
+      await writeFile(s.file, bytes);
+    }),
+  );
+}
+
 export interface EncodedChunk {
   rungs: Array<{
     name: string;
@@ -101,13 +112,7 @@ export async function encodeVideoChunk(options: JobOptions & { chunk: VideoChunk
       const ticks =
         (BigInt(chunk.startFrame) * BigInt(denominator) * timescale + BigInt(numerator) / 2n) /
         BigInt(numerator);
-      await Promise.all(
-        segments.map(async (s) => {
-          const bytes = await readFile(s.file);
-          shiftDecodeTimes(bytes, ticks);
-          await writeFile(s.file, bytes);
-        }),
-      );
+      await shiftSegments(segments, ticks);
       const [plannedVideo] = r.codecs.split(',');
       return {
         name: r.name,
@@ -196,13 +201,7 @@ export async function encodeAudioJob(
         const init = await readFile(initPath);
         const timescale = trackTimescale(init);
         const ticks = (BigInt(audioChunk.decodeTime) * BigInt(timescale)) / BigInt(AUDIO_SAMPLE_RATE);
-        await Promise.all(
-          segments.map(async (s) => {
-            const bytes = await readFile(s.file);
-            shiftDecodeTimes(bytes, ticks);
-            await writeFile(s.file, bytes);
-          }),
-        );
+        await shiftSegments(segments, ticks);
         if (audioChunk.index === 0) {
           // The track starts with the encoder's priming frame: presentation starts after it.
           setEditListMediaTime(init, (AAC_FRAME_SAMPLES * timescale) / AUDIO_SAMPLE_RATE);

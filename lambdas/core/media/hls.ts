@@ -51,9 +51,8 @@ export interface AudioGroupRef {
 export function masterPlaylist(
   plan: TranscodePlan,
   variants: readonly VariantRef[],
-  audio?: AudioGroupRef | readonly AudioGroupRef[],
+  groups: readonly AudioGroupRef[] = [],
 ): string {
-  const groups: readonly AudioGroupRef[] = audio === undefined ? [] : 'groupId' in audio ? [audio] : audio;
   const fps = plan.frameRate.numerator / plan.frameRate.denominator;
   const entries = variants.map((v) => {
     const rank = plan.renditions.findIndex((p) => p.name === v.name);
