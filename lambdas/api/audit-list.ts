@@ -2,7 +2,7 @@ import { auditLog } from '#adapters/security.ts';
 import { listAudit } from '#core/audit.ts';
 import { httpHandler } from '#http/compose.ts';
 import { edgePorts } from './edge-ports.ts';
-import { routes } from './routes.ts';
+import * as routes from './routes.ts';
 
 export const handler = httpHandler(routes.listAudit, edgePorts, async ({ principal, query }) => ({
   status: 200,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { NotFoundError } from '#core/errors.ts';
 import { httpHandler } from '#http/compose.ts';
-import { routes } from './routes.ts';
+import * as routes from './routes.ts';
 
 /**
  * Swagger UI, served from this function so /docs works offline and under any API stage prefix (every

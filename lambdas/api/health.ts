@@ -4,7 +4,7 @@ import { checkHealth } from '#core/health.ts';
 import { httpHandler } from '#http/compose.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/logger.ts';
-import { routes } from './routes.ts';
+import * as routes from './routes.ts';
 
 export const handler = httpHandler(routes.health, null, async () => {
   const report = await checkHealth({ database: pingDatabase, storage: pingStorage });

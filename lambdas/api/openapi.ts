@@ -1,7 +1,7 @@
 import { httpHandler } from '#http/compose.ts';
 import { config } from '#shared/config.ts';
 import { buildOpenApiDocument } from './openapi-document.ts';
-import { routes } from './routes.ts';
+import * as routes from './routes.ts';
 
 let document: ReturnType<typeof buildOpenApiDocument> | undefined;
 

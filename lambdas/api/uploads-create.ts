@@ -2,7 +2,7 @@ import { uploadDeps } from '#adapters/uploads.ts';
 import { createUpload } from '#core/uploads.ts';
 import { httpHandler } from '#http/compose.ts';
 import { edgePorts } from './edge-ports.ts';
-import { routes } from './routes.ts';
+import * as routes from './routes.ts';
 
 export const handler = httpHandler(routes.createUpload, edgePorts, async ({ principal, body }) => {
   const created = await createUpload(await uploadDeps(), principal, body);

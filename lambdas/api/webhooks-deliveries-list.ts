@@ -2,7 +2,7 @@ import { webhookDeps } from '#adapters/webhooks/index.ts';
 import { listDeliveries } from '#core/webhooks.ts';
 import { httpHandler } from '#http/compose.ts';
 import { edgePorts } from './edge-ports.ts';
-import { routes } from './routes.ts';
+import * as routes from './routes.ts';
 
 export const handler = httpHandler(
   routes.listWebhookDeliveries,
