@@ -9,7 +9,8 @@ import { allScopes, type Principal, type Role } from './principal.ts';
  * base62-ish chars) is shown in listings and is how a presented key is found; the secret is 32 random
  * bytes. Only SHA-256 of the whole key is stored (a 256-bit random secret needs no slow KDF), and the
  * comparison is constant-time. A key acts as its owner, with the roles the owner had when it was made,
- * narrowed to its scopes; revocation is checked on every request (no cache), so it applies at once.
+ * narrowed to its scopes. A revocation applies at once in the container that makes it and within
+ * API_KEY_CACHE_SECONDS everywhere else (lambdas/adapters/api-key-cache.ts).
  */
 export interface ApiKeyRecord {
   id: string;

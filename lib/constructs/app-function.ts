@@ -53,12 +53,17 @@ const OBJECT_ACTIONS: Record<Exclude<BucketCapability, 'head' | 'list'>, string[
   delete: ['s3:DeleteObject'],
 };
 
-/** Files copied from the repository into the bundle, beside index.mjs. */
+/** Files the handler reads at run time, put into the bundle beside index.mjs. */
 export interface BundleFiles {
   /** Directory inside the bundle, e.g. `swagger-ui`. */
   readonly into: string;
   /** Repository-relative paths of the files to copy. */
-  readonly files: string[];
+  readonly files?: string[];
+  /**
+   * Files written at bundling time: file name => repository script (run with tsx) that writes it to the
+   * path it is given, e.g. `{ 'openapi.json': 'bin/openapi.ts' }`.
+   */
+  readonly generated?: Record<string, string>;
 }
 
 export interface AppFunctionProps {
@@ -183,13 +188,18 @@ export class AppFunction extends Construct {
           ? {
               beforeBundling: () => [],
               beforeInstall: () => [],
-              afterBundling: (inputDir: string, outputDir: string) => [
-                `mkdir -p "${posix.join(outputDir, bundleFiles.into)}"`,
-                ...bundleFiles.files.map(
-                  (file) =>
-                    `cp "${posix.join(inputDir, file)}" "${posix.join(outputDir, bundleFiles.into)}/"`,
-                ),
-              ],
+              afterBundling: (inputDir: string, outputDir: string) => {
+                const into = posix.join(outputDir, bundleFiles.into);
+                const tsx = posix.join(inputDir, 'node_modules/.bin/tsx');
+                return [
+                  `mkdir -p "${into}"`,
+                  ...(bundleFiles.files ?? []).map((file) => `cp "${posix.join(inputDir, file)}" "${into}/"`),
+                  ...Object.entries(bundleFiles.generated ?? {}).map(
+                    ([name, script]) =>
+                      `cd "${inputDir}" && "${tsx}" "${script}" "${posix.join(into, name)}"`,
+                  ),
+                ];
+              },
             }
           : undefined,
       },

@@ -1,0 +1,92 @@
+/**
+ * The deployed GET /v1/openapi.json: the openapi function built as the CDK builds it (the esbuild
+ * settings of lib/constructs/bundling.ts, the document written beside it by bin/openapi.ts, as the
+ * bundling hook of lib/stateless-stack.ts does), run in a fresh node process as Lambda would run it,
+ * serves exactly the document the route table describes, without bundling zod-openapi or any schema.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { build, type Metafile } from 'esbuild';
+import { buildOpenApiDocument } from '../../lambdas/api/openapi-document.ts';
+import { esbuildOptions } from '../../lib/constructs/bundling.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'videocloud-openapi-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+let inputs: Metafile['outputs'][string]['inputs'] = {};
+
+beforeAll(async () => {
+  const result = await build({
+    ...esbuildOptions(join(root, 'lambdas/api/openapi.ts'), join(out, 'index.mjs')),
+    absWorkingDir: root,
+    metafile: true,
+    logLevel: 'error',
+  });
+  inputs = Object.values(result.metafile.outputs).find((output) => output.entryPoint)!.inputs;
+  execFileSync(join(root, 'node_modules/.bin/tsx'), ['bin/openapi.ts', join(out, 'openapi/openapi.json')], {
+    cwd: root,
+    stdio: 'pipe',
+  });
+}, 120_000);
+
+/** Imports the bundle in a fresh node and answers one GET /v1/openapi.json, as Lambda would. */
+function invoke(): { statusCode: number; headers: Record<string, string>; body: string } {
+  const event = {
+    httpMethod: 'GET',
+    path: '/v1/openapi.json',
+    resource: '/v1/openapi.json',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: { requestId: 'req-openapi', identity: { sourceIp: '127.0.0.1' } },
+  };
+  const context =
+    "{ awsRequestId: 'req-openapi', functionName: 'openapi', getRemainingTimeInMillis: () => 10000 }";
+  const script =
+    `const { handler } = await import(${JSON.stringify(join(out, 'index.mjs'))});` +
+    `const result = await handler(${JSON.stringify(event)}, ${context});` +
+    'process.stdout.write(JSON.stringify(result));';
+  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: {
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      UPLOADS_BUCKET: 'videocloud-uploads-test',
+      MEDIA_BUCKET: 'videocloud-media-test',
+      STATE_TABLE: 'videocloud-state-test',
+      COGNITO_USER_POOL_ID: 'eu-west-1_test',
+      COGNITO_CLIENT_ID: 'test',
+      VIDEOCLOUD_VERSION: version,
+      LOG_LEVEL: 'ERROR',
+    },
+    encoding: 'utf8',
+  });
+  return JSON.parse(stdout);
+}
+
+describe('the bundled openapi function', () => {
+  test('serves the route table’s document, byte for byte what building it gives', () => {
+    const result = invoke();
+    expect(result.statusCode).toBe(200);
+    expect(result.headers['Content-Type']).toBe('application/json');
+    expect(result.body).toBe(JSON.stringify(buildOpenApiDocument(version)));
+  });
+
+  test('bundles neither zod-openapi, classic zod nor the schemas', () => {
+    const files = Object.keys(inputs);
+    expect(files.filter((file) => file.includes('node_modules/zod-openapi/'))).toEqual([]);
+    expect(files.filter((file) => /node_modules\/zod\/v4\/classic\//.test(file))).toEqual([]);
+    expect(files).not.toContain('lambdas/api/schemas.ts');
+    expect(files).not.toContain('lambdas/api/openapi-document.ts');
+  });
+});
