@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { build, type Metafile } from 'esbuild';
 import { buildOpenApiDocument } from '../../lambdas/api/openapi-document.ts';
 import { esbuildOptions } from '../../lib/constructs/bundling.ts';
+import { gatewayEvent } from '../helpers/gateway-event.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'videocloud-openapi-'));
@@ -37,20 +38,7 @@ beforeAll(async () => {
 
 /** Imports the bundle in a fresh node and answers one GET /v1/openapi.json, as Lambda would. */
 function invoke(): { statusCode: number; headers: Record<string, string>; body: string } {
-  const event = {
-    httpMethod: 'GET',
-    path: '/v1/openapi.json',
-    resource: '/v1/openapi.json',
-    headers: {},
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: { requestId: 'req-openapi', identity: { sourceIp: '127.0.0.1' } },
-  };
+  const event = gatewayEvent('/v1/openapi.json', 'req-openapi');
   const context =
     "{ awsRequestId: 'req-openapi', functionName: 'openapi', getRemainingTimeInMillis: () => 10000 }";
   const script =

@@ -3,7 +3,7 @@
  * second "request refused" line beside it.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { gatewayEvent } from '../helpers/gateway-event.ts';
 
 Object.assign(process.env, {
   UPLOADS_BUCKET: 'videocloud-uploads-test',
@@ -18,20 +18,7 @@ const { httpHandler } = await import('#http/compose.ts');
 const { lambdaContext } = await import('#local/lambda-context.ts');
 const { logger } = await import('#shared/logger.ts');
 
-const event = {
-  httpMethod: 'GET',
-  path: '/v1/health',
-  resource: '/v1/health',
-  headers: {},
-  multiValueHeaders: {},
-  queryStringParameters: null,
-  multiValueQueryStringParameters: null,
-  pathParameters: null,
-  stageVariables: null,
-  body: null,
-  isBase64Encoded: false,
-  requestContext: { requestId: 'req-1', identity: { sourceIp: '127.0.0.1' } },
-} as unknown as APIGatewayProxyEvent;
+const event = gatewayEvent('/v1/health');
 
 describe('request logging', () => {
   afterEach(() => {
