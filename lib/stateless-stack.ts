@@ -6,6 +6,7 @@ import { outboxTopics, serviceName } from '../lambdas/shared/resources.ts';
 import { Api, type EntryAccess } from './constructs/api.ts';
 import { APP_VERSION, databaseEnvironment } from './constructs/app-function.ts';
 import type { Auth } from './constructs/auth.ts';
+import { OPENAPI_BUNDLE_FILES } from './constructs/bundling.ts';
 import { OperationsDashboard } from './constructs/dashboard.ts';
 import type { Database } from './constructs/database.ts';
 import type { MediaDelivery } from './constructs/media-delivery.ts';
@@ -109,7 +110,7 @@ const API_ACCESS: Record<string, EntryAccess> = {
   'webhooks-deliveries-retry': { database: true, stateTable: 'readwrite', webhookDeliveries: 'send' },
   // The OpenAPI document is written at bundling time by the script that writes it for linting
   // (bin/openapi.ts, from the route table), so the function loads neither zod-openapi nor any schema.
-  openapi: { bundleFiles: { into: 'openapi', generated: { 'openapi.json': 'bin/openapi.ts' } } },
+  openapi: { bundleFiles: OPENAPI_BUNDLE_FILES },
   docs: {
     bundleFiles: {
       into: 'swagger-ui',

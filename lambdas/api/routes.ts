@@ -1,4 +1,3 @@
-import * as z from '#shared/zod.ts';
 import type { RouteSpec } from './route-spec.ts';
 import {
   ApiKeyCreated,
@@ -15,12 +14,16 @@ import {
   CreateWebhookRequest,
   DeliveryPage,
   DeliveryParams,
+  DocsAssetBody,
+  DocsAssetParams,
+  DocsPage,
   Health,
   ListAuditQuery,
   ListDeliveriesQuery,
   ListVideosQuery,
   ListWebhooksQuery,
   Me,
+  OpenApiDocumentBody,
   SignedParts,
   SignPartsRequest,
   UpdateWebhookRequest,
@@ -66,7 +69,7 @@ export const openapi = {
   auth: 'none',
   tag: 'Docs',
   summary: 'This API as an OpenAPI 3.1 document, generated from the schemas that validate requests.',
-  responses: { 200: { description: 'The OpenAPI document', schema: z.record(z.string(), z.unknown()) } },
+  responses: { 200: { description: 'The OpenAPI document', schema: OpenApiDocumentBody } },
 } satisfies RouteSpec;
 
 export const docs = {
@@ -76,7 +79,7 @@ export const docs = {
   auth: 'none',
   tag: 'Docs',
   summary: 'Swagger UI for this API (also at /docs/).',
-  responses: { 200: { description: 'Swagger UI', contentType: 'text/html', schema: z.string() } },
+  responses: { 200: { description: 'Swagger UI', contentType: 'text/html', schema: DocsPage } },
 } satisfies RouteSpec;
 
 export const docsAsset = {
@@ -86,12 +89,12 @@ export const docsAsset = {
   auth: 'none',
   tag: 'Docs',
   summary: "Swagger UI's script and stylesheet.",
-  request: { params: z.object({ asset: z.string() }) },
+  request: { params: DocsAssetParams },
   responses: {
     200: {
       description: 'The asset: swagger-ui.css, swagger-ui-bundle.js or init.js',
       contentType: ['text/css', 'text/javascript'],
-      schema: z.string(),
+      schema: DocsAssetBody,
     },
     404: { description: 'No such asset' },
   },
@@ -517,7 +520,8 @@ export const retryWebhookDelivery = {
  * The route table: every public HTTP route of VideoCloud, one exported row each. The CDK API, the local
  * gateway and the OpenAPI document are built from this object; a handler imports this module as a
  * namespace and takes its own row (`routes.getVideo`), so its bundle keeps that row and its schemas
- * only (rows and schemas are side-effect free, see #shared/pure.ts).
+ * only (rows are object literals and the schemas are declared side-effect free in schemas.ts; a schema
+ * written here in a row would be built in every bundle).
  */
 export const routes = {
   health,

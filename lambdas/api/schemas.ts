@@ -11,15 +11,22 @@ import * as z from '#shared/zod.ts';
 
 /**
  * Every schema here is declared `pure(() => ...)`: built at import as before, but marked free of side
- * effects, so esbuild drops from a function's bundle every schema its own route does not use, and the
- * function builds only those it keeps (issue 14: building the whole table's schemas took about 25 ms
- * of every API function's import CPU; README, "Function size, cold starts and the VPC"). The mark works
- * within this module only (esbuild does not carry `@__NO_SIDE_EFFECTS__` across imports).
+ * effects (the annotation on the next line), so esbuild drops from a function's bundle every schema its
+ * own route does not use, and the function builds only those it keeps (issue 14: building the whole
+ * table's schemas took 27 ms of every API function's import CPU; README, "Function size, cold starts and
+ * the VPC"). The mark works within this module only: esbuild does not carry it across an import, so
+ * `pure` is not shared, and a schema written anywhere else (a route row, say) is built in every bundle.
  */
 /* @__NO_SIDE_EFFECTS__ */
 function pure<T>(build: () => T): T {
   return build();
 }
+
+/** The docs routes' shapes (each its own schema, as when they were written inline in their rows). */
+export const OpenApiDocumentBody = pure(() => z.record(z.string(), z.unknown()));
+export const DocsPage = pure(() => z.string());
+export const DocsAssetParams = pure(() => z.object({ asset: z.string() }));
+export const DocsAssetBody = pure(() => z.string());
 
 /** Whole numbers the API counts with: never negative; sizes, dimensions and rates are above zero. */
 const count = pure(() => z.int().check(z.nonnegative()));

@@ -165,6 +165,12 @@ export const eventBus = {
   source: 'videocloud',
 } as const;
 
+/**
+ * The OpenAPI document in the openapi function's bundle: written there at bundling time (the bundling
+ * hook runs bin/openapi.ts, lib/constructs/bundling.ts) and served by lambdas/api/openapi.ts.
+ */
+export const bundledOpenApiDocument = { directory: 'openapi', file: 'openapi.json' } as const;
+
 /** Names in the CDN's KeyValueStore (read by lambdas/edge/playback-gate.js). */
 export const edgeKeys = {
   signingKey: (kid: string) => `key:${kid}`,

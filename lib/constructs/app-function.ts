@@ -16,7 +16,14 @@ import type { EnvName } from '../../lambdas/shared/config.ts';
 import { type QueueRef, queueUrlVariable } from '../../lambdas/shared/resources.ts';
 import { nagResource } from '../nag.ts';
 import type { StageConfig } from '../stage-config.ts';
-import { BUNDLE_TARGET, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, MAIN_FIELDS } from './bundling.ts';
+import {
+  BUNDLE_TARGET,
+  type BundleFiles,
+  bundleFileCommands,
+  ESM_REQUIRE_BANNER,
+  EXTERNAL_MODULES,
+  MAIN_FIELDS,
+} from './bundling.ts';
 import type { Database } from './database.ts';
 import type { Network } from './network.ts';
 
@@ -52,19 +59,6 @@ const OBJECT_ACTIONS: Record<Exclude<BucketCapability, 'head' | 'list'>, string[
   multipart: ['s3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
   delete: ['s3:DeleteObject'],
 };
-
-/** Files the handler reads at run time, put into the bundle beside index.mjs. */
-export interface BundleFiles {
-  /** Directory inside the bundle, e.g. `swagger-ui`. */
-  readonly into: string;
-  /** Repository-relative paths of the files to copy. */
-  readonly files?: string[];
-  /**
-   * Files written at bundling time: file name => repository script (run with tsx) that writes it to the
-   * path it is given, e.g. `{ 'openapi.json': 'bin/openapi.ts' }`.
-   */
-  readonly generated?: Record<string, string>;
-}
 
 export interface AppFunctionProps {
   /** Handler module, relative to the repository root (e.g. `lambdas/api/health.ts`); it exports `handler`. */
@@ -115,6 +109,11 @@ export class AppFunction extends Construct {
     const entry = join(REPO_ROOT, props.entry);
     if (!existsSync(entry)) {
       throw new Error(`AppFunction ${this.node.path}: handler file ${props.entry} does not exist`);
+    }
+    const bundled = props.bundleFiles;
+    for (const file of [...(bundled?.files ?? []), ...Object.values(bundled?.generated ?? {})]) {
+      if (!existsSync(join(REPO_ROOT, file)))
+        throw new Error(`AppFunction ${this.node.path}: bundle file ${file} does not exist`);
     }
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -188,18 +187,8 @@ export class AppFunction extends Construct {
           ? {
               beforeBundling: () => [],
               beforeInstall: () => [],
-              afterBundling: (inputDir: string, outputDir: string) => {
-                const into = posix.join(outputDir, bundleFiles.into);
-                const tsx = posix.join(inputDir, 'node_modules/.bin/tsx');
-                return [
-                  `mkdir -p "${into}"`,
-                  ...(bundleFiles.files ?? []).map((file) => `cp "${posix.join(inputDir, file)}" "${into}/"`),
-                  ...Object.entries(bundleFiles.generated ?? {}).map(
-                    ([name, script]) =>
-                      `cd "${inputDir}" && "${tsx}" "${script}" "${posix.join(into, name)}"`,
-                  ),
-                ];
-              },
+              afterBundling: (inputDir: string, outputDir: string) =>
+                bundleFileCommands(bundleFiles, inputDir, outputDir),
             }
           : undefined,
       },

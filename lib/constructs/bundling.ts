@@ -1,3 +1,6 @@
+import { posix } from 'node:path';
+import { bundledOpenApiDocument } from '../../lambdas/shared/resources.ts';
+
 /**
  * How every function is bundled (lib/constructs/app-function.ts hands these to NodejsFunction, which
  * runs the local esbuild), in a module of its own so the bundle-size test (test/unit/bundle-size.test.ts)
@@ -49,4 +52,39 @@ export function esbuildOptions(entry: string, outfile: string) {
     sourcesContent: false,
     external: EXTERNAL_MODULES,
   };
+}
+
+/** Files the handler reads at run time, put into its bundle beside index.mjs. */
+export interface BundleFiles {
+  /** Directory inside the bundle, e.g. `swagger-ui`. */
+  readonly into: string;
+  /** Repository-relative paths of the files to copy. */
+  readonly files?: readonly string[];
+  /**
+   * Files written at bundling time: file name => repository script (run with tsx) that writes the file
+   * to the path it is given.
+   */
+  readonly generated?: Readonly<Record<string, string>>;
+}
+
+/** The openapi function's: its document, written by the generator `npm run openapi:lint` uses. */
+export const OPENAPI_BUNDLE_FILES: BundleFiles = {
+  into: bundledOpenApiDocument.directory,
+  generated: { [bundledOpenApiDocument.file]: 'bin/openapi.ts' },
+};
+
+/**
+ * The shell commands that put `files` into a bundle (NodejsFunction's afterBundling hook runs them, from
+ * the project root; test/unit/openapi-bundle.test.ts runs the same ones).
+ */
+export function bundleFileCommands(files: BundleFiles, inputDir: string, outputDir: string): string[] {
+  const into = posix.join(outputDir, files.into);
+  const tsx = posix.join(inputDir, 'node_modules/.bin/tsx');
+  return [
+    `mkdir -p "${into}"`,
+    ...(files.files ?? []).map((file) => `cp "${posix.join(inputDir, file)}" "${into}/"`),
+    ...Object.entries(files.generated ?? {}).map(
+      ([name, script]) => `cd "${inputDir}" && "${tsx}" "${script}" "${posix.join(into, name)}"`,
+    ),
+  ];
 }
