@@ -5,9 +5,13 @@
  * Each import runs in a fresh `node` with the function's NODE_OPTIONS from the template (as in Lambda)
  * and a placeholder configuration; the median of the runs is printed.
  *
- *   tsx bench/coldstart.ts [--cdk-out DIR] [--runs N]
+ *   tsx bench/coldstart.ts [--cdk-out DIR] [--runs N] [--baseline DIR]
  *
  * Without --cdk-out it reads ./cdk.out, synthesizing the dev stage there first when it is missing.
+ * --baseline names another synthesized app (say, an earlier commit's `cdk.out`): each of its functions of
+ * the same name is imported in the same runs, interleaved with this app's and the empty handler's, and the
+ * change is printed as a ratio, so both sides see the same machine load (on a shared 2-core machine the
+ * same bundle measures 55-100 ms minutes apart; only a side-by-side figure compares).
  * Goals (issue 14): bundle <= 250 KB, import <= 40 ms of CPU over the empty handler.
  */
 import { spawnSync } from 'node:child_process';
@@ -27,6 +31,11 @@ const option = (name: string) => {
 const root = fileURLToPath(new URL('../', import.meta.url));
 const cdkOut = resolve(option('--cdk-out') ?? join(root, 'cdk.out'));
 const runs = Number(option('--runs') ?? 5);
+const baselineOut = option('--baseline') && resolve(option('--baseline')!);
+if (baselineOut && !existsSync(join(baselineOut, 'manifest.json'))) {
+  console.error(`--baseline ${baselineOut} holds no synthesized app (manifest.json)`);
+  process.exit(2);
+}
 
 if (!existsSync(join(cdkOut, 'manifest.json'))) {
   console.log(`no synthesized app in ${cdkOut}; synthesizing the dev stage there (about a minute)`);
@@ -44,7 +53,7 @@ interface Bundle {
 }
 
 /** Every API function of every template: its route-table entry, asset directory and plain env values. */
-function apiBundles(): Bundle[] {
+function apiBundles(cdkOut: string): Bundle[] {
   const bundles: Bundle[] = [];
   for (const file of readdirSync(cdkOut).filter((name) => name.endsWith('.template.json'))) {
     const template = JSON.parse(readFileSync(join(cdkOut, file), 'utf8'));
@@ -117,36 +126,57 @@ const emptyDir = mkdtempSync(join(tmpdir(), 'videocloud-coldstart-'));
 const emptyFile = join(emptyDir, 'index.mjs');
 writeFileSync(emptyFile, 'export const handler = async () => ({ statusCode: 200, body: "" });\n');
 
-const bundles = apiBundles();
+const bundles = apiBundles(cdkOut);
 if (bundles.length === 0) {
   console.error(`no API function bundles found in ${cdkOut}`);
   process.exit(1);
 }
-console.log(`${bundles.length} API functions from ${cdkOut}, median of ${runs} fresh imports each`);
+const baseline = new Map((baselineOut ? apiBundles(baselineOut) : []).map((bundle) => [bundle.name, bundle]));
+const kbOf = (bundle: Bundle) => statSync(join(bundle.dir, 'index.mjs')).size / 1024;
+
 console.log(
-  `${'function'.padEnd(26)} ${'bundle KB'.padStart(9)} ${'import ms'.padStart(9)} ${'empty ms'.padStart(8)} ${'over'.padStart(7)}`,
+  `${bundles.length} API functions from ${cdkOut}, median of ${runs} fresh imports each` +
+    (baselineOut ? `, side by side with ${baselineOut} (${baseline.size} functions)` : ''),
+);
+console.log(
+  `${'function'.padEnd(26)} ${'bundle KB'.padStart(9)} ${'import ms'.padStart(9)} ${'empty ms'.padStart(8)} ${'over'.padStart(7)}` +
+    (baselineOut ? `  ${'base KB'.padStart(7)} ${'base over'.padStart(9)} ${'ratio'.padStart(6)}` : ''),
 );
 let worstKb = 0;
 let worstOver = 0;
+const overs: number[] = [];
+const ratios: number[] = [];
 for (const bundle of bundles) {
   const file = join(bundle.dir, 'index.mjs');
-  const kb = statSync(file).size / 1024;
+  const base = baseline.get(bundle.name);
+  const kb = kbOf(bundle);
   const imported: number[] = [];
+  const baseImported: number[] = [];
   const empty: number[] = [];
-  // Interleaved, so both see the same machine load.
+  // Interleaved, so all of them see the same machine load.
   for (let run = 0; run < runs; run++) {
     imported.push(importCpuMs(file, bundle.env));
+    if (base) baseImported.push(importCpuMs(join(base.dir, 'index.mjs'), base.env));
     empty.push(importCpuMs(emptyFile, bundle.env));
   }
   const over = median(imported) - median(empty);
   worstKb = Math.max(worstKb, kb);
   worstOver = Math.max(worstOver, over);
+  overs.push(over);
+  let side = '';
+  if (base) {
+    const baseOver = median(baseImported) - median(empty);
+    ratios.push(over / baseOver);
+    side = `  ${kbOf(base).toFixed(0).padStart(7)} ${baseOver.toFixed(1).padStart(9)} ${(over / baseOver).toFixed(2).padStart(6)}`;
+  } else if (baselineOut) side = '  (not in the baseline)';
   console.log(
-    `${bundle.name.padEnd(26)} ${kb.toFixed(0).padStart(9)} ${median(imported).toFixed(1).padStart(9)} ${median(empty).toFixed(1).padStart(8)} ${over.toFixed(1).padStart(7)}`,
+    `${bundle.name.padEnd(26)} ${kb.toFixed(0).padStart(9)} ${median(imported).toFixed(1).padStart(9)} ${median(empty).toFixed(1).padStart(8)} ${over.toFixed(1).padStart(7)}${side}`,
   );
 }
 const verdict = (ok: boolean) => (ok ? 'within goal' : 'OVER GOAL');
 console.log(
   `largest bundle ${worstKb.toFixed(0)} KB (goal <= ${BUNDLE_BUDGET_KB}: ${verdict(worstKb <= BUNDLE_BUDGET_KB)}); ` +
-    `slowest import ${worstOver.toFixed(1)} ms over empty (goal <= ${IMPORT_BUDGET_MS}: ${verdict(worstOver <= IMPORT_BUDGET_MS)})`,
+    `slowest import ${worstOver.toFixed(1)} ms over empty (goal <= ${IMPORT_BUDGET_MS}: ${verdict(worstOver <= IMPORT_BUDGET_MS)}); ` +
+    `median over the functions ${median(overs).toFixed(1)} ms` +
+    (ratios.length ? `; median ratio to the baseline ${median(ratios).toFixed(2)}` : ''),
 );
