@@ -5,7 +5,7 @@ import { config } from '#shared/config.ts';
 /**
  * SigV4 without an AWS SDK client: the SDK's own signer (@smithy/signature-v4) on node:crypto, with the
  * credentials Lambda puts in the environment. Used where a whole SDK client would be most of a function's
- * bundle for one or two calls (aws-json.ts: DynamoDB and SQS; the RDS IAM token in db/connect.ts).
+ * bundle for one or two calls (aws-json.ts: DynamoDB and SQS; the RDS IAM token in db/connection.ts).
  */
 
 /** SHA-256 (HMAC-SHA-256 when given a key) for the signer, on node:crypto. */

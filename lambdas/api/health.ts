@@ -1,4 +1,4 @@
-import { pingDatabase } from '#adapters/db/index.ts';
+import { pingDatabase } from '#adapters/db/connection.ts';
 import { pingStorage } from '#adapters/storage.ts';
 import { checkHealth } from '#core/health.ts';
 import { httpHandler } from '#http/compose.ts';

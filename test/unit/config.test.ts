@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { databaseSource } from '#adapters/db/index.ts';
+import { databaseSource } from '#adapters/db/connection.ts';
 import { loadConfig } from '#shared/config.ts';
 
 /** The variables every function has; the database ones are the subject here. */

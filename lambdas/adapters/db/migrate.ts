@@ -46,7 +46,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     // No migration ran: the database could not be reached or locked (say, it does not exist). That error
-    // as it is, with its Postgres code, for the caller to explain (explainDatabaseError in connect.ts).
+    // as it is, with its Postgres code, for the caller to explain (explainDatabaseError in connection.ts).
     if (!failed) throw result.error instanceof Error ? result.error : new Error(String(result.error));
     throw new Error(`Migration ${failed} failed: ${(result.error as Error).message ?? result.error}`, {
       cause: result.error,
