@@ -20,6 +20,7 @@ function templateKey() {
       .map((name) => join(migrations, name)),
     join(root, 'lambdas/adapters/db/migrate.ts'),
     join(root, 'lambdas/adapters/db/connect.ts'),
+    join(root, 'lambdas/adapters/db/connection.ts'),
     join(root, 'node_modules/@electric-sql/pglite/package.json'),
   ];
   for (const file of files) hash.update(file.slice(root.length)).update(readFileSync(file));

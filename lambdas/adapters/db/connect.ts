@@ -9,7 +9,10 @@ import {
 } from './connection.ts';
 import type { Database } from './schema.ts';
 
-/** Kysely over a connection; destroying it closes the connection. */
+/**
+ * Kysely over a connection. Destroying the handle closes the connection once it has run a query (Kysely
+ * does nothing for a handle it never initialized).
+ */
 function kysely(connection: Connection): Kysely<Database> {
   return new Kysely<Database>({
     dialect:
@@ -23,21 +26,16 @@ export async function createDb(source: DatabaseSource, options: DbOptions = {}):
   return kysely(await openConnection(source, options));
 }
 
-let shared: Promise<Kysely<Database>> | undefined;
+/** One handle per connection, so the shared handle can never outlive the shared connection. */
+const handles = new WeakMap<Connection, Kysely<Database>>();
 
 /** The process-wide database handle, over the process-wide connection (connection.ts). */
-export function sharedDb(source: () => DatabaseSource): Promise<Kysely<Database>> {
-  shared ??= sharedConnection(source)
-    .then(kysely)
-    .catch((error) => {
-      shared = undefined;
-      throw error;
-    });
-  return shared;
+export async function sharedDb(source: () => DatabaseSource): Promise<Kysely<Database>> {
+  const connection = await sharedConnection(source);
+  let handle = handles.get(connection);
+  if (!handle) handles.set(connection, (handle = kysely(connection)));
+  return handle;
 }
 
-/** Closes the process-wide handle and its connection (the local runtime on shutdown; Lambda never does). */
-export async function closeSharedDb(): Promise<void> {
-  shared = undefined;
-  await closeSharedConnection();
-}
+/** Closes the process-wide connection under the handle (the local runtime on shutdown; Lambda never does). */
+export const closeSharedDb = closeSharedConnection;
