@@ -67,9 +67,11 @@ export async function videoWithSource(
   s3: S3Client,
   body: Buffer,
   status: VideoStatus = 'processing',
+  /** The size the upload declared; the stored object's by default. Set before the object lands, which starts the ingest. */
+  declaredSize = body.length,
 ): Promise<{ videoId: string; key: string; size: number }> {
   const videoId = await seedVideo({ ownerId: 'alice', status });
-  await sql`update videos set source_size = ${body.length} where id = ${videoId}`.execute(await db());
+  await sql`update videos set source_size = ${declaredSize} where id = ${videoId}`.execute(await db());
   const key = `uploads/${videoId}/source`;
   await s3.send(new PutObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key, Body: body }));
   return { videoId, key, size: body.length };
