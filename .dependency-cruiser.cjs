@@ -102,6 +102,6 @@ module.exports = {
       conditionNames: ['import', 'node', 'default', 'types'],
       extensions: ['.ts', '.js', '.mjs', '.json'],
     },
-    exclude: { path: ['node_modules', 'cdk.out', 'web/dist', '\\.build'] },
+    exclude: { path: ['cdk.out', 'web/dist', '\\.build'] },
   },
 };

@@ -32,6 +32,7 @@ describe('layering', () => {
       'browser-client-takes-only-types-of-the-api: web/src/values.ts -> lambdas/api/schemas.ts',
       'core-is-the-domain: lambdas/core/domain.ts -> lambdas/adapters/storage.ts',
       'edge-takes-ports: lambdas/http/auth.ts -> lambdas/adapters/storage.ts',
+      'edge-takes-ports: lambdas/http/driver.ts -> ../../../node_modules/pg/esm/index.mjs',
       'infrastructure-uses-no-adapter: lib/construct.ts -> lambdas/adapters/storage.ts',
       'lambdas-stand-alone: lambdas/api/handler.ts -> local/runtime.ts',
       'public-routes-bundle-no-data-access: lambdas/api/docs.ts -> lambdas/adapters/storage.ts',
