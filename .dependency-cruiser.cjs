@@ -66,6 +66,19 @@ module.exports = {
       },
     },
     {
+      name: 'queries-are-sql',
+      comment:
+        'A Lambda queries with plain SQL through lambdas/adapters/db/sql.ts; Kysely builds the migrations only ' +
+        "(and the tests' own checks). As a query builder it was 160 KB, 42%, of every API function's bundle " +
+        '(issue 14). Its types (schema.ts) may be imported: esbuild drops them.',
+      severity: 'error',
+      from: {
+        path: '^lambdas/',
+        pathNot: '^lambdas/(adapters/db/(migrate\\.ts|connect\\.ts|migrations/)|events/migrate\\.ts$)',
+      },
+      to: { path: 'node_modules/kysely/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'lambdas-stand-alone',
       comment: 'What runs in Lambda never imports the local runtime, the CDK app or the browser client.',
       severity: 'error',

@@ -10,10 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { type CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from '#adapters/db/migrate.ts';
 import type { Database } from '#adapters/db/schema.ts';
+import { dbOver } from '#adapters/db/sql.ts';
 import { PostgresVideoRepository } from '#adapters/db/videos.ts';
 import { decodeCursor, encodeCursor } from '#core/pagination.ts';
 
@@ -39,14 +40,15 @@ const url = new URL(serverUrl);
 url.pathname = `/${name}`;
 // The repository's own statements are recorded as they run, so each operation's EXPLAIN is of exactly
 // what it sent (same SQL, same parameters), not of a hand-written copy.
-let recording: CompiledQuery[] | undefined;
+let recording: Array<{ sql: string; parameters: readonly unknown[] }> | undefined;
 const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
 pool.on('error', () => undefined); // the drop at the end closes idle connections
-const db = new Kysely<Database>({
-  dialect: new PostgresDialect({ pool }),
-  log: (event) => {
-    if (event.level === 'query') recording?.push(event.query);
-  },
+// Kysely for the seed and the baselines; the repository runs its own SQL (sql.ts) on the same pool.
+const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+const repositoryDb = dbOver(async (text, values) => {
+  recording?.push({ sql: text, parameters: values });
+  const result = await pool.query(text, values);
+  return { rows: result.rows, count: result.rowCount ?? 0 };
 });
 
 try {
@@ -58,7 +60,7 @@ try {
     `catalog: seeded ${total} videos in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
   );
 
-  const repo = new PostgresVideoRepository(db);
+  const repo = new PostgresVideoRepository(repositoryDb);
   const ids = (await db.selectFrom('videos').select('id').limit(1000).execute()).map((row) => row.id);
   // The keyset position `depth` rows into the public listing, as a client paging there would hold it.
   const anchor = await db

@@ -5,9 +5,8 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { s3Client } from '#adapters/aws.ts';
-import { closeSharedDb } from '#adapters/db/connect.ts';
+import { closeSharedDb, sharedKysely } from '#adapters/db/connect.ts';
 import { explainDatabaseError } from '#adapters/db/connection.ts';
-import { db } from '#adapters/db/index.ts';
 import { migrateToLatest } from '#adapters/db/migrate.ts';
 import { putSigningKey } from '#adapters/edge-store.ts';
 import { routeList } from '#api/routes.ts';
@@ -245,7 +244,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
     logger.setLogLevel(local.LOG_LEVEL);
     config(); // validate now: a bad variable stops the runtime with its name, before any request
 
-    await migrateToLatest(await db()).catch((error: unknown) => {
+    await migrateToLatest(await sharedKysely()).catch((error: unknown) => {
       throw local.DATABASE_URL ? explainDatabaseError(error, local.DATABASE_URL) : error;
     });
     // What the deploy-time custom resource does in the cloud: the gate learns the signing key.

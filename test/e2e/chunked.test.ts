@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { resolveBinaries } from '#adapters/ffmpeg/binaries.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
@@ -218,7 +218,7 @@ describe('a source longer than a chunk is transcoded as parallel chunk jobs and 
   it('is ready with the ladder, counted once per job', async () => {
     expect(video).toMatchObject({ status: 'ready', failureReason: null, width: 640, height: 360 });
     expect(video.renditions.map((r) => r.name)).toEqual(['360p', '240p']);
-    const row = await (await db())
+    const row = await (await sharedKysely())
       .selectFrom('videos')
       .select(['transcode_jobs_done', 'transcode_jobs_total'])
       .where('id', '=', videoId)

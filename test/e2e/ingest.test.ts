@@ -5,7 +5,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSRecord } from 'aws-lambda';
 import { sql } from 'kysely';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { waitBeforeRetrySeconds } from '#events/attempts.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
@@ -93,7 +93,7 @@ describe('the ingest handler', () => {
     const { videoId, key, size } = await processingVideoWithSource(clip);
     // The S3 event of the PUT is in flight; a revision claimed by a dead earlier attempt must not block.
     await sql`update videos set ingested_revision = ${'0055AED6DCD9028777'} where id = ${videoId}`.execute(
-      await db(),
+      await sharedKysely(),
     );
     runtime.queues.send('ingest', event(key, '0055AED6DCD9028777', size));
     expect((await settledRow(videoId)).status).toBe('ready');
@@ -115,7 +115,7 @@ describe('the ingest handler', () => {
         );
     await until(putBack, { timeoutMs: 15_000, what: 'the ingest handler to put the early event back' });
     expect((await videoRow(videoId)).status).toBe('uploading');
-    await sql`update videos set status = 'processing' where id = ${videoId}`.execute(await db());
+    await sql`update videos set status = 'processing' where id = ${videoId}`.execute(await sharedKysely());
     expect((await settledRow(videoId)).status).toBe('ready');
   });
 
@@ -144,7 +144,7 @@ describe('the ingest handler', () => {
     const { videoId, key } = await processingVideoWithSource(1000, 5000);
     runtime.queues.send('ingest', event(key, '0055AED6DCD9028200', 1000));
     await drained();
-    const video = await (await db())
+    const video = await (await sharedKysely())
       .selectFrom('videos')
       .selectAll()
       .where('id', '=', videoId)

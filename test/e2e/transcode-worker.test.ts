@@ -11,6 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sql } from 'kysely';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { db } from '#adapters/db/index.ts';
 import { PipelineVideos } from '#adapters/db/pipeline.ts';
 import { probe } from '#adapters/ffmpeg/probe.ts';
@@ -55,7 +56,7 @@ describe('the transcode worker', () => {
     const file = options.file ?? clipPath;
     const body = await readFile(file);
     await sql`update videos set source_size = ${body.length}, ingested_revision = 'driven-by-test'
-      where id = ${videoId}`.execute(await db());
+      where id = ${videoId}`.execute(await sharedKysely());
     if (options.source !== false) {
       await s3.send(
         new PutObjectCommand({
@@ -122,7 +123,11 @@ describe('the transcode worker', () => {
   };
 
   const row = async (videoId: string) =>
-    (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
+    (await sharedKysely())
+      .selectFrom('videos')
+      .selectAll()
+      .where('id', '=', videoId)
+      .executeTakeFirstOrThrow();
 
   it('finishes cleanly after a worker was killed mid-upload, replacing what it left', async () => {
     const videoId = await plannedVideo();
@@ -142,7 +147,7 @@ describe('the transcode worker', () => {
       1_000,
     );
     expect(await mediaText(videoId, '240p/index.m3u8')).toContain('#EXT-X-ENDLIST');
-    const renditions = await (await db())
+    const renditions = await (await sharedKysely())
       .selectFrom('renditions')
       .selectAll()
       .where('video_id', '=', videoId)
@@ -238,7 +243,7 @@ describe('the transcode worker', () => {
   it('removes the outputs of a video deleted meanwhile', async () => {
     const videoId = await plannedVideo();
     await putMedia(videoId, 'master.m3u8', '#EXTM3U\n');
-    await sql`update videos set deleted_at = now() where id = ${videoId}`.execute(await db());
+    await sql`update videos set deleted_at = now() where id = ${videoId}`.execute(await sharedKysely());
     expect(await deliver(videoId, 1)).toEqual({ batchItemFailures: [] });
     expect(await mediaObjects(videoId)).toEqual([]);
     expect((await row(videoId)).status).toBe('processing');

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { sql } from 'kysely';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import type { VideoStatus, Visibility } from '#core/video.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { eventually } from './eventually.ts';
 
 /** Direct inserts for tests that need catalog rows without going through an upload. */
 export async function seedUser(id: string, username = id): Promise<void> {
-  await (await db())
+  await (await sharedKysely())
     .insertInto('users')
     .values({ id, username, last_seen_at: sql`now()` })
     .onConflict((oc) => oc.column('id').doNothing())
@@ -29,7 +29,7 @@ export async function seedVideo(video: SeedVideo): Promise<string> {
   await seedUser(video.ownerId);
   const id = randomUUID();
   const ready = (video.status ?? 'ready') === 'ready';
-  await (await db())
+  await (await sharedKysely())
     .insertInto('videos')
     .values({
       id,
@@ -71,14 +71,20 @@ export async function videoWithSource(
   declaredSize = body.length,
 ): Promise<{ videoId: string; key: string; size: number }> {
   const videoId = await seedVideo({ ownerId: 'alice', status });
-  await sql`update videos set source_size = ${declaredSize} where id = ${videoId}`.execute(await db());
+  await sql`update videos set source_size = ${declaredSize} where id = ${videoId}`.execute(
+    await sharedKysely(),
+  );
   const key = `uploads/${videoId}/source`;
   await s3.send(new PutObjectCommand({ Bucket: LOCAL_RESOURCES.uploadsBucket, Key: key, Body: body }));
   return { videoId, key, size: body.length };
 }
 
 export async function videoRow(videoId: string) {
-  return (await db()).selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
+  return (await sharedKysely())
+    .selectFrom('videos')
+    .selectAll()
+    .where('id', '=', videoId)
+    .executeTakeFirstOrThrow();
 }
 
 /** The video's row once the pipeline has settled it (no longer `processing`). */

@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
@@ -43,7 +43,7 @@ describe('bearer tokens', () => {
       scopes: ['videos:read', 'videos:write', 'uploads:write'],
       quota: { bytesUsed: 0, bytesLimit: 100 * 1024 ** 3 },
     });
-    const row = await (await db())
+    const row = await (await sharedKysely())
       .selectFrom('users')
       .selectAll()
       .where('id', '=', 'dora')
@@ -142,7 +142,7 @@ describe('bearer tokens', () => {
   it('creates no user row for a refused token', async () => {
     await me(`Bearer ${runtime.issuer.sign({ ...claims(), sub: 'mallory', exp: 1 })}`);
     const count = await sql<{ n: number }>`select count(*)::int as n from users where id = 'mallory'`.execute(
-      await db(),
+      await sharedKysely(),
     );
     expect(count.rows[0]?.n).toBe(0);
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { sql } from 'kysely';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { db } from '#adapters/db/index.ts';
 import { PostgresVideoRepository } from '#adapters/db/videos.ts';
 import type { Principal } from '#core/principal.ts';
@@ -29,7 +30,7 @@ describe('the video catalog', () => {
         fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 6 }),
         fc.boolean(),
         async (count, limit, insertsBetweenPages, sharedTimestamps) => {
-          await sql`delete from videos`.execute(await db());
+          await sql`delete from videos`.execute(await sharedKysely());
           // Shared timestamps force the id tie-break to matter.
           const base = Date.parse('2026-01-01T00:00:00Z');
           const stamp = (i: number) => new Date(base + (sharedTimestamps ? Math.floor(i / 3) : i) * 1000);
@@ -52,7 +53,7 @@ describe('the video catalog', () => {
           expect(new Set(seen).size).toBe(seen.length);
           const expected = await sql<{ id: string }>`
             select id from videos where id in (${sql.join(original.length ? original : ['00000000-0000-0000-0000-000000000000'])})
-            order by created_at desc, id desc`.execute(await db());
+            order by created_at desc, id desc`.execute(await sharedKysely());
           expect(seen.filter((id) => original.includes(id))).toEqual(expected.rows.map((row) => row.id));
           expect(original.every((id) => seen.includes(id))).toBe(true);
         },
@@ -76,7 +77,7 @@ describe('the video catalog', () => {
   });
 
   it('finds videos by words in the title or description, newest first', async () => {
-    await sql`delete from videos`.execute(await db());
+    await sql`delete from videos`.execute(await sharedKysely());
     // Explicit times: two inserts can share a millisecond, and "newest first" must not depend on the clock.
     const surf = await seedVideo({
       ownerId: 'alice',
@@ -138,7 +139,7 @@ describe('the video catalog', () => {
         fc.boolean(),
         fc.boolean(),
         async (videos, searchWindow, limit, mine, sharedTimestamps) => {
-          await sql`delete from videos`.execute(await db());
+          await sql`delete from videos`.execute(await sharedKysely());
           const base = Date.parse('2026-01-01T00:00:00Z');
           for (const [i, v] of videos.entries()) {
             await seedVideo({
@@ -173,7 +174,7 @@ describe('the video catalog', () => {
             select id from videos where deleted_at is null
               and ${mine ? sql`owner_id = 'alice'` : sql`visibility = 'public' and status = 'ready'`}
               and search @@ websearch_to_tsquery('english', 'zebra')
-            order by created_at desc, id desc`.execute(await db());
+            order by created_at desc, id desc`.execute(await sharedKysely());
           expect(seen).toEqual(expected.rows.map((row) => row.id));
         },
       ),
@@ -182,7 +183,7 @@ describe('the video catalog', () => {
   });
 
   it("every read carries a ready video's renditions (tallest first) and ready captions (oldest first), and nothing for others", async () => {
-    await sql`delete from videos`.execute(await db());
+    await sql`delete from videos`.execute(await sharedKysely());
     const ready = await seedVideo({
       ownerId: 'alice',
       title: 'Zebra ready',
@@ -194,7 +195,7 @@ describe('the video catalog', () => {
       status: 'processing',
       createdAt: new Date('2026-02-01T11:00:00Z'),
     });
-    const handle = await db();
+    const handle = await sharedKysely();
     for (const id of [ready, processing])
       await handle
         .insertInto('renditions')
@@ -231,7 +232,7 @@ describe('the video catalog', () => {
       handle,
     );
 
-    const repo = new PostgresVideoRepository(handle, { searchWindow: 1 });
+    const repo = new PostgresVideoRepository(await db(), { searchWindow: 1 });
     const reads = {
       byId: [await repo.findById(ready), await repo.findById(processing)],
       listing: await repo.list({ take: 10 }),
@@ -264,8 +265,10 @@ describe('the video catalog', () => {
 
   it('uses the listing and search indexes', async () => {
     const plan = async (query: ReturnType<typeof sql>) =>
-      (await query.execute(await db())).rows.map((row) => Object.values(row as object)[0]).join('\n');
-    await sql`set enable_seqscan = off`.execute(await db());
+      (await query.execute(await sharedKysely())).rows
+        .map((row) => Object.values(row as object)[0])
+        .join('\n');
+    await sql`set enable_seqscan = off`.execute(await sharedKysely());
     try {
       expect(
         await plan(sql`explain select * from videos where deleted_at is null and visibility = 'public' and status = 'ready'
@@ -279,15 +282,15 @@ describe('the video catalog', () => {
       // index at 100,000 rows. Here: it exists, over the generated tsvector.
       const gin = await sql<{
         indexdef: string;
-      }>`select indexdef from pg_indexes where indexname = 'videos_search'`.execute(await db());
+      }>`select indexdef from pg_indexes where indexname = 'videos_search'`.execute(await sharedKysely());
       expect(gin.rows[0]?.indexdef).toMatch(/USING gin \(search\)/);
       // Without a pending list that every search would read (migration 0013).
       const options = await sql<{
         reloptions: string[] | null;
-      }>`select reloptions from pg_class where relname = 'videos_search'`.execute(await db());
+      }>`select reloptions from pg_class where relname = 'videos_search'`.execute(await sharedKysely());
       expect(options.rows[0]?.reloptions).toContain('fastupdate=off');
     } finally {
-      await sql`set enable_seqscan = on`.execute(await db());
+      await sql`set enable_seqscan = on`.execute(await sharedKysely());
     }
   });
 
@@ -312,7 +315,7 @@ describe('the video catalog', () => {
       expect(response.status).toBe(400);
       expect(((await response.json()) as { errors: unknown[] }).errors.length).toBeGreaterThan(0);
     }
-    const row = await (await db())
+    const row = await (await sharedKysely())
       .selectFrom('videos')
       .selectAll()
       .where('id', '=', id)

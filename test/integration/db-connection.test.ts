@@ -1,5 +1,6 @@
 /**
- * A pooled Postgres connection closed by the server while idle (RDS Proxy recycling it, a failover, an
+ * The repositories' handle (sql.ts over connection.ts) on PGlite and on a real server; and connections:
+ * a pooled Postgres connection closed by the server while idle (RDS Proxy recycling it, a failover, an
  * operator's pg_terminate_backend) must not take the process down: pg reports it as an 'error' event on
  * the pool, which, unheard, is an uncaught exception. Runs against a real PostgreSQL server (CI's second
  * pass sets DATABASE_URL); PGlite has no server to close anything.
@@ -7,40 +8,123 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
-import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createDb } from '#adapters/db/connect.ts';
+import { type Connection, closeConnection, dbOf, openConnection } from '#adapters/db/connection.ts';
+import { type Db, sql } from '#adapters/db/sql.ts';
 import { startLocalRuntime } from '#local/runtime.ts';
 import { freshDatabase, RUNTIME_START_MS } from '#test/helpers/runtime.ts';
 
 const onServer = process.env.DATABASE_URL ? it : it.skip;
+
+/** The repositories' handle on each database this run has: PGlite always, the server when CI sets one. */
+const databases: Array<[string, () => Promise<{ connection: Connection; drop(): Promise<void> }>]> = [
+  [
+    'PGlite',
+    async () => {
+      const connection = await openConnection({ kind: 'pglite', dataDir: 'memory://' });
+      return { connection, drop: () => closeConnection(connection) };
+    },
+  ],
+  ...(process.env.DATABASE_URL
+    ? [
+        [
+          'PostgreSQL',
+          async () => {
+            const database = (await freshDatabase())!;
+            const connection = await openConnection({ kind: 'url', url: database.url });
+            return {
+              connection,
+              drop: async () => {
+                await closeConnection(connection);
+                await database.drop();
+              },
+            };
+          },
+        ] as (typeof databases)[number],
+      ]
+    : []),
+];
+
+describe.each(databases)("the repositories' handle on %s", (_name, open) => {
+  let db: Db;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const opened = await open();
+    db = dbOf(opened.connection);
+    drop = opened.drop;
+    await db.run(sql`create table notes (id int primary key, body text not null)`);
+  }, 60_000);
+  afterAll(() => drop());
+
+  it('binds values as data: a value that looks like SQL is stored as written', async () => {
+    const body = "x'); drop table notes; --";
+    expect(await db.run(sql`insert into notes (id, body) values (${1}, ${body})`)).toBe(1);
+    expect(await db.first(sql`select body from notes where id = ${1}`)).toEqual({ body });
+    expect(await db.all(sql`select id from notes where id = any(${[1, 2]}) order by id`)).toEqual([
+      { id: 1 },
+    ]);
+    expect(await db.first(sql`select id from notes where id = ${99}`)).toBeUndefined();
+  });
+
+  it('commits a transaction that resolves and rolls back one that throws, leaving nothing of it', async () => {
+    await db.transaction(async (tx) => {
+      await tx.run(sql`insert into notes (id, body) values (${2}, ${'kept'})`);
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run(sql`insert into notes (id, body) values (${3}, ${'lost'})`);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    // A statement failing inside the transaction rolls it all back too, and the handle works after it.
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run(sql`insert into notes (id, body) values (${4}, ${'lost too'})`);
+        await tx.run(sql`insert into notes (id, body) values (${2}, ${'duplicate'})`);
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await db.all(sql`select id, body from notes where id > ${1} order by id`)).toEqual([
+      { id: 2, body: 'kept' },
+    ]);
+  });
+
+  it('counts the rows a statement changed, and refuses a transaction inside a transaction', async () => {
+    expect(await db.run(sql`update notes set body = body || ${'!'} where id <= ${2}`)).toBe(2);
+    expect(await db.run(sql`delete from notes where id = ${42}`)).toBe(0);
+    await expect(db.transaction((tx) => tx.transaction(async () => 'inner'))).rejects.toThrow(
+      'already in a transaction',
+    );
+  });
+});
 
 describe('database connections', () => {
   onServer(
     'survive the server closing an idle pooled connection, and the next query reconnects',
     async () => {
       const database = (await freshDatabase())!;
-      const db = await createDb({ kind: 'url', url: database.url });
+      const connection = await openConnection({ kind: 'url', url: database.url });
+      const db = dbOf(connection);
+      const pid = sql`select pg_backend_pid() as pid`;
       try {
-        const before = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+        const before = (await db.first<{ pid: number }>(pid))!;
         const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
         await admin.connect();
-        await admin.query('select pg_terminate_backend($1)', [before.rows[0]!.pid]);
+        await admin.query('select pg_terminate_backend($1)', [before.pid]);
         await admin.end();
         // The pool notices the closed socket and drops it; the next query gets a new connection.
         let after: number | undefined;
         for (let attempt = 0; attempt < 20 && after === undefined; attempt++) {
           try {
-            after = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db)).rows[0]!.pid;
+            after = (await db.first<{ pid: number }>(pid))!.pid;
           } catch {
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
         }
         expect(after).toBeDefined();
-        expect(after).not.toBe(before.rows[0]!.pid);
+        expect(after).not.toBe(before.pid);
       } finally {
-        await db.destroy();
+        await closeConnection(connection);
         await database.drop();
       }
     },

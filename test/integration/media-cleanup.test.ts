@@ -5,7 +5,7 @@
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { until } from '#test/helpers/eventually.ts';
@@ -61,7 +61,7 @@ describe('media cleanup', () => {
   const removedAt = async (videoId: string) =>
     (
       await (
-        await db()
+        await sharedKysely()
       )
         .selectFrom('videos')
         .select('media_removed_at')
@@ -88,9 +88,9 @@ describe('media cleanup', () => {
     const fresh = await storedVideo();
     // Deleted without a cleanup message: one long ago, one just now (still within the hand-off's grace).
     await sql`update videos set deleted_at = now() - interval '20 minutes' where id = ${lost}`.execute(
-      await db(),
+      await sharedKysely(),
     );
-    await sql`update videos set deleted_at = now() where id = ${fresh}`.execute(await db());
+    await sql`update videos set deleted_at = now() where id = ${fresh}`.execute(await sharedKysely());
     const { queued } = await handler();
     expect(queued).toBeGreaterThanOrEqual(1);
     await removed(lost);

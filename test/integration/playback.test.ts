@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { db } from '#adapters/db/index.ts';
 import { OutboxRelay } from '#adapters/db/outbox.ts';
 import { PostgresVideoRepository } from '#adapters/db/videos.ts';
@@ -280,7 +281,7 @@ describe('the outbox', () => {
   });
 
   it('published rows are kept OUTBOX_RETENTION_DAYS, then removed by the relay', async () => {
-    const database = await db();
+    const database = await sharedKysely();
     const insert = async (publishedDaysAgo: number) =>
       (
         await sql<{ id: string }>`insert into outbox (topic, payload, published_at)
@@ -302,11 +303,11 @@ describe('the outbox', () => {
   it('a revocation and its change commit together: when the outbox write fails, the change does not happen', async () => {
     const id = await readyVideo('public');
     const before = await sql<{ visibility: string; playback_epoch: number }>`
-      select visibility, playback_epoch from videos where id = ${id}`.execute(await db());
+      select visibility, playback_epoch from videos where id = ${id}`.execute(await sharedKysely());
     // Make the outbox refuse this video's revocation, as a failing insert would, inside the transaction.
     const guard = `outbox_refuses_${id.replaceAll('-', '_')}`;
     await sql`alter table outbox add constraint ${sql.id(guard)} check (payload->>'videoId' is distinct from ${sql.lit(id)})`.execute(
-      await db(),
+      await sharedKysely(),
     );
     try {
       await expect(
@@ -317,10 +318,10 @@ describe('the outbox', () => {
         ),
       ).rejects.toThrow();
     } finally {
-      await sql`alter table outbox drop constraint ${sql.id(guard)}`.execute(await db());
+      await sql`alter table outbox drop constraint ${sql.id(guard)}`.execute(await sharedKysely());
     }
     const after = await sql<{ visibility: string; playback_epoch: number }>`
-      select visibility, playback_epoch from videos where id = ${id}`.execute(await db());
+      select visibility, playback_epoch from videos where id = ${id}`.execute(await sharedKysely());
     expect(after.rows).toEqual(before.rows);
     expect(before.rows[0]!.visibility).toBe('public');
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 
 describe('the local runtime, end to end through the gateway', () => {
@@ -88,11 +88,11 @@ describe('the local runtime, end to end through the gateway', () => {
 
   it('runs migrations again without harm', async () => {
     const { migrateToLatest } = await import('#adapters/db/migrate.ts');
-    const again = await migrateToLatest(await db());
+    const again = await migrateToLatest(await sharedKysely());
     expect(again.results).toEqual([]);
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(
-      await db(),
+      await sharedKysely(),
     );
     expect(tables.rows.map((row) => row.table_name)).toEqual(
       expect.arrayContaining(['users', 'videos', 'renditions']),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { RUNTIME_START_MS, startTestRuntime, type TestRuntime } from '#test/helpers/runtime.ts';
 import { seedVideo } from '#test/helpers/seed.ts';
 
@@ -324,7 +324,7 @@ describe('API keys, rate limits, storage quotas and the audit log', () => {
       const { videoId } = (await (await upload(noah, 9000)).json()) as { videoId: string };
       expect((await me(noah)).bytesUsed).toBe(9000);
       // Its session (24 h) has long expired: the declared bytes no longer count.
-      await (await db())
+      await (await sharedKysely())
         .updateTable('videos')
         .set({ created_at: new Date(Date.now() - 25 * 3600_000) })
         .where('id', '=', videoId)

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { db } from '#adapters/db/index.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { LOCAL_RESOURCES } from '#local/runtime.ts';
 import { localS3Client } from '#local/s3.ts';
 import { eventually, until } from '#test/helpers/eventually.ts';
@@ -83,7 +83,7 @@ describe('direct-to-storage multipart uploads', () => {
     expect(created.partCount).toBeGreaterThanOrEqual(3);
 
     // The video exists from now on, uploading, and the client's filename is nowhere in the key.
-    const video = await (await db())
+    const video = await (await sharedKysely())
       .selectFrom('videos')
       .selectAll()
       .where('id', '=', created.videoId)

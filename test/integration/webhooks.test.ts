@@ -12,8 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
+import { sharedKysely } from '#adapters/db/connect.ts';
 import { recordVideoEvent } from '#adapters/db/events.ts';
 import { db } from '#adapters/db/index.ts';
+import type { VideoRow } from '#adapters/db/schema.ts';
+import { sql as dbSql } from '#adapters/db/sql.ts';
 import { PostgresVideoRepository } from '#adapters/db/videos.ts';
 import { PostgresWebhooks } from '#adapters/db/webhooks.ts';
 import { sendBatchToQueue } from '#adapters/queue.ts';
@@ -621,7 +624,9 @@ describe('no event is lost to a crash', () => {
     });
     await crashing.update(id, { title: 'after the crash' }, { revokePlayback: false });
     const stored = await sql<{ n: string }>`select count(*) as n from outbox
-      where topic = 'event' and published_at is null and payload ->> 'videoId' = ${id}`.execute(await db());
+      where topic = 'event' and published_at is null and payload ->> 'videoId' = ${id}`.execute(
+      await sharedKysely(),
+    );
     expect(Number(stored.rows[0]!.n)).toBe(1);
     expect(receiver.at('/crash')).toEqual([]);
     // What the every-minute schedule runs.
@@ -640,19 +645,16 @@ describe('no event is lost to a crash', () => {
   it('a change that rolls back leaves no event: the event is written in its transaction', async () => {
     const id = await seedVideo({ ownerId: 'bob', status: 'ready' });
     await expect(
-      (await db()).transaction().execute(async (tx) => {
-        const row = await tx
-          .updateTable('videos')
-          .set({ title: 'never seen' })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await recordVideoEvent(tx, 'video.updated', row);
+      (await db()).transaction(async (tx) => {
+        const row = await tx.first<VideoRow>(
+          dbSql`update videos set title = ${'never seen'} where id = ${id} returning *`,
+        );
+        await recordVideoEvent(tx, 'video.updated', row!);
         throw new Error('the function dies before the commit');
       }),
     ).rejects.toThrow('dies');
     const stored = await sql<{ n: string }>`select count(*) as n from outbox
-      where topic = 'event' and payload ->> 'videoId' = ${id}`.execute(await db());
+      where topic = 'event' and payload ->> 'videoId' = ${id}`.execute(await sharedKysely());
     expect(Number(stored.rows[0]!.n)).toBe(0);
   });
 

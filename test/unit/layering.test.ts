@@ -36,6 +36,7 @@ describe('layering', () => {
       'infrastructure-uses-no-adapter: lib/construct.ts -> lambdas/adapters/storage.ts',
       'lambdas-stand-alone: lambdas/api/handler.ts -> local/runtime.ts',
       'public-routes-bundle-no-data-access: lambdas/api/docs.ts -> lambdas/adapters/storage.ts',
+      'queries-are-sql: lambdas/adapters/db/repository.ts -> ../../../node_modules/kysely/dist/index.js',
     ]);
   });
 });

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { AuditEntry, AuditLog, AuditQuery, AuditRecord } from '#core/audit.ts';
-import type { Database } from './schema.ts';
+import type { AuditLogTable } from './schema.ts';
+import { type Db, insertValues, sql, where } from './sql.ts';
 
 /**
  * Attacker-chosen text (a path id, a header) as Postgres text can hold it: NUL, which Postgres refuses,
@@ -12,12 +13,11 @@ function storable<T extends string | null | undefined>(value: T): T {
 
 /** The audit log in Postgres: inserts only, listed newest first by id. */
 export class PostgresAuditLog implements AuditLog {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Db) {}
 
   async append(entry: AuditEntry): Promise<void> {
-    await this.db
-      .insertInto('audit_log')
-      .values({
+    await this.db.run(
+      sql`insert into audit_log ${insertValues({
         actor_id: storable(entry.actorId),
         actor_via: entry.actorVia,
         api_key_id: entry.apiKeyId,
@@ -29,17 +29,19 @@ export class PostgresAuditLog implements AuditLog {
         request_id: storable(entry.requestId)!,
         source_ip: storable(entry.sourceIp)!,
         detail: storable(entry.detail),
-      })
-      .execute();
+      })}`,
+    );
   }
 
   async list(query: AuditQuery): Promise<AuditRecord[]> {
-    let select = this.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(query.take);
-    if (query.beforeId) select = select.where('id', '<', query.beforeId);
-    if (query.actorId) select = select.where('actor_id', '=', query.actorId);
-    if (query.action) select = select.where('action', '=', query.action);
-    if (query.outcome) select = select.where('outcome', '=', query.outcome);
-    const rows = await select.execute();
+    const rows = await this.db.all<Selectable<AuditLogTable>>(
+      sql`select * from audit_log ${where([
+        query.beforeId ? sql`id < ${query.beforeId}` : undefined,
+        query.actorId ? sql`actor_id = ${query.actorId}` : undefined,
+        query.action ? sql`action = ${query.action}` : undefined,
+        query.outcome ? sql`outcome = ${query.outcome}` : undefined,
+      ])} order by id desc limit ${query.take}`,
+    );
     return rows.map((row) => ({
       id: String(row.id),
       occurredAt: new Date(row.occurred_at),

@@ -1,53 +1,46 @@
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { CaptionRecord, CaptionRepository } from '#core/captions.ts';
 import { outboxTopics } from '#shared/resources.ts';
 import { enqueueOutbox } from './outbox.ts';
-import type { CaptionsTable, Database } from './schema.ts';
+import type { CaptionsTable } from './schema.ts';
+import { type Db, insertValues, sql } from './sql.ts';
 import { isUuid } from './videos.ts';
+
+type CaptionRow = Selectable<CaptionsTable>;
 
 /** Caption tracks over Postgres: the API's repository, and the worker's state moves under a per-video lock. */
 export class PostgresCaptions implements CaptionRepository {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     private readonly options: { afterOutboxWrite?: () => Promise<void> } = {},
   ) {}
 
   async forVideo(videoId: string): Promise<CaptionRecord[]> {
     if (!isUuid(videoId)) return [];
-    const rows = await this.db
-      .selectFrom('captions')
-      .selectAll()
-      .where('video_id', '=', videoId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const rows = await this.db.all<CaptionRow>(
+      sql`select * from captions where video_id = ${videoId} order by created_at, id`,
+    );
     return rows.map(toRecord);
   }
 
   async find(videoId: string, captionId: string): Promise<CaptionRecord | undefined> {
     if (!isUuid(videoId) || !isUuid(captionId)) return undefined;
-    const row = await this.db
-      .selectFrom('captions')
-      .selectAll()
-      .where('video_id', '=', videoId)
-      .where('id', '=', captionId)
-      .executeTakeFirst();
+    const row = await this.db.first<CaptionRow>(
+      sql`select * from captions where video_id = ${videoId} and id = ${captionId}`,
+    );
     return row && toRecord(row);
   }
 
   /** The count check and the insert happen under the video's lock, so concurrent creates cannot pass `max`. */
   async create(caption: Omit<CaptionRecord, 'createdAt' | 'status' | 'failureReason'>, max: number) {
-    return this.db.transaction().execute(async (tx) => {
+    return this.db.transaction(async (tx) => {
       await lockVideo(tx, caption.videoId);
-      const { count } = await tx
-        .selectFrom('captions')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('video_id', '=', caption.videoId)
-        .executeTakeFirstOrThrow();
-      if (Number(count) >= max) return false;
-      await tx
-        .insertInto('captions')
-        .values({
+      const row = await tx.first<{ count: number | string }>(
+        sql`select count(*) as count from captions where video_id = ${caption.videoId}`,
+      );
+      if (Number(row?.count ?? 0) >= max) return false;
+      await tx.run(
+        sql`insert into captions ${insertValues({
           id: caption.id,
           video_id: caption.videoId,
           language: caption.language,
@@ -56,21 +49,18 @@ export class PostgresCaptions implements CaptionRepository {
           size: caption.size,
           status: 'uploading',
           failure_reason: null,
-        })
-        .execute();
+        })}`,
+      );
       return true;
     });
   }
 
   async remove(videoId: string, captionId: string): Promise<boolean> {
     if (!isUuid(videoId) || !isUuid(captionId)) return false;
-    const removed = await this.db.transaction().execute(async (tx) => {
-      const row = await tx
-        .deleteFrom('captions')
-        .where('video_id', '=', videoId)
-        .where('id', '=', captionId)
-        .returning('id')
-        .executeTakeFirst();
+    const removed = await this.db.transaction(async (tx) => {
+      const row = await tx.first<{ id: string }>(
+        sql`delete from captions where video_id = ${videoId} and id = ${captionId} returning id`,
+      );
       if (row) await enqueueOutbox(tx, outboxTopics.captionDeleted, { videoId, captionId });
       return row !== undefined;
     });
@@ -80,22 +70,18 @@ export class PostgresCaptions implements CaptionRepository {
 
   /** uploading -> processing, once per track; false when it already moved on (or is gone). */
   async markProcessing(captionId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('captions')
-      .set({ status: 'processing', updated_at: sql`now()` })
-      .where('id', '=', captionId)
-      .where('status', '=', 'uploading')
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const updated = await this.db.run(
+      sql`update captions set status = 'processing', updated_at = now()
+          where id = ${captionId} and status = 'uploading'`,
+    );
+    return updated > 0;
   }
 
   async markFailed(captionId: string, reason: string): Promise<void> {
-    await this.db
-      .updateTable('captions')
-      .set({ status: 'failed', failure_reason: reason.slice(0, 1000), updated_at: sql`now()` })
-      .where('id', '=', captionId)
-      .where('status', 'in', ['uploading', 'processing'])
-      .execute();
+    await this.db.run(
+      sql`update captions set status = 'failed', failure_reason = ${reason.slice(0, 1000)}, updated_at = now()
+          where id = ${captionId} and status in ('uploading', 'processing')`,
+    );
   }
 
   /**
@@ -110,36 +96,29 @@ export class PostgresCaptions implements CaptionRepository {
     readyId: string | undefined,
     publish: (ready: CaptionRecord[], marked: boolean) => Promise<T>,
   ): Promise<T> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.db.transaction(async (tx) => {
       await lockVideo(tx, videoId);
       let marked = false;
       if (readyId) {
-        const result = await tx
-          .updateTable('captions')
-          .set({ status: 'ready', failure_reason: null, updated_at: sql`now()` })
-          .where('id', '=', readyId)
-          .where('status', '=', 'processing')
-          .executeTakeFirst();
-        marked = result.numUpdatedRows > 0n;
+        const updated = await tx.run(
+          sql`update captions set status = 'ready', failure_reason = null, updated_at = now()
+              where id = ${readyId} and status = 'processing'`,
+        );
+        marked = updated > 0;
       }
-      const rows = await tx
-        .selectFrom('captions')
-        .selectAll()
-        .where('video_id', '=', videoId)
-        .where('status', '=', 'ready')
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
+      const rows = await tx.all<CaptionRow>(
+        sql`select * from captions where video_id = ${videoId} and status = 'ready' order by created_at, id`,
+      );
       return publish(rows.map(toRecord), marked);
     });
   }
 }
 
-async function lockVideo(tx: Transaction<Database>, videoId: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtext(${`captions:${videoId}`}))`.execute(tx);
+async function lockVideo(tx: Db, videoId: string): Promise<void> {
+  await tx.run(sql`select pg_advisory_xact_lock(hashtext(${`captions:${videoId}`}))`);
 }
 
-function toRecord(row: Selectable<CaptionsTable>): CaptionRecord {
+function toRecord(row: CaptionRow): CaptionRecord {
   return {
     id: row.id,
     videoId: row.video_id,

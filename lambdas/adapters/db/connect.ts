@@ -1,9 +1,10 @@
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
-import type { DatabaseSource } from '#shared/config.ts';
+import { config, type DatabaseSource } from '#shared/config.ts';
 import {
   type Connection,
   closeSharedConnection,
   type DbOptions,
+  databaseSource,
   openConnection,
   sharedConnection,
 } from './connection.ts';
@@ -39,3 +40,11 @@ export async function sharedDb(source: () => DatabaseSource): Promise<Kysely<Dat
 
 /** Closes the process-wide connection under the handle (the local runtime on shutdown; Lambda never does). */
 export const closeSharedDb = closeSharedConnection;
+
+/**
+ * Kysely over the process-wide connection, for what still builds its SQL with Kysely: the migrations
+ * (the local runtime applies them at start) and the tests' own checks of the tables.
+ */
+export function sharedKysely(): Promise<Kysely<Database>> {
+  return sharedDb(() => databaseSource(config()));
+}

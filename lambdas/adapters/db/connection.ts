@@ -4,11 +4,12 @@ import { type Config, config, type DatabaseSource } from '#shared/config.ts';
 import { ConfigError } from '#shared/env.ts';
 import { logger } from '#shared/logger.ts';
 import { rdsAuthToken } from '../sigv4.ts';
+import { type Db, dbOver, type Execute, sql } from './sql.ts';
 
 /**
  * The connection to Postgres, without a query builder: a pg pool (Lambda: RDS Proxy with IAM auth; local:
- * DATABASE_URL) or the local runtime's PGlite. Kysely is put over it by connect.ts; what needs no query
- * builder (the health check's ping) uses it directly, so its function bundles no Kysely (issue 14).
+ * DATABASE_URL) or the local runtime's PGlite. The repositories run their SQL (sql.ts) on it through
+ * `dbOf`; the migrations put Kysely over it (connect.ts).
  */
 export type Connection = { kind: 'pool'; pool: pg.Pool } | { kind: 'pglite'; pglite: PGlite };
 
@@ -144,7 +145,59 @@ export function databaseSource(from: Config): DatabaseSource {
 
 /** One round trip to the configured database (the health check). */
 export async function pingDatabase(): Promise<void> {
-  const connection = await sharedConnection(() => databaseSource(config()));
-  if (connection.kind === 'pool') await connection.pool.query('select 1');
-  else await connection.pglite.query('select 1');
+  await dbOf(await sharedConnection(() => databaseSource(config()))).run(sql`select 1`);
+}
+
+const pgExecute =
+  (client: pg.Pool | pg.PoolClient): Execute =>
+  async (text, values) => {
+    const result = await client.query(text, values);
+    return { rows: result.rows, count: result.rowCount ?? 0 };
+  };
+
+const pgliteExecute =
+  (pglite: Pick<PGlite, 'query'>): Execute =>
+  async (text, values) => {
+    const result = await pglite.query(text, values);
+    return { rows: result.rows, count: result.affectedRows ?? 0 };
+  };
+
+/**
+ * A pg transaction holds one pooled client from begin to commit. A client whose rollback failed is in an
+ * unknown state: it is destroyed, not returned to the pool.
+ */
+async function pgTransaction<T>(pool: pg.Pool, work: (execute: Execute) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('begin');
+    const result = await work(pgExecute(client));
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+const handles = new WeakMap<Connection, Db>();
+
+/** The repositories' handle on a connection (one per connection). */
+export function dbOf(connection: Connection): Db {
+  let handle = handles.get(connection);
+  if (!handle) {
+    handle =
+      connection.kind === 'pool'
+        ? dbOver(pgExecute(connection.pool), (work) => pgTransaction(connection.pool, work))
+        : dbOver(pgliteExecute(connection.pglite), (work) =>
+            // PGlite's transaction holds the instance: other statements wait for it to end.
+            connection.pglite.transaction((tx) => work(pgliteExecute(tx))),
+          );
+    handles.set(connection, handle);
+  }
+  return handle;
 }

@@ -1,7 +1,7 @@
-import { type Kysely, sql } from 'kysely';
 import type { DerivativesPorts } from '#core/derivatives.ts';
 import { recordVideoEvent } from './events.ts';
-import type { Database } from './schema.ts';
+import type { VideoRow } from './schema.ts';
+import { type Db, setValues, sql } from './sql.ts';
 
 /**
  * What the derivatives worker saves: the made files and the poster keys, with `video.updated`, in one
@@ -10,7 +10,7 @@ import type { Database } from './schema.ts';
  */
 export class PostgresDerivatives {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     private readonly options: { afterOutboxWrite?: () => Promise<void> } = {},
   ) {}
 
@@ -20,23 +20,20 @@ export class PostgresDerivatives {
     state,
     poster,
   ) => {
-    const saved = await this.db.transaction().execute(async (tx) => {
-      let update = tx
-        .updateTable('videos')
-        .set({
+    const saved = await this.db.transaction(async (tx) => {
+      const row = await tx.first<VideoRow>(
+        sql`update videos set ${setValues({
           derivatives: JSON.stringify(state),
           ...(poster ? { poster_key: poster.posterKey, thumbnail_key: poster.thumbnailKey } : {}),
           updated_at: sql`now()`,
-        })
-        .where('id', '=', videoId)
-        .where('status', '=', 'ready')
-        .where('deleted_at', 'is', null)
-        .where('downloads', '=', expected.downloads);
-      update =
-        expected.posterTimeSeconds === null
-          ? update.where('poster_time_seconds', 'is', null)
-          : update.where('poster_time_seconds', '=', expected.posterTimeSeconds);
-      const row = await update.returningAll().executeTakeFirst();
+        })}
+            where id = ${videoId} and status = 'ready' and deleted_at is null
+              and downloads = ${expected.downloads}
+              and poster_time_seconds ${
+                expected.posterTimeSeconds === null ? sql`is null` : sql`= ${expected.posterTimeSeconds}`
+              }
+            returning *`,
+      );
       if (row) await recordVideoEvent(tx, 'video.updated', row);
       return row !== undefined;
     });

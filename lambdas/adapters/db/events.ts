@@ -1,4 +1,3 @@
-import type { Selectable, Transaction } from 'kysely';
 import {
   type OutboxEvent,
   type UploadView,
@@ -9,14 +8,15 @@ import {
 import type { Rendition } from '#core/video.ts';
 import { outboxTopics } from '#shared/resources.ts';
 import { enqueueOutbox } from './outbox.ts';
-import type { Database, VideosTable } from './schema.ts';
+import type { RenditionRow, VideoRow } from './schema.ts';
+import { type Db, sql } from './sql.ts';
 import { toRecord } from './videos.ts';
 
 /**
  * Writes a domain event into the outbox, in the caller's transaction: the change and the event about it
  * commit together or not at all (core/events.ts).
  */
-export async function recordEvent(tx: Transaction<Database>, event: OutboxEvent): Promise<void> {
+export async function recordEvent(tx: Db, event: OutboxEvent): Promise<void> {
   await enqueueOutbox(tx, outboxTopics.event, event);
 }
 
@@ -25,21 +25,18 @@ export async function recordEvent(tx: Transaction<Database>, event: OutboxEvent)
  * in the same transaction.
  */
 export async function recordVideoEvent(
-  tx: Transaction<Database>,
+  tx: Db,
   type: VideoEventType,
-  row: Selectable<VideosTable>,
+  row: VideoRow,
   renditions?: Rendition[],
 ): Promise<void> {
   const known =
     renditions ??
     (row.status === 'ready'
       ? (
-          await tx
-            .selectFrom('renditions')
-            .selectAll()
-            .where('video_id', '=', row.id)
-            .orderBy('height', 'desc')
-            .execute()
+          await tx.all<RenditionRow>(
+            sql`select * from renditions where video_id = ${row.id} order by height desc`,
+          )
         ).map((r) => ({
           name: r.name,
           width: r.width,
@@ -51,14 +48,10 @@ export async function recordVideoEvent(
       : []);
   const captions =
     row.status === 'ready'
-      ? await tx
-          .selectFrom('captions')
-          .select(['id', 'language', 'label'])
-          .where('video_id', '=', row.id)
-          .where('status', '=', 'ready')
-          .orderBy('created_at')
-          .orderBy('id')
-          .execute()
+      ? await tx.all<{ id: string; language: string; label: string }>(
+          sql`select id, language, label from captions where video_id = ${row.id} and status = 'ready'
+              order by created_at, id`,
+        )
       : [];
   await recordEvent(tx, videoEvent(type, toRecord(row, known, captions)));
   // A video that just became ready gets its derivatives (storyboard, downloads) made: same transaction.
@@ -66,7 +59,7 @@ export async function recordVideoEvent(
 }
 
 export async function recordUploadEvent(
-  tx: Transaction<Database>,
+  tx: Db,
   type: 'upload.aborted' | 'upload.expired',
   upload: UploadView,
   ownerId: string,

@@ -1,6 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
 import { type OutboxTopic, outboxQueues } from '#shared/resources.ts';
-import type { Database } from './schema.ts';
+import { type Db, sql } from './sql.ts';
 
 /**
  * The transactional outbox (migration 0005): a state change writes what it owes other systems into
@@ -8,18 +7,15 @@ import type { Database } from './schema.ts';
  * published. Delivery is at least once (a crash after the send and before the commit sends again), so
  * every consumer is idempotent.
  */
-export async function enqueueOutbox(tx: Transaction<Database>, topic: OutboxTopic, payload: unknown) {
-  await tx
-    .insertInto('outbox')
-    .values({ topic, payload: JSON.stringify(payload) })
-    .execute();
+export async function enqueueOutbox(tx: Db, topic: OutboxTopic, payload: unknown) {
+  await tx.run(sql`insert into outbox (topic, payload) values (${topic}, ${JSON.stringify(payload)})`);
 }
 
 export type SendBatch = (queue: (typeof outboxQueues)[OutboxTopic], bodies: unknown[]) => Promise<void>;
 
 export class OutboxRelay {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     private readonly send: SendBatch,
   ) {}
 
@@ -30,14 +26,13 @@ export class OutboxRelay {
    * once; a failed send leaves its rows pending for the next run.
    */
   async publishPending(limit = 100, topics?: readonly OutboxTopic[]): Promise<number> {
-    return this.db.transaction().execute(async (tx) => {
-      let pending = tx
-        .selectFrom('outbox')
-        .select(['id', 'topic', 'payload'])
-        .where('published_at', 'is', null);
+    return this.db.transaction(async (tx) => {
       // A function may send only to the queues of the topics it writes (least privilege).
-      if (topics) pending = pending.where('topic', 'in', [...topics]);
-      const rows = await pending.orderBy('id').limit(limit).forUpdate().skipLocked().execute();
+      const rows = await tx.all<{ id: number; topic: string; payload: unknown }>(
+        sql`select id, topic, payload from outbox where published_at is null
+            ${topics ? sql`and topic = any(${[...topics]})` : sql``}
+            order by id limit ${limit} for update skip locked`,
+      );
       if (rows.length === 0) return 0;
       const byQueue = new Map<(typeof outboxQueues)[OutboxTopic], unknown[]>();
       for (const row of rows) {
@@ -46,15 +41,7 @@ export class OutboxRelay {
         byQueue.set(queue, [...(byQueue.get(queue) ?? []), row.payload]);
       }
       for (const [queue, bodies] of byQueue) await this.send(queue, bodies);
-      await tx
-        .updateTable('outbox')
-        .set({ published_at: sql`now()` })
-        .where(
-          'id',
-          'in',
-          rows.map((row) => row.id),
-        )
-        .execute();
+      await tx.run(sql`update outbox set published_at = now() where id = any(${rows.map((row) => row.id)})`);
       return rows.length;
     });
   }
@@ -64,23 +51,18 @@ export class OutboxRelay {
    * Small batches: a relay run never holds a long delete, and a backlog drains over a few runs.
    */
   async prunePublished(retentionDays: number, limit = 1000): Promise<number> {
-    const expired = this.db
-      .selectFrom('outbox')
-      .select('id')
-      .where('published_at', '<', sql<Date>`now() - make_interval(days => ${retentionDays})`)
-      .orderBy('published_at')
-      .limit(limit);
-    const deleted = await this.db.deleteFrom('outbox').where('id', 'in', expired).executeTakeFirst();
-    return Number(deleted.numDeletedRows);
+    return this.db.run(
+      sql`delete from outbox where id in (
+            select id from outbox where published_at < now() - make_interval(days => ${retentionDays})
+            order by published_at limit ${limit})`,
+    );
   }
 
   /** Rows not yet published: what the relay still owes (tests, diagnostics). */
   async pending(): Promise<number> {
-    const { count } = await this.db
-      .selectFrom('outbox')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('published_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(count);
+    const row = await this.db.first<{ count: number }>(
+      sql`select count(*)::int as count from outbox where published_at is null`,
+    );
+    return Number(row?.count ?? 0);
   }
 }

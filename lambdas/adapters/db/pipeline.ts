@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction, type UpdateObject } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { VideoEventType } from '#core/events.ts';
 import type { ChunkPlan, JobResult } from '#core/media/chunks.ts';
 import type {
@@ -10,7 +10,13 @@ import type {
 } from '#core/pipeline.ts';
 import type { Rendition } from '#core/video.ts';
 import { recordVideoEvent } from './events.ts';
-import type { Database } from './schema.ts';
+import type { TranscodeJobsTable, VideoRow, VideoUpdate } from './schema.ts';
+import { type Db, join, type Sql, setValues, sql, where } from './sql.ts';
+
+type TranscodeJobRow = Selectable<TranscodeJobsTable>;
+
+/** A change to a video row: a value for a column, or SQL that computes it (sql`now()`). */
+type VideoChanges = { [Column in keyof VideoUpdate]?: VideoUpdate[Column] | Sql };
 
 /**
  * Status transitions the media pipeline makes. Each is conditional on the state it expects, so a
@@ -23,7 +29,7 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
    * transaction; `afterOutboxWrite` hands it on right after the commit (the minute's relay otherwise).
    */
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     private readonly options: { afterOutboxWrite?: () => Promise<void> } = {},
   ) {}
 
@@ -33,11 +39,9 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
   }
 
   async find(videoId: string): Promise<PipelineVideo | undefined> {
-    const row = await this.db
-      .selectFrom('videos')
-      .select(['id', 'status', 'deleted_at', 'source_key', 'source_size', 'probe'])
-      .where('id', '=', videoId)
-      .executeTakeFirst();
+    const row = await this.db.first<
+      Pick<VideoRow, 'id' | 'status' | 'deleted_at' | 'source_key' | 'source_size' | 'probe'>
+    >(sql`select id, status, deleted_at, source_key, source_size, probe from videos where id = ${videoId}`);
     if (!row) return undefined;
     return {
       id: row.id,
@@ -55,15 +59,13 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
    * (its worker died after claiming, and the retry must be able to finish).
    */
   async claim(videoId: string, revision: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('videos')
-      .set({ ingested_revision: revision, updated_at: sql`now()` })
-      .where('id', '=', videoId)
-      .where('status', '=', 'processing')
-      .where((eb) => eb.or([eb('ingested_revision', 'is', null), eb('ingested_revision', '=', revision)]))
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const updated = await this.db.run(
+      sql`update videos set ingested_revision = ${revision}, updated_at = now()
+          where id = ${videoId} and status = 'processing'
+            and (ingested_revision is null or ingested_revision = ${revision})
+            and deleted_at is null`,
+    );
+    return updated > 0;
   }
 
   async recordPlan(videoId: string, media: SourceMedia): Promise<boolean> {
@@ -107,21 +109,15 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
       {
         renditions: media.renditions,
         within: async (tx) => {
-          await tx.deleteFrom('renditions').where('video_id', '=', videoId).execute();
-          await tx
-            .insertInto('renditions')
-            .values(
-              media.renditions.map((r) => ({
-                video_id: videoId,
-                name: r.name,
-                width: r.width,
-                height: r.height,
-                bitrate: r.bitrate,
-                codecs: r.codecs,
-                playlist_key: r.playlistKey,
-              })),
-            )
-            .execute();
+          await tx.run(sql`delete from renditions where video_id = ${videoId}`);
+          const rows = media.renditions.map(
+            (r) =>
+              sql`(${videoId}, ${r.name}, ${r.width}, ${r.height}, ${r.bitrate}, ${r.codecs}, ${r.playlistKey})`,
+          );
+          await tx.run(
+            sql`insert into renditions (video_id, name, width, height, bitrate, codecs, playlist_key)
+                values ${join(rows)}`,
+          );
         },
       },
     );
@@ -135,22 +131,23 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
   private async moveProcessing(
     videoId: string,
     event: VideoEventType,
-    set: UpdateObject<Database, 'videos'>,
+    set: VideoChanges,
     options: {
       deletedToo?: boolean;
       renditions?: Rendition[];
-      within?: (tx: Transaction<Database>) => Promise<void>;
+      within?: (tx: Db) => Promise<void>;
     } = {},
   ): Promise<boolean> {
-    const moved = await this.db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable('videos')
-        .set({ ...set, updated_at: sql`now()` })
-        .where('id', '=', videoId)
-        .where('status', '=', 'processing')
-        .$if(!options.deletedToo, (qb) => qb.where('deleted_at', 'is', null))
-        .returningAll()
-        .executeTakeFirst();
+    const moved = await this.db.transaction(async (tx) => {
+      const row = await tx.first<VideoRow>(
+        sql`update videos set ${setValues({ ...set, updated_at: sql`now()` })}
+            ${where([
+              sql`id = ${videoId}`,
+              sql`status = 'processing'`,
+              !options.deletedToo && sql`deleted_at is null`,
+            ])}
+            returning *`,
+      );
       if (!row) return false;
       await options.within?.(tx);
       await recordVideoEvent(tx, event, row, options.renditions);
@@ -161,30 +158,25 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
 
   /** The jobs of a chunked transcode, queued; a repeated call (an ingest retry) changes nothing. */
   async planJobs(videoId: string, chunks: ChunkPlan): Promise<void> {
-    await this.db
-      .insertInto('transcode_jobs')
-      .values(
-        Array.from({ length: chunks.jobCount }, (_, job) => ({
-          video_id: videoId,
-          job,
-          kind: job >= chunks.audioJob ? ('audio' as const) : ('video' as const),
-        })),
-      )
-      .onConflict((oc) => oc.columns(['video_id', 'job']).doNothing())
-      .execute();
+    const jobs = Array.from({ length: chunks.jobCount }, (_, job) => {
+      const kind = job >= chunks.audioJob ? 'audio' : 'video';
+      return sql`(${videoId}, ${job}, ${kind})`;
+    });
+    await this.db.run(
+      sql`insert into transcode_jobs (video_id, job, kind) values ${join(jobs)}
+          on conflict (video_id, job) do nothing`,
+    );
   }
 
   async startJob(
     videoId: string,
     job: number,
   ): Promise<{ done: false } | { done: true; landedLast: boolean }> {
-    const row = await this.db
-      .updateTable('transcode_jobs')
-      .set({ attempts: sql`attempts + 1`, updated_at: sql`now()` })
-      .where('video_id', '=', videoId)
-      .where('job', '=', job)
-      .returning(['state', 'landed_last'])
-      .executeTakeFirst();
+    const row = await this.db.first<Pick<TranscodeJobRow, 'state' | 'landed_last'>>(
+      sql`update transcode_jobs set attempts = attempts + 1, updated_at = now()
+          where video_id = ${videoId} and job = ${job}
+          returning state, landed_last`,
+    );
     if (!row) throw new Error(`video ${videoId} has no transcode job ${job}`);
     return row.state === 'done' ? { done: true, landedLast: row.landed_last } : { done: false };
   }
@@ -194,51 +186,38 @@ export class PipelineVideos implements PipelineStore, TranscodeJobStore {
    * job's state counts; the video row's lock serializes the counts, so exactly one job sees the last.
    */
   async finishJob(videoId: string, job: number, result: JobResult): Promise<{ landedLast: boolean }> {
-    return this.db.transaction().execute(async (tx) => {
-      const flipped = await tx
-        .updateTable('transcode_jobs')
-        .set({ state: 'done', result: JSON.stringify(result), updated_at: sql`now()` })
-        .where('video_id', '=', videoId)
-        .where('job', '=', job)
-        .where('state', '=', 'queued')
-        .returning('job')
-        .executeTakeFirst();
+    return this.db.transaction(async (tx) => {
+      const flipped = await tx.first<Pick<TranscodeJobRow, 'job'>>(
+        sql`update transcode_jobs set state = 'done', result = ${JSON.stringify(result)}, updated_at = now()
+            where video_id = ${videoId} and job = ${job} and state = 'queued'
+            returning job`,
+      );
       if (!flipped) {
-        const row = await tx
-          .selectFrom('transcode_jobs')
-          .select('landed_last')
-          .where('video_id', '=', videoId)
-          .where('job', '=', job)
-          .executeTakeFirst();
+        const row = await tx.first<Pick<TranscodeJobRow, 'landed_last'>>(
+          sql`select landed_last from transcode_jobs where video_id = ${videoId} and job = ${job}`,
+        );
         return { landedLast: row?.landed_last ?? false };
       }
-      const counted = await tx
-        .updateTable('videos')
-        .set({ transcode_jobs_done: sql`transcode_jobs_done + 1` })
-        .where('id', '=', videoId)
-        .returning(['transcode_jobs_done', 'transcode_jobs_total'])
-        .executeTakeFirst();
+      const counted = await tx.first<Pick<VideoRow, 'transcode_jobs_done' | 'transcode_jobs_total'>>(
+        sql`update videos set transcode_jobs_done = transcode_jobs_done + 1
+            where id = ${videoId}
+            returning transcode_jobs_done, transcode_jobs_total`,
+      );
       const landedLast =
         counted !== undefined && counted.transcode_jobs_done === counted.transcode_jobs_total;
       if (landedLast) {
-        await tx
-          .updateTable('transcode_jobs')
-          .set({ landed_last: true })
-          .where('video_id', '=', videoId)
-          .where('job', '=', job)
-          .execute();
+        await tx.run(
+          sql`update transcode_jobs set landed_last = true where video_id = ${videoId} and job = ${job}`,
+        );
       }
       return { landedLast };
     });
   }
 
   async results(videoId: string): Promise<JobResult[]> {
-    const rows = await this.db
-      .selectFrom('transcode_jobs')
-      .select(['job', 'state', 'result'])
-      .where('video_id', '=', videoId)
-      .orderBy('job')
-      .execute();
+    const rows = await this.db.all<Pick<TranscodeJobRow, 'job' | 'state' | 'result'>>(
+      sql`select job, state, result from transcode_jobs where video_id = ${videoId} order by job`,
+    );
     const missing = rows.filter((r) => r.state !== 'done').map((r) => r.job);
     if (missing.length > 0) throw new Error(`video ${videoId}: jobs ${missing.join(', ')} are not done`);
     return rows.map((r) => r.result as JobResult);

@@ -1,7 +1,6 @@
-import { type Kysely, sql } from 'kysely';
 import type { Principal } from '#core/principal.ts';
 import { forgetOwner } from '../api-key-cache.ts';
-import type { Database } from './schema.ts';
+import { type Db, sql } from './sql.ts';
 
 /**
  * Mirrors identities into Postgres: a user row is upserted on a principal's first request to this
@@ -10,21 +9,18 @@ import type { Database } from './schema.ts';
  */
 const remembered = new Set<string>();
 
-export async function rememberUser(db: Kysely<Database>, principal: Principal): Promise<void> {
+export async function rememberUser(db: Db, principal: Principal): Promise<void> {
   // An API key's roles are derived from the owner's; only a token speaks for the user's own.
   const roles = principal.via === 'token' ? [...principal.roles].sort() : undefined;
   const seen = `${principal.userId}\n${principal.username}\n${roles?.join(',') ?? '-'}`;
   if (remembered.has(seen)) return;
-  const identity = {
-    username: principal.username,
-    last_seen_at: sql<Date>`now()`,
-    ...(roles ? { roles } : {}),
-  };
-  await db
-    .insertInto('users')
-    .values({ id: principal.userId, ...identity })
-    .onConflict((oc) => oc.column('id').doUpdateSet(identity))
-    .execute();
+  // A key's request leaves the roles as they are (null for a user only ever seen through keys).
+  await db.run(
+    sql`insert into users (id, username, last_seen_at ${roles ? sql`, roles` : sql``})
+        values (${principal.userId}, ${principal.username}, now() ${roles ? sql`, ${roles}` : sql``})
+        on conflict (id) do update set username = excluded.username, last_seen_at = excluded.last_seen_at
+        ${roles ? sql`, roles = excluded.roles` : sql``}`,
+  );
   // Keys act with their owner's current roles: this container's cached keys of the owner are stale now.
   if (roles) forgetOwner(principal.userId);
   if (remembered.size >= 10_000) remembered.clear(); // bound a long-lived container's memory

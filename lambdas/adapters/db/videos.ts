@@ -1,5 +1,3 @@
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { UploadView } from '#core/events.ts';
 import type { Keyset } from '#core/pagination.ts';
 import type { UploadVideos } from '#core/uploads.ts';
@@ -8,7 +6,8 @@ import type { VideoListQuery, VideoPatch, VideoRepository } from '#core/videos.t
 import { outboxTopics } from '#shared/resources.ts';
 import { recordUploadEvent, recordVideoEvent } from './events.ts';
 import { enqueueOutbox } from './outbox.ts';
-import type { Database, NewVideoRow, VideosTable } from './schema.ts';
+import type { NewVideoRow, RenditionRow, VideoRow } from './schema.ts';
+import { type Db, ident, insertValues, type Sql, setValues, sql, where } from './sql.ts';
 
 export interface VideoRepositoryOptions {
   /**
@@ -22,33 +21,36 @@ export interface VideoRepositoryOptions {
 
 const SEARCH_WINDOW = 1000;
 
-/** The catalog over Postgres. Every query is built by Kysely with bound parameters; no SQL from strings. */
+/** A video row with its renditions and captions beside it, as `media` reads them. */
+type RowWithMedia = VideoRow & {
+  rendition_rows: Array<Parameters<typeof toRendition>[0]>;
+  caption_rows: VideoRecord['captions'];
+};
+
+/** The catalog over Postgres. Every statement is written in sql.ts's tag with bound parameters; no SQL from strings. */
 export class PostgresVideoRepository implements VideoRepository, UploadVideos {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     private readonly options: VideoRepositoryOptions = {},
   ) {}
 
   async findById(id: string): Promise<VideoRecord | undefined> {
     if (!isUuid(id)) return undefined;
-    const row = await this.db
-      .selectFrom('videos')
-      .selectAll()
-      .select(this.media('videos'))
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.db.first<RowWithMedia>(
+      sql`select *, ${this.media('videos')} from videos where id = ${id}`,
+    );
     return row ? withMedia(row) : undefined;
   }
 
   /** Each listing is one statement (two for a rare search term), renditions and captions included. */
   async list(query: VideoListQuery): Promise<VideoRecord[]> {
     if (query.search) return (await this.search(query, query.search)).map(withMedia);
-    const rows = await this.listing(query, query.after)
-      .select(this.media('videos'))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(query.take)
-      .execute();
+    const rows = await this.db.all<RowWithMedia>(
+      sql`select *, ${this.media('videos')} from videos
+          ${this.listing(query, query.after)}
+          order by created_at desc, id desc
+          limit ${query.take}`,
+    );
     return rows.map(withMedia);
   }
 
@@ -56,42 +58,35 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
    * A ready video's renditions and ready captions, as JSON arrays beside the row of `from` (a video
    * that is not ready has neither), so a read takes one round trip, not three.
    */
-  private media(from: string) {
-    const video = (column: string) => sql.ref<string>(`${from}.${column}`);
-    return [
-      jsonArrayFrom(
-        this.db
-          .selectFrom('renditions')
-          .select(['name', 'width', 'height', 'bitrate', 'codecs', 'playlist_key'])
-          .where('renditions.video_id', '=', video('id'))
-          .where(video('status'), '=', 'ready')
-          .orderBy('height', 'desc'),
-      ).as('rendition_rows'),
-      jsonArrayFrom(
-        this.db
-          .selectFrom('captions')
-          .select(['id', 'language', 'label'])
-          .where('captions.video_id', '=', video('id'))
-          .where(video('status'), '=', 'ready')
-          .where('status', '=', 'ready')
-          .orderBy('created_at')
-          .orderBy('id'),
-      ).as('caption_rows'),
-    ] as const;
+  private media(from: string): Sql {
+    const video = (column: string) => sql`${ident(from)}.${ident(column)}`;
+    return sql`
+      (select coalesce(json_agg(agg), '[]') from (
+        select name, width, height, bitrate, codecs, playlist_key from renditions
+        where renditions.video_id = ${video('id')} and ${video('status')} = 'ready'
+        order by height desc
+      ) as agg) as rendition_rows,
+      (select coalesce(json_agg(agg), '[]') from (
+        select id, language, label from captions
+        where captions.video_id = ${video('id')} and ${video('status')} = 'ready' and status = 'ready'
+        order by created_at, id
+      ) as agg) as caption_rows`;
   }
 
-  /** The listing `query` names (public ready videos, or one owner's), after `after`; not yet ordered. */
-  private listing(query: VideoListQuery, after: Keyset | undefined) {
-    let select = this.db.selectFrom('videos').selectAll().where('deleted_at', 'is', null);
-    select = query.ownerId
-      ? select.where('owner_id', '=', query.ownerId)
-      : select.where('visibility', '=', 'public').where('status', '=', 'ready');
-    if (query.status) select = select.where('status', '=', query.status);
-    if (after) {
-      const { createdAt, id } = after;
-      select = select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
-    }
-    return select;
+  /**
+   * The where clause of the listing `query` names (public ready videos, or one owner's), after `after`;
+   * `also` adds conditions.
+   */
+  private listing(query: VideoListQuery, after: Keyset | undefined, also: Sql[] = []): Sql {
+    return where([
+      sql`deleted_at is null`,
+      ...(query.ownerId
+        ? [sql`owner_id = ${query.ownerId}`]
+        : [sql`visibility = 'public'`, sql`status = 'ready'`]),
+      query.status && sql`status = ${query.status}`,
+      after && sql`(created_at, id) < (${after.createdAt}, ${after.id})`,
+      ...also,
+    ]);
   }
 
   /**
@@ -108,54 +103,43 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
    *    back into a walk of the listing), newest first.
    * The result is exactly the listing filtered by the term; only the work differs.
    */
-  private async search(query: VideoListQuery, search: string) {
+  private async search(query: VideoListQuery, search: string): Promise<RowWithMedia[]> {
     const window = this.options.searchWindow ?? SEARCH_WINDOW;
-    const matches = sql<boolean>`search @@ websearch_to_tsquery('english', ${search})`;
-    const read = this.db
-      .selectFrom(
-        this.listing(query, query.after)
-          .orderBy('created_at', 'desc')
-          .orderBy('id', 'desc')
-          .limit(window)
-          .as('newest'),
-      )
-      .selectAll()
-      .select([
-        matches.as('hit'),
-        sql<number>`(row_number() over (order by created_at desc, id desc))::int`.as('position'),
-      ]);
+    const matches = sql`search @@ websearch_to_tsquery('english', ${search})`;
     // The matches among them, and the last row read (whether or not it matches), in listing order.
-    const rows = await this.db
-      .selectFrom(read.as('read'))
-      .selectAll()
-      .select(this.media('read'))
-      .where((eb) => eb.or([eb('hit', '=', true), eb('position', '=', window)]))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(query.take + 1)
-      .execute();
+    const rows = await this.db.all<RowWithMedia & { hit: boolean; position: number }>(
+      sql`select *, ${this.media('read')} from (
+            select *, ${matches} as hit,
+              (row_number() over (order by created_at desc, id desc))::int as position
+            from (
+              select * from videos ${this.listing(query, query.after)}
+              order by created_at desc, id desc
+              limit ${window}
+            ) as newest
+          ) as read
+          where (hit or position = ${window})
+          order by created_at desc, id desc
+          limit ${query.take + 1}`,
+    );
     const found = rows.filter((row) => row.hit).slice(0, query.take);
     const last = rows.find((row) => row.position === window);
     // A full page, or the listing ended inside the window (so every match was in it).
     if (found.length === query.take || !last) return found;
-    const older = await this.db
-      .with(
-        (cte) => cte('matches').materialized(),
-        () => this.listing(query, { createdAt: last.created_at, id: last.id }).where(matches),
-      )
-      .selectFrom('matches')
-      .selectAll()
-      .select(this.media('matches'))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(query.take - found.length)
-      .execute();
+    const older = await this.db.all<RowWithMedia>(
+      sql`with matches as materialized (
+            select * from videos
+            ${this.listing(query, { createdAt: last.created_at, id: last.id }, [matches])}
+          )
+          select *, ${this.media('matches')} from matches
+          order by created_at desc, id desc
+          limit ${query.take - found.length}`,
+    );
     return [...found, ...older];
   }
 
   async insert(row: NewVideoRow): Promise<VideoRecord> {
-    const inserted = await this.db.insertInto('videos').values(row).returningAll().executeTakeFirstOrThrow();
-    return toRecord(inserted, []);
+    const inserted = await this.db.first<VideoRow>(sql`insert into videos ${insertValues(row)} returning *`);
+    return toRecord(expectRow(inserted, 'the inserted video'), []);
   }
 
   async createUploading(
@@ -163,18 +147,18 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     quota: Parameters<UploadVideos['createUploading']>[1],
   ): ReturnType<UploadVideos['createUploading']> {
     // The video and its video.created event commit together (with the quota check, when there is one).
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction(async (tx) => {
       if (!quota) {
-        await insertUploading(trx, video);
+        await insertUploading(tx, video);
         return { created: true } as const;
       }
       // One owner's creations queue here, so the usage read below cannot be stale by the insert.
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`videocloud:storage:${video.ownerId}`}, 0))`.execute(
-        trx,
+      await tx.run(
+        sql`select pg_advisory_xact_lock(hashtextextended(${`videocloud:storage:${video.ownerId}`}, 0))`,
       );
-      const bytesUsed = await storageUsed(trx, video.ownerId, quota.openUploadSeconds);
+      const bytesUsed = await storageUsed(tx, video.ownerId, quota.openUploadSeconds);
       if (bytesUsed + video.sourceSize > quota.limitBytes) return { created: false, bytesUsed } as const;
-      await insertUploading(trx, video);
+      await insertUploading(tx, video);
       return { created: true } as const;
     });
     if (result.created) await this.afterOutboxWrite();
@@ -186,15 +170,12 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
   }
 
   async markProcessing(videoId: string): Promise<boolean> {
-    const moved = await this.db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable('videos')
-        .set({ status: 'processing', updated_at: sql`now()` })
-        .where('id', '=', videoId)
-        .where('status', '=', 'uploading')
-        .where('deleted_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+    const moved = await this.db.transaction(async (tx) => {
+      const row = await tx.first<VideoRow>(
+        sql`update videos set status = 'processing', updated_at = now()
+            where id = ${videoId} and status = 'uploading' and deleted_at is null
+            returning *`,
+      );
       if (row) await recordVideoEvent(tx, 'video.upload.completed', row);
       return row !== undefined;
     });
@@ -203,22 +184,23 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
   }
 
   async update(id: string, patch: VideoPatch, effects: { revokePlayback: boolean }): Promise<VideoRecord> {
-    const row = await this.db.transaction().execute(async (tx) => {
-      const updated = await tx
-        .updateTable('videos')
-        .set({
-          ...(patch.title !== undefined ? { title: patch.title } : {}),
-          ...(patch.description !== undefined ? { description: patch.description } : {}),
-          ...(patch.visibility !== undefined ? { visibility: patch.visibility } : {}),
-          ...(patch.downloads !== undefined ? { downloads: patch.downloads } : {}),
-          ...(patch.posterTimeSeconds !== undefined ? { poster_time_seconds: patch.posterTimeSeconds } : {}),
-          updated_at: sql`now()`,
-          ...(effects.revokePlayback ? { playback_epoch: nextEpoch } : {}),
-        })
-        .where('id', '=', id)
-        .where('deleted_at', 'is', null)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+    const row = await this.db.transaction(async (tx) => {
+      // Fields the patch leaves undefined are not set.
+      const changes = setValues({
+        title: patch.title,
+        description: patch.description,
+        visibility: patch.visibility,
+        downloads: patch.downloads,
+        poster_time_seconds: patch.posterTimeSeconds,
+        updated_at: sql`now()`,
+        playback_epoch: effects.revokePlayback ? nextEpoch : undefined,
+      });
+      const updated = expectRow(
+        await tx.first<VideoRow>(
+          sql`update videos set ${changes} where id = ${id} and deleted_at is null returning *`,
+        ),
+        `video ${id}`,
+      );
       if (effects.revokePlayback) await recordRevocation(tx, updated);
       // A ready video's derivatives follow its settings (a video not ready yet gets them with video.ready).
       if (
@@ -242,14 +224,12 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     id: string,
     upload?: { type: 'upload.aborted' | 'upload.expired'; view: UploadView },
   ): Promise<boolean> {
-    const deleted = await this.db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable('videos')
-        .set({ deleted_at: sql`now()`, updated_at: sql`now()`, playback_epoch: nextEpoch })
-        .where('id', '=', id)
-        .where('deleted_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+    const deleted = await this.db.transaction(async (tx) => {
+      const row = await tx.first<VideoRow>(
+        sql`update videos set deleted_at = now(), updated_at = now(), playback_epoch = ${nextEpoch}
+            where id = ${id} and deleted_at is null
+            returning *`,
+      );
       if (!row) return false;
       await recordRevocation(tx, row);
       if (upload) await recordUploadEvent(tx, upload.type, upload.view, row.owner_id);
@@ -265,15 +245,12 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     before: Date,
     limit: number,
   ): Promise<Array<{ videoId: string; uploadId: string | null }>> {
-    const rows = await this.db
-      .selectFrom('videos')
-      .select(['id', 'upload_id'])
-      .where('status', '=', 'uploading')
-      .where('deleted_at', 'is', null)
-      .where('upload_expires_at', '<', before)
-      .orderBy('upload_expires_at')
-      .limit(limit)
-      .execute();
+    const rows = await this.db.all<Pick<VideoRow, 'id' | 'upload_id'>>(
+      sql`select id, upload_id from videos
+          where status = 'uploading' and deleted_at is null and upload_expires_at < ${before}
+          order by upload_expires_at
+          limit ${limit}`,
+    );
     return rows.map((row) => ({ videoId: row.id, uploadId: row.upload_id }));
   }
 
@@ -281,24 +258,18 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
     await this.options.afterOutboxWrite?.().catch(() => undefined);
   }
 
-  private async withRenditions(rows: Array<Selectable<VideosTable>>): Promise<VideoRecord[]> {
+  private async withRenditions(rows: VideoRow[]): Promise<VideoRecord[]> {
     const ready = rows.filter((row) => row.status === 'ready').map((row) => row.id);
     const [renditions, captions] = ready.length
       ? await Promise.all([
-          this.db
-            .selectFrom('renditions')
-            .selectAll()
-            .where('video_id', 'in', ready)
-            .orderBy('height', 'desc')
-            .execute(),
-          this.db
-            .selectFrom('captions')
-            .select(['id', 'video_id', 'language', 'label'])
-            .where('video_id', 'in', ready)
-            .where('status', '=', 'ready')
-            .orderBy('created_at')
-            .orderBy('id')
-            .execute(),
+          this.db.all<RenditionRow>(
+            sql`select * from renditions where video_id = any(${ready}) order by height desc`,
+          ),
+          this.db.all<{ id: string; video_id: string; language: string; label: string }>(
+            sql`select id, video_id, language, label from captions
+                where video_id = any(${ready}) and status = 'ready'
+                order by created_at, id`,
+          ),
         ])
       : [[], []];
     return rows.map((row) =>
@@ -313,34 +284,25 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
   }
 }
 
-/** Sources of videos not deleted, plus the declared size of uploads opened within `openUploadSeconds`. */
-async function storageUsed(
-  db: Kysely<Database>,
-  ownerId: string,
-  openUploadSeconds: number,
-): Promise<number> {
-  const row = await db
-    .selectFrom('videos')
-    .select(sql<number>`coalesce(sum(source_size), 0)::int8`.as('used'))
-    .where('owner_id', '=', ownerId)
-    .where('deleted_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb('status', '!=', 'uploading'),
-        eb('created_at', '>', sql<Date>`now() - make_interval(secs => ${openUploadSeconds})`),
-      ]),
-    )
-    .executeTakeFirstOrThrow();
-  return Number(row.used);
+/** The row a statement that always returns one returned (Kysely's executeTakeFirstOrThrow threw likewise). */
+function expectRow<Row>(row: Row | undefined, what: string): Row {
+  if (row === undefined) throw new Error(`no result: ${what}`);
+  return row;
 }
 
-async function insertUploading(
-  tx: Transaction<Database>,
-  video: Parameters<UploadVideos['createUploading']>[0],
-): Promise<void> {
-  const row = await tx
-    .insertInto('videos')
-    .values({
+/** Sources of videos not deleted, plus the declared size of uploads opened within `openUploadSeconds`. */
+async function storageUsed(db: Db, ownerId: string, openUploadSeconds: number): Promise<number> {
+  const row = await db.first<{ used: number | string | bigint }>(
+    sql`select coalesce(sum(source_size), 0)::int8 as used from videos
+        where owner_id = ${ownerId} and deleted_at is null
+          and (status != 'uploading' or created_at > now() - make_interval(secs => ${openUploadSeconds}))`,
+  );
+  return Number(expectRow(row, 'the storage used').used);
+}
+
+async function insertUploading(tx: Db, video: Parameters<UploadVideos['createUploading']>[0]): Promise<void> {
+  const row = await tx.first<VideoRow>(
+    sql`insert into videos ${insertValues({
       id: video.id,
       owner_id: video.ownerId,
       title: video.title,
@@ -365,18 +327,12 @@ async function insertUploading(
       upload_id: video.uploadId,
       downloads: video.downloads ?? 'none',
       upload_expires_at: video.uploadExpiresAt ?? null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  await recordVideoEvent(tx, 'video.created', row);
+    } satisfies NewVideoRow)} returning *`,
+  );
+  await recordVideoEvent(tx, 'video.created', expectRow(row, 'the inserted video'));
 }
 
-function withMedia<
-  Row extends Selectable<VideosTable> & {
-    rendition_rows: Array<Parameters<typeof toRendition>[0]>;
-    caption_rows: VideoRecord['captions'];
-  },
->(row: Row): VideoRecord {
+function withMedia(row: RowWithMedia): VideoRecord {
   return toRecord(row, row.rendition_rows.map(toRendition), row.caption_rows);
 }
 
@@ -399,7 +355,7 @@ function toRendition(r: {
 }
 
 export function toRecord(
-  row: Selectable<VideosTable>,
+  row: VideoRow,
   renditions: Rendition[],
   captions: VideoRecord['captions'] = [],
 ): VideoRecord {
@@ -439,13 +395,13 @@ export function toRecord(
  * A revocation moves the epoch past every token made so far: to now, or one past the old epoch should the
  * clock not have moved (two revocations within a second).
  */
-const nextEpoch = sql<number>`greatest(playback_epoch + 1, floor(extract(epoch from now()))::bigint)`;
+const nextEpoch = sql`greatest(playback_epoch + 1, floor(extract(epoch from now()))::bigint)`;
 
 /**
  * Tells the CDN the video's new epoch (through the outbox, in the caller's transaction). Only a ready video
  * ever had playback URLs, so only its changes need telling.
  */
-async function recordRevocation(tx: Transaction<Database>, row: Selectable<VideosTable>): Promise<boolean> {
+async function recordRevocation(tx: Db, row: VideoRow): Promise<boolean> {
   if (row.status !== 'ready') return false;
   await enqueueOutbox(tx, outboxTopics.playbackRevoked, { videoId: row.id, epoch: row.playback_epoch });
   return true;

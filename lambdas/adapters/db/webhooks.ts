@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { EventType, OutboxEvent, PublicEvent } from '#core/events.ts';
 import type { Keyset } from '#core/pagination.ts';
 import {
@@ -14,19 +14,22 @@ import {
   type WebhookEndpointRecord,
   type WebhookRepository,
 } from '#core/webhooks.ts';
-import type { Database, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.ts';
+import type { WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.ts';
+import { type Db, insertValues, join, setValues, sql, where } from './sql.ts';
+
+type EndpointRow = Selectable<WebhookEndpointsTable>;
+type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 
 /** A dispatched attempt is presumed lost when no result came back this long after it was due. */
 const LEASE_SECONDS = 120;
 
 /** Webhook endpoints and deliveries in Postgres. Every value goes in as a bound parameter. */
 export class PostgresWebhooks implements WebhookRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Db) {}
 
   async insert(endpoint: Omit<WebhookEndpointRecord, 'createdAt' | 'updatedAt'>) {
-    const row = await this.db
-      .insertInto('webhook_endpoints')
-      .values({
+    const row = await this.db.first<EndpointRow>(
+      sql`insert into webhook_endpoints ${insertValues({
         id: endpoint.id,
         owner_id: endpoint.ownerId,
         all_videos: endpoint.allVideos,
@@ -39,82 +42,75 @@ export class PostgresWebhooks implements WebhookRepository {
         previous_secret: null,
         previous_secret_until: null,
         failing_since: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+      })}
+      returning *`,
+    );
+    if (!row) throw new Error(`webhook endpoint ${endpoint.id} was not inserted`);
     return toEndpoint(row);
   }
 
   async find(id: string) {
-    const row = await this.db
-      .selectFrom('webhook_endpoints')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.db.first<EndpointRow>(sql`select * from webhook_endpoints where id = ${id}`);
     return row && toEndpoint(row);
   }
 
   async list(ownerId: string, after: Keyset | undefined, take: number) {
-    let select = this.db.selectFrom('webhook_endpoints').selectAll().where('owner_id', '=', ownerId);
-    if (after) {
-      select = select.where((eb) =>
-        eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)),
-      );
-    }
-    const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(take).execute();
+    const rows = await this.db.all<EndpointRow>(
+      sql`select * from webhook_endpoints
+          ${where([
+            sql`owner_id = ${ownerId}`,
+            after && sql`(created_at, id) < (${after.createdAt}, ${after.id})`,
+          ])}
+          order by created_at desc, id desc
+          limit ${take}`,
+    );
     return rows.map(toEndpoint);
   }
 
   async count(ownerId: string) {
-    const { n } = await this.db
-      .selectFrom('webhook_endpoints')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('owner_id', '=', ownerId)
-      .executeTakeFirstOrThrow();
-    return Number(n);
+    const row = await this.db.first<{ n: string | number }>(
+      sql`select count(*) as n from webhook_endpoints where owner_id = ${ownerId}`,
+    );
+    return Number(row?.n ?? 0);
   }
 
   async update(id: string, patch: EndpointPatch) {
-    const row = await this.db
-      .updateTable('webhook_endpoints')
-      .set({
-        ...(patch.url !== undefined ? { url: patch.url } : {}),
-        ...(patch.description !== undefined ? { description: patch.description } : {}),
-        ...(patch.events !== undefined ? { events: patch.events } : {}),
-        // Enabling clears an automatic disable and its failure streak; disabling by hand says so.
-        ...(patch.enabled === true ? { enabled: true, disabled_reason: null, failing_since: null } : {}),
-        ...(patch.enabled === false ? { enabled: false, disabled_reason: 'disabled by its owner' } : {}),
-        updated_at: sql`now()`,
-      })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.db.first<EndpointRow>(
+      sql`update webhook_endpoints
+          set ${setValues({
+            ...(patch.url !== undefined ? { url: patch.url } : {}),
+            ...(patch.description !== undefined ? { description: patch.description } : {}),
+            ...(patch.events !== undefined ? { events: patch.events } : {}),
+            // Enabling clears an automatic disable and its failure streak; disabling by hand says so.
+            ...(patch.enabled === true ? { enabled: true, disabled_reason: null, failing_since: null } : {}),
+            ...(patch.enabled === false ? { enabled: false, disabled_reason: 'disabled by its owner' } : {}),
+            updated_at: sql`now()`,
+          })}
+          where id = ${id}
+          returning *`,
+    );
+    if (!row) throw new Error(`no webhook endpoint ${id} to update`);
     return toEndpoint(row);
   }
 
   async rotate(id: string, secret: string, previousUntil: Date) {
-    await this.db
-      .updateTable('webhook_endpoints')
-      .set((eb) => ({
-        previous_secret: eb.ref('secret'),
-        previous_secret_until: previousUntil,
-        secret,
-        updated_at: sql`now()`,
-      }))
-      .where('id', '=', id)
-      .execute();
+    // Every `set` reads the row as it was: the previous secret is the one being replaced.
+    await this.db.run(
+      sql`update webhook_endpoints
+          set previous_secret = secret, previous_secret_until = ${previousUntil}, secret = ${secret},
+              updated_at = now()
+          where id = ${id}`,
+    );
   }
 
   async remove(id: string) {
-    const result = await this.db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    return (await this.db.run(sql`delete from webhook_endpoints where id = ${id}`)) > 0;
   }
 
   async insertDelivery(endpointId: string, event: PublicEvent) {
     const id = randomUUID();
-    await this.db
-      .insertInto('webhook_deliveries')
-      .values({
+    await this.db.run(
+      sql`insert into webhook_deliveries ${insertValues({
         id,
         endpoint_id: endpointId,
         event_id: event.id,
@@ -126,46 +122,45 @@ export class PostgresWebhooks implements WebhookRepository {
         last_latency_ms: null,
         last_response: null,
         last_attempt_at: null,
-        next_attempt_at: sql<Date>`now()`,
+        next_attempt_at: sql`now()`,
         dispatched_until: null,
-      })
-      .execute();
+      })}`,
+    );
     return id;
   }
 
   async listDeliveries(endpointId: string, after: Keyset | undefined, take: number) {
-    let select = this.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId);
-    if (after) {
-      select = select.where((eb) =>
-        eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)),
-      );
-    }
-    const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(take).execute();
+    const rows = await this.db.all<DeliveryRow>(
+      sql`select * from webhook_deliveries
+          ${where([
+            sql`endpoint_id = ${endpointId}`,
+            after && sql`(created_at, id) < (${after.createdAt}, ${after.id})`,
+          ])}
+          order by created_at desc, id desc
+          limit ${take}`,
+    );
     return rows.map(toDelivery);
   }
 
   async findDelivery(endpointId: string, deliveryId: string) {
-    const row = await this.db
-      .selectFrom('webhook_deliveries')
-      .selectAll()
-      .where('id', '=', deliveryId)
-      .where('endpoint_id', '=', endpointId)
-      .executeTakeFirst();
+    const row = await this.db.first<DeliveryRow>(
+      sql`select * from webhook_deliveries where id = ${deliveryId} and endpoint_id = ${endpointId}`,
+    );
     return row && toDelivery(row);
   }
 
   async retryNow(deliveryId: string) {
-    const result = await this.db
-      .updateTable('webhook_deliveries')
-      .set({
-        status: 'pending',
-        next_attempt_at: sql<Date>`now()`,
-        dispatched_until: null,
-        updated_at: sql`now()`,
-      })
-      .where('id', '=', deliveryId)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    const updated = await this.db.run(
+      sql`update webhook_deliveries
+          set ${setValues({
+            status: 'pending',
+            next_attempt_at: sql`now()`,
+            dispatched_until: null,
+            updated_at: sql`now()`,
+          })}
+          where id = ${deliveryId}`,
+    );
+    return updated > 0;
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -173,12 +168,9 @@ export class PostgresWebhooks implements WebhookRepository {
 
   /** The event as the outbox holds it (the fan-out trusts the database, not the queue message). */
   async outboxEvent(eventId: string): Promise<OutboxEvent | undefined> {
-    const row = await this.db
-      .selectFrom('outbox')
-      .select('payload')
-      .where('topic', '=', 'event')
-      .where(sql<string>`payload ->> 'id'`, '=', eventId)
-      .executeTakeFirst();
+    const row = await this.db.first<{ payload: unknown }>(
+      sql`select payload from outbox where topic = 'event' and payload ->> 'id' = ${eventId}`,
+    );
     return row?.payload as OutboxEvent | undefined;
   }
 
@@ -188,42 +180,30 @@ export class PostgresWebhooks implements WebhookRepository {
    * event adds nothing (unique endpoint + event); returns the ids of the deliveries it made now.
    */
   async fanOut(event: { id: string; type: EventType; ownerId: string }, body: string): Promise<string[]> {
-    const endpoints = await this.db
-      .selectFrom('webhook_endpoints as e')
-      .innerJoin('users as u', 'u.id', 'e.owner_id')
-      .select('e.id')
-      .where('e.enabled', '=', true)
-      .where((eb) =>
-        eb.or([
-          eb('e.owner_id', '=', event.ownerId),
-          eb.and([eb('e.all_videos', '=', true), sql<boolean>`'admin' = any(coalesce(u.roles, '{}'))`]),
-        ]),
-      )
-      .where((eb) => eb.or([eb('e.events', 'is', null), sql<boolean>`${event.type} = any(e.events)`]))
-      .execute();
+    const endpoints = await this.db.all<{ id: string }>(
+      sql`select e.id
+          from webhook_endpoints as e
+          inner join users as u on u.id = e.owner_id
+          where e.enabled = true
+            and (e.owner_id = ${event.ownerId}
+                 or (e.all_videos = true and 'admin' = any(coalesce(u.roles, '{}'))))
+            and (e.events is null or ${event.type} = any(e.events))`,
+    );
     if (endpoints.length === 0) return [];
-    const rows = await this.db
-      .insertInto('webhook_deliveries')
-      .values(
-        endpoints.map((endpoint) => ({
-          id: randomUUID(),
-          endpoint_id: endpoint.id,
-          event_id: event.id,
-          event_type: event.type,
-          payload: body,
-          status: 'pending' as const,
-          last_status_code: null,
-          last_error: null,
-          last_latency_ms: null,
-          last_response: null,
-          last_attempt_at: null,
-          next_attempt_at: sql<Date>`now()`,
-          dispatched_until: null,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['endpoint_id', 'event_id']).doNothing())
-      .returning('id')
-      .execute();
+    const rows = await this.db.all<{ id: string }>(
+      sql`insert into webhook_deliveries
+            (id, endpoint_id, event_id, event_type, payload, status, last_status_code, last_error,
+             last_latency_ms, last_response, last_attempt_at, next_attempt_at, dispatched_until)
+          values ${join(
+            endpoints.map(
+              (endpoint) =>
+                sql`(${randomUUID()}, ${endpoint.id}, ${event.id}, ${event.type}, ${body}, 'pending',
+                     null, null, null, null, null, now(), null)`,
+            ),
+          )}
+          on conflict (endpoint_id, event_id) do nothing
+          returning id`,
+    );
     return rows.map((row) => row.id);
   }
 
@@ -234,51 +214,32 @@ export class PostgresWebhooks implements WebhookRepository {
    */
   async claimDue(options: { ids?: string[]; limit: number }): Promise<DueDelivery[]> {
     if (options.ids && options.ids.length === 0) return [];
-    return this.db.transaction().execute(async (tx) => {
-      let select = tx
-        .selectFrom('webhook_deliveries as d')
-        .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-        .select([
-          'd.id',
-          'd.endpoint_id',
-          'd.event_id',
-          'd.payload',
-          'd.attempts',
-          'd.next_attempt_at',
-          'e.url',
-          'e.secret',
-          'e.previous_secret',
-          'e.previous_secret_until',
-        ])
-        .where('d.status', '=', 'pending')
-        .where('e.enabled', '=', true)
-        .where(
-          'd.next_attempt_at',
-          '<=',
-          sql<Date>`now() + make_interval(secs => ${MAX_DISPATCH_DELAY_SECONDS})`,
-        )
-        .where((eb) =>
-          eb.or([eb('d.dispatched_until', 'is', null), eb('d.dispatched_until', '<', sql<Date>`now()`)]),
-        );
-      if (options.ids) select = select.where('d.id', 'in', options.ids);
-      const rows = await select
-        .orderBy('d.next_attempt_at')
-        .limit(options.limit)
-        .forUpdate('d')
-        .skipLocked()
-        .execute();
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.all<
+        Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'payload' | 'attempts' | 'next_attempt_at'> &
+          Pick<EndpointRow, 'url' | 'secret' | 'previous_secret' | 'previous_secret_until'>
+      >(
+        sql`select d.id, d.endpoint_id, d.event_id, d.payload, d.attempts, d.next_attempt_at,
+                   e.url, e.secret, e.previous_secret, e.previous_secret_until
+            from webhook_deliveries as d
+            inner join webhook_endpoints as e on e.id = d.endpoint_id
+            ${where([
+              sql`d.status = 'pending'`,
+              sql`e.enabled = true`,
+              sql`d.next_attempt_at <= now() + make_interval(secs => ${MAX_DISPATCH_DELAY_SECONDS})`,
+              sql`(d.dispatched_until is null or d.dispatched_until < now())`,
+              options.ids && sql`d.id = any(${options.ids})`,
+            ])}
+            order by d.next_attempt_at
+            limit ${options.limit}
+            for update of d skip locked`,
+      );
       if (rows.length === 0) return [];
-      await tx
-        .updateTable('webhook_deliveries')
-        .set({
-          dispatched_until: sql<Date>`greatest(next_attempt_at, now()) + make_interval(secs => ${LEASE_SECONDS})`,
-        })
-        .where(
-          'id',
-          'in',
-          rows.map((row) => row.id),
-        )
-        .execute();
+      await tx.run(
+        sql`update webhook_deliveries
+            set dispatched_until = greatest(next_attempt_at, now()) + make_interval(secs => ${LEASE_SECONDS})
+            where id = any(${rows.map((row) => row.id)})`,
+      );
       const now = new Date();
       return rows.map((row) => ({
         id: row.id,
@@ -303,11 +264,9 @@ export class PostgresWebhooks implements WebhookRepository {
   /** Gives up a claim whose message never left (the queue refused it): the next sweep tries again. */
   async releaseClaims(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db
-      .updateTable('webhook_deliveries')
-      .set({ dispatched_until: null })
-      .where('id', 'in', ids)
-      .execute();
+    await this.db.run(
+      sql`update webhook_deliveries set ${setValues({ dispatched_until: null })} where id = any(${ids})`,
+    );
   }
 
   /**
@@ -322,62 +281,60 @@ export class PostgresWebhooks implements WebhookRepository {
     result: AttemptResult,
     settings: { schedule: readonly number[]; disableAfterDays: number },
   ): Promise<{ dispatchNow: boolean; settled: 'succeeded' | 'retrying' | 'failed' | null }> {
-    return this.db.transaction().execute(async (tx) => {
-      const delivery = await tx
-        .selectFrom('webhook_deliveries')
-        .select(['id', 'endpoint_id', 'attempts', 'status'])
-        .where('id', '=', result.deliveryId)
-        .forUpdate()
-        .executeTakeFirst();
+    return this.db.transaction(async (tx) => {
+      const delivery = await tx.first<Pick<DeliveryRow, 'id' | 'endpoint_id' | 'attempts' | 'status'>>(
+        sql`select id, endpoint_id, attempts, status from webhook_deliveries
+            where id = ${result.deliveryId}
+            for update`,
+      );
       if (!delivery) return { dispatchNow: false, settled: null };
       if (result.kind === 'stale') {
         // Not attempted: its signature was too old when it reached the sender. Sign again, now.
         if (delivery.status === 'succeeded') return { dispatchNow: false, settled: null };
-        await tx
-          .updateTable('webhook_deliveries')
-          .set({
-            status: 'pending',
-            next_attempt_at: sql<Date>`now()`,
-            dispatched_until: null,
-            updated_at: sql`now()`,
-          })
-          .where('id', '=', delivery.id)
-          .execute();
+        await tx.run(
+          sql`update webhook_deliveries
+              set ${setValues({
+                status: 'pending',
+                next_attempt_at: sql`now()`,
+                dispatched_until: null,
+                updated_at: sql`now()`,
+              })}
+              where id = ${delivery.id}`,
+        );
         return { dispatchNow: true, settled: null };
       }
       if (result.attempt <= delivery.attempts) return { dispatchNow: false, settled: null };
       const at = new Date(result.at);
       const next = result.succeeded ? null : nextAttemptAfter(result.attempt, at, settings.schedule);
-      await tx
-        .updateTable('webhook_deliveries')
-        .set({
-          status: result.succeeded ? 'succeeded' : next ? 'pending' : 'failed',
-          attempts: result.attempt,
-          last_status_code: result.statusCode,
-          last_error: result.error?.slice(0, 500) ?? null,
-          last_latency_ms: result.latencyMs,
-          last_response: result.responseExcerpt?.slice(0, RESPONSE_EXCERPT_CHARS) ?? null,
-          last_attempt_at: at,
-          next_attempt_at: next,
-          dispatched_until: null,
-          updated_at: sql`now()`,
-        })
-        .where('id', '=', delivery.id)
-        .execute();
+      await tx.run(
+        sql`update webhook_deliveries
+            set ${setValues({
+              status: result.succeeded ? 'succeeded' : next ? 'pending' : 'failed',
+              attempts: result.attempt,
+              last_status_code: result.statusCode,
+              last_error: result.error?.slice(0, 500) ?? null,
+              last_latency_ms: result.latencyMs,
+              last_response: result.responseExcerpt?.slice(0, RESPONSE_EXCERPT_CHARS) ?? null,
+              last_attempt_at: at,
+              next_attempt_at: next,
+              dispatched_until: null,
+              updated_at: sql`now()`,
+            })}
+            where id = ${delivery.id}`,
+      );
       if (result.succeeded) {
-        await tx
-          .updateTable('webhook_endpoints')
-          .set({ failing_since: null })
-          .where('id', '=', delivery.endpoint_id)
-          .where('failing_since', 'is not', null)
-          .execute();
+        await tx.run(
+          sql`update webhook_endpoints
+              set ${setValues({ failing_since: null })}
+              where id = ${delivery.endpoint_id} and failing_since is not null`,
+        );
       } else {
-        const endpoint = await tx
-          .updateTable('webhook_endpoints')
-          .set((eb) => ({ failing_since: eb.fn.coalesce('failing_since', sql<Date>`${at}::timestamptz`) }))
-          .where('id', '=', delivery.endpoint_id)
-          .returning(['failing_since', 'enabled'])
-          .executeTakeFirst();
+        const endpoint = await tx.first<Pick<EndpointRow, 'failing_since' | 'enabled'>>(
+          sql`update webhook_endpoints
+              set failing_since = coalesce(failing_since, ${at}::timestamptz)
+              where id = ${delivery.endpoint_id}
+              returning failing_since, enabled`,
+        );
         const days = settings.disableAfterDays;
         if (
           endpoint?.enabled &&
@@ -385,15 +342,15 @@ export class PostgresWebhooks implements WebhookRepository {
           endpoint.failing_since &&
           at.getTime() - new Date(endpoint.failing_since).getTime() >= days * 86_400_000
         ) {
-          await tx
-            .updateTable('webhook_endpoints')
-            .set({
-              enabled: false,
-              disabled_reason: `disabled automatically: every delivery failed for ${days} days`,
-              updated_at: sql`now()`,
-            })
-            .where('id', '=', delivery.endpoint_id)
-            .execute();
+          await tx.run(
+            sql`update webhook_endpoints
+                set ${setValues({
+                  enabled: false,
+                  disabled_reason: `disabled automatically: every delivery failed for ${days} days`,
+                  updated_at: sql`now()`,
+                })}
+                where id = ${delivery.endpoint_id}`,
+          );
         }
       }
       return {
@@ -404,7 +361,7 @@ export class PostgresWebhooks implements WebhookRepository {
   }
 }
 
-function toEndpoint(row: Selectable<WebhookEndpointsTable>): WebhookEndpointRecord {
+function toEndpoint(row: EndpointRow): WebhookEndpointRecord {
   return {
     id: row.id,
     ownerId: row.owner_id,
@@ -422,7 +379,7 @@ function toEndpoint(row: Selectable<WebhookEndpointsTable>): WebhookEndpointReco
   };
 }
 
-function toDelivery(row: Selectable<WebhookDeliveriesTable>): DeliveryRecord {
+function toDelivery(row: DeliveryRow): DeliveryRecord {
   const date = (value: Date | null) => (value ? new Date(value) : null);
   return {
     id: row.id,
