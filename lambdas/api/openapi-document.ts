@@ -7,7 +7,7 @@ import {
 } from 'zod-openapi';
 import type { ResponseSpec, RouteSpec } from './route-spec.ts';
 import { routeList } from './routes.ts';
-import { Problem, WebhookEvent } from './schemas.ts';
+import { Problem, responseSchemas, WebhookEvent } from './schemas.ts';
 
 const standardErrors: Record<number, string> = {
   400: 'Malformed or invalid input (unknown fields are invalid)',
@@ -162,7 +162,7 @@ function operation(
     const contentTypes = [
       spec?.contentType ?? (status >= 400 ? 'application/problem+json' : 'application/json'),
     ].flat();
-    const schema = spec?.schema ?? (status >= 400 ? Problem : undefined);
+    const schema = spec?.schema ? responseSchemas[spec.schema] : status >= 400 ? Problem : undefined;
     responses[statusText] = {
       description,
       headers: headersObject([...common, ...(spec?.headers ?? [])]),

@@ -1,4 +1,5 @@
 import type * as z from '#shared/zod.ts';
+import type { ResponseSchemaName } from './schemas.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -37,7 +38,8 @@ export interface RouteSpec {
 
 export interface ResponseSpec {
   description: string;
-  schema?: z.ZodMiniType;
+  /** The answer's schema, by its name in `responseSchemas` (schemas.ts). */
+  schema?: ResponseSchemaName;
   /**
    * The media types this answer may have (without parameters such as charset). Defaults to
    * application/json (application/problem+json for 4xx/5xx).

@@ -1,46 +1,24 @@
 import type { RouteSpec } from './route-spec.ts';
 import {
-  ApiKeyCreated,
-  ApiKeyList,
   ApiKeyParams,
-  AuditPage,
-  CaptionCreated,
-  CaptionList,
   CaptionParams,
   CompleteUploadRequest,
   CreateApiKeyRequest,
   CreateCaptionRequest,
   CreateUploadRequest,
   CreateWebhookRequest,
-  DeliveryPage,
   DeliveryParams,
-  DocsAssetBody,
   DocsAssetParams,
-  DocsPage,
-  Health,
   ListAuditQuery,
   ListDeliveriesQuery,
   ListVideosQuery,
   ListWebhooksQuery,
-  Me,
-  OpenApiDocumentBody,
-  SignedParts,
   SignPartsRequest,
   UpdateWebhookRequest,
-  Upload,
-  UploadAccepted,
-  UploadCreated,
   UploadParams,
-  Video,
-  VideoPage,
   VideoParams,
   VideoUpdate,
-  Webhook,
-  WebhookCreated,
-  WebhookPage,
   WebhookParams,
-  WebhookSecret,
-  WebhookTestAccepted,
 } from './schemas.ts';
 
 // Answers several rows share. Rows name them (`404: uploadNotFound`) rather than spread them: a spread
@@ -57,8 +35,8 @@ export const health = {
   tag: 'Health',
   summary: 'Checks the database and storage for real; 503 names the failing check.',
   responses: {
-    200: { description: 'Every dependency answered', schema: Health },
-    503: { description: 'A dependency is down', schema: Health },
+    200: { description: 'Every dependency answered', schema: 'Health' },
+    503: { description: 'A dependency is down', schema: 'Health' },
   },
 } satisfies RouteSpec;
 
@@ -69,7 +47,7 @@ export const openapi = {
   auth: 'none',
   tag: 'Docs',
   summary: 'This API as an OpenAPI 3.1 document, generated from the schemas that validate requests.',
-  responses: { 200: { description: 'The OpenAPI document', schema: OpenApiDocumentBody } },
+  responses: { 200: { description: 'The OpenAPI document', schema: 'OpenApiDocumentBody' } },
 } satisfies RouteSpec;
 
 export const docs = {
@@ -79,7 +57,7 @@ export const docs = {
   auth: 'none',
   tag: 'Docs',
   summary: 'Swagger UI for this API (also at /docs/).',
-  responses: { 200: { description: 'Swagger UI', contentType: 'text/html', schema: DocsPage } },
+  responses: { 200: { description: 'Swagger UI', contentType: 'text/html', schema: 'DocsPage' } },
 } satisfies RouteSpec;
 
 export const docsAsset = {
@@ -94,7 +72,7 @@ export const docsAsset = {
     200: {
       description: 'The asset: swagger-ui.css, swagger-ui-bundle.js or init.js',
       contentType: ['text/css', 'text/javascript'],
-      schema: DocsAssetBody,
+      schema: 'DocsAssetBody',
     },
     404: { description: 'No such asset' },
   },
@@ -108,7 +86,7 @@ export const me = {
   tag: 'Identity',
   summary:
     'The caller: id, username, roles, the API scopes it may use, and its storage quota (bytes used, limit or null when unlimited).',
-  responses: { 200: { description: 'The caller', schema: Me } },
+  responses: { 200: { description: 'The caller', schema: 'Me' } },
 } satisfies RouteSpec;
 
 export const listVideos = {
@@ -120,7 +98,7 @@ export const listVideos = {
   summary:
     'Videos, newest first (keyset pages). Public ready videos by default; owner=me lists your own in every status.',
   request: { query: ListVideosQuery },
-  responses: { 200: { description: 'A page of videos', schema: VideoPage } },
+  responses: { 200: { description: 'A page of videos', schema: 'VideoPage' } },
 } satisfies RouteSpec;
 
 export const getVideo = {
@@ -133,7 +111,7 @@ export const getVideo = {
     'One video. Public and unlisted videos are readable by anyone once ready; private ones by their owner and admins; 404 otherwise.',
   request: { params: VideoParams },
   responses: {
-    200: { description: 'The video', schema: Video },
+    200: { description: 'The video', schema: 'Video' },
     404: { description: 'No such video, or not visible to you' },
   },
 } satisfies RouteSpec;
@@ -149,7 +127,7 @@ export const updateVideo = {
     'Change the title, description, visibility, downloads or poster time (owner or admin). Any other field is a 400.',
   request: { params: VideoParams, body: VideoUpdate },
   responses: {
-    200: { description: 'The updated video', schema: Video },
+    200: { description: 'The updated video', schema: 'Video' },
     403: { description: 'You can see this video but may not change it' },
     404: { description: 'No such video, or not visible to you' },
     409: { description: 'posterTimeSeconds given before the video is ready' },
@@ -184,7 +162,7 @@ export const createCaption = {
     'Add a caption track (owner or admin): returns a PUT URL for the WebVTT or SRT file, which goes straight to storage; the track is then processing until ready or failed.',
   request: { params: VideoParams, body: CreateCaptionRequest },
   responses: {
-    201: { description: 'Track created; PUT the file to upload.url', schema: CaptionCreated },
+    201: { description: 'Track created; PUT the file to upload.url', schema: 'CaptionCreated' },
     403: { description: 'You can see this video but may not change it' },
     404: { description: 'No such video, or not visible to you' },
     409: { description: 'The video is not ready yet, or already has 20 tracks' },
@@ -201,7 +179,7 @@ export const listCaptions = {
     "A video's caption tracks: every track with its status for the owner and admins, the ready ones for anyone else who can see the video.",
   request: { params: VideoParams },
   responses: {
-    200: { description: 'The tracks', schema: CaptionList },
+    200: { description: 'The tracks', schema: 'CaptionList' },
     404: { description: 'No such video, or not visible to you' },
   },
 } satisfies RouteSpec;
@@ -236,7 +214,7 @@ export const createUpload = {
   responses: {
     201: {
       description: 'Upload started; Location names the upload',
-      schema: UploadCreated,
+      schema: 'UploadCreated',
       headers: ['Location'],
     },
     403: { description: 'Not a creator, or the credential lacks uploads:write' },
@@ -258,7 +236,7 @@ export const signParts = {
     'Presign PUT URLs for up to 100 parts. Each URL works for that part of that upload only, at its exact size, and expires.',
   request: { params: UploadParams, body: SignPartsRequest },
   responses: {
-    200: { description: 'One URL per part', schema: SignedParts },
+    200: { description: 'One URL per part', schema: 'SignedParts' },
     404: uploadNotFound,
     409: { description: 'The upload is complete, aborted or expired' },
   },
@@ -273,7 +251,7 @@ export const getUpload = {
   summary:
     'Server-side progress, read from storage: which parts are there, so a client can resume after a crash.',
   request: { params: UploadParams },
-  responses: { 200: { description: 'The upload', schema: Upload }, 404: uploadNotFound },
+  responses: { 200: { description: 'The upload', schema: 'Upload' }, 404: uploadNotFound },
 } satisfies RouteSpec;
 
 export const completeUpload = {
@@ -287,7 +265,7 @@ export const completeUpload = {
     'Complete the upload; the video moves to processing. Repeating it answers the same 202. Racing an abort or a video delete, it answers 404 or 409.',
   request: { params: UploadParams, body: CompleteUploadRequest },
   responses: {
-    202: { description: 'Accepted for processing', schema: UploadAccepted },
+    202: { description: 'Accepted for processing', schema: 'UploadAccepted' },
     404: uploadNotFound,
     409: {
       description:
@@ -323,7 +301,7 @@ export const createApiKey = {
     'Create an API key for server-to-server use (creator or admin, with a user token). The key is shown once; send it as X-Api-Key.',
   request: { body: CreateApiKeyRequest },
   responses: {
-    201: { description: 'The key, shown this once', schema: ApiKeyCreated },
+    201: { description: 'The key, shown this once', schema: 'ApiKeyCreated' },
     403: { description: 'Not allowed to hold keys, a scope you do not have, or called with an API key' },
     409: { description: 'Too many active keys' },
   },
@@ -337,7 +315,7 @@ export const listApiKeys = {
   tag: 'API keys',
   summary: 'Your active API keys (never their secrets).',
   responses: {
-    200: { description: 'Your keys', schema: ApiKeyList },
+    200: { description: 'Your keys', schema: 'ApiKeyList' },
     403: { description: 'Not allowed to hold keys, or called with an API key' },
   },
 } satisfies RouteSpec;
@@ -369,7 +347,7 @@ export const listAudit = {
     'The audit log, newest first (admins only): every state change and every denied attempt, with actor, action, target, request id, source IP and time.',
   request: { query: ListAuditQuery },
   responses: {
-    200: { description: 'A page of audit entries', schema: AuditPage },
+    200: { description: 'A page of audit entries', schema: 'AuditPage' },
     403: { description: 'Not an admin' },
   },
 } satisfies RouteSpec;
@@ -387,7 +365,7 @@ export const createWebhook = {
   responses: {
     201: {
       description: 'The endpoint, with its secret; Location names it',
-      schema: WebhookCreated,
+      schema: 'WebhookCreated',
       headers: ['Location'],
     },
     403: notWebhookManager,
@@ -403,7 +381,7 @@ export const listWebhooks = {
   tag: 'Webhooks',
   summary: 'Your webhook endpoints, newest first (never their secrets).',
   request: { query: ListWebhooksQuery },
-  responses: { 200: { description: 'A page of endpoints', schema: WebhookPage }, 403: notWebhookManager },
+  responses: { 200: { description: 'A page of endpoints', schema: 'WebhookPage' }, 403: notWebhookManager },
 } satisfies RouteSpec;
 
 export const getWebhook = {
@@ -415,7 +393,7 @@ export const getWebhook = {
   summary: 'One of your webhook endpoints.',
   request: { params: WebhookParams },
   responses: {
-    200: { description: 'The endpoint', schema: Webhook },
+    200: { description: 'The endpoint', schema: 'Webhook' },
     403: notWebhookManager,
     404: webhookNotFound,
   },
@@ -431,7 +409,7 @@ export const updateWebhook = {
   summary: 'Change the URL, description or event types, or enable or disable the endpoint.',
   request: { params: WebhookParams, body: UpdateWebhookRequest },
   responses: {
-    200: { description: 'The updated endpoint', schema: Webhook },
+    200: { description: 'The updated endpoint', schema: 'Webhook' },
     403: notWebhookManager,
     404: webhookNotFound,
   },
@@ -460,7 +438,7 @@ export const rotateWebhookSecret = {
     'A new signing secret, shown this once. For 24 h deliveries are signed with both (space-separated signatures), so the old one keeps verifying.',
   request: { params: WebhookParams },
   responses: {
-    200: { description: 'The new secret', schema: WebhookSecret },
+    200: { description: 'The new secret', schema: 'WebhookSecret' },
     403: notWebhookManager,
     404: webhookNotFound,
   },
@@ -476,7 +454,7 @@ export const testWebhook = {
   summary: 'Send a webhook.test event to this endpoint (whatever its event types), delivered like any other.',
   request: { params: WebhookParams },
   responses: {
-    202: { description: 'Queued for delivery', schema: WebhookTestAccepted },
+    202: { description: 'Queued for delivery', schema: 'WebhookTestAccepted' },
     403: notWebhookManager,
     404: webhookNotFound,
     409: { description: 'The endpoint is disabled' },
@@ -493,7 +471,7 @@ export const listWebhookDeliveries = {
     "The endpoint's deliveries, newest first: status, attempts, last status code, latency, a short excerpt of the answer, the error, and when the next attempt is due.",
   request: { params: WebhookParams, query: ListDeliveriesQuery },
   responses: {
-    200: { description: 'A page of deliveries', schema: DeliveryPage },
+    200: { description: 'A page of deliveries', schema: 'DeliveryPage' },
     403: notWebhookManager,
     404: webhookNotFound,
   },

@@ -8,7 +8,9 @@
  * lambdas/adapters/aws-json.ts, s3-rest.ts, sigv4.ts). Every function's zod is zod/mini with English only
  * (lambdas/shared/zod.ts; the openapi function serves a document written at bundling time). And each
  * function keeps only its own route's rows and schemas (lambdas/api/schemas.ts declares the schemas
- * side-effect free): building the whole table's took about 27 ms of every function's import.
+ * side-effect free): building the whole table's took about 27 ms of every function's import. Of its own
+ * it builds the request's schemas only: rows name their answers' schemas (`responseSchemas`), which no
+ * function validates.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { build, type Metafile } from 'esbuild';
 import { globalRegistry } from 'zod/mini';
 import type { RouteSpec } from '../../lambdas/api/route-spec.ts';
 import { routeList } from '../../lambdas/api/routes.ts';
+import { responseSchemas } from '../../lambdas/api/schemas.ts';
 import { API_BUNDLE_BUDGET_BYTES, esbuildOptions } from '../../lib/constructs/bundling.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -87,7 +90,8 @@ function componentIds(route: RouteSpec): Set<string> {
     for (const child of Object.values(value)) visit(child);
   };
   visit(route.request);
-  for (const response of Object.values(route.responses)) visit(response.schema);
+  for (const response of Object.values(route.responses))
+    if (response.schema) visit(responseSchemas[response.schema]);
   return ids;
 }
 
@@ -145,10 +149,21 @@ describe('function bundles', () => {
     expect(foreignParts(entry, bundleOf(entry).text)).toEqual({ rows: [], schemas: [] });
   });
 
-  test('the check above can fail: it sees the schemas, and a handler that takes the whole table', async () => {
+  /** Named schemas only answers reach: the OpenAPI document's and the tests', never a function's. */
+  const requestIds = new Set(
+    routeList.flatMap((route) => [...componentIds({ ...route, responses: {} } as RouteSpec)]),
+  );
+  const answerOnlyIds = [...allIds].filter((id) => !requestIds.has(id));
+
+  test.each(entries)('%s builds no schema of an answer (no function validates what it answers)', (entry) => {
+    expect(answerOnlyIds.length).toBeGreaterThanOrEqual(15);
+    expect(schemaIdsIn(bundleOf(entry).text).filter((id) => answerOnlyIds.includes(id))).toEqual([]);
+  });
+
+  test('the checks above can fail: they see the schemas, and a handler that takes the whole table', async () => {
     expect(allIds.size).toBeGreaterThanOrEqual(30);
-    const found = new Set(schemaIdsIn(bundleOf('videos-list').text));
-    for (const id of ['VideoPage', 'Video']) expect(found).toContain(id);
+    const found = new Set(schemaIdsIn(bundleOf('webhooks-create').text));
+    for (const id of ['CreateWebhookRequest', 'EventType']) expect(found).toContain(id);
     // A handler that imports the table object instead of its row keeps every row and schema.
     const whole = await build({
       ...esbuildOptions('', join(out, 'whole', 'index.mjs')),
@@ -165,6 +180,25 @@ describe('function bundles', () => {
     });
     const parts = foreignParts('videos-get', whole.outputFiles[0]!.text);
     expect(parts.rows.length).toBeGreaterThan(20);
-    expect(parts.schemas).toEqual(expect.arrayContaining(['Webhook', 'ApiKey', 'AuditPage']));
+    expect(parts.schemas).toEqual(expect.arrayContaining(['CreateWebhookRequest', 'CreateApiKeyRequest']));
+    // And a row holding its answer's schema again, as rows did, is seen building it.
+    const held = await build({
+      ...esbuildOptions('', join(out, 'held', 'index.mjs')),
+      entryPoints: undefined,
+      stdin: {
+        contents:
+          "import * as routes from './lambdas/api/routes.ts'; import { Video } from './lambdas/api/schemas.ts';" +
+          'export const row = { ...routes.getVideo, answer: Video };',
+        resolveDir: root,
+        loader: 'ts',
+      },
+      absWorkingDir: root,
+      write: false,
+      sourcemap: false,
+      logLevel: 'error',
+    });
+    expect(schemaIdsIn(held.outputFiles[0]!.text).filter((id) => answerOnlyIds.includes(id))).toContain(
+      'Video',
+    );
   });
 });
