@@ -160,45 +160,36 @@ describe('function bundles', () => {
     expect(schemaIdsIn(bundleOf(entry).text).filter((id) => answerOnlyIds.includes(id))).toEqual([]);
   });
 
+  /** `contents`, a module at the repository root, bundled with the functions' settings (not written). */
+  async function bundleText(contents: string): Promise<string> {
+    const built = await build({
+      ...esbuildOptions('', join(out, 'probe', 'index.mjs')),
+      entryPoints: undefined,
+      stdin: { contents, resolveDir: root, loader: 'ts' },
+      absWorkingDir: root,
+      write: false,
+      sourcemap: false,
+      logLevel: 'error',
+    });
+    return built.outputFiles[0]!.text;
+  }
+
   test('the checks above can fail: they see the schemas, and a handler that takes the whole table', async () => {
     expect(allIds.size).toBeGreaterThanOrEqual(30);
     const found = new Set(schemaIdsIn(bundleOf('webhooks-create').text));
     for (const id of ['CreateWebhookRequest', 'EventType']) expect(found).toContain(id);
     // A handler that imports the table object instead of its row keeps every row and schema.
-    const whole = await build({
-      ...esbuildOptions('', join(out, 'whole', 'index.mjs')),
-      entryPoints: undefined,
-      stdin: {
-        contents: "import { routes } from './lambdas/api/routes.ts'; export const row = routes.getVideo;",
-        resolveDir: root,
-        loader: 'ts',
-      },
-      absWorkingDir: root,
-      write: false,
-      sourcemap: false,
-      logLevel: 'error',
-    });
-    const parts = foreignParts('videos-get', whole.outputFiles[0]!.text);
+    const whole = await bundleText(
+      "import { routes } from './lambdas/api/routes.ts'; export const row = routes.getVideo;",
+    );
+    const parts = foreignParts('videos-get', whole);
     expect(parts.rows.length).toBeGreaterThan(20);
     expect(parts.schemas).toEqual(expect.arrayContaining(['CreateWebhookRequest', 'CreateApiKeyRequest']));
     // And a row holding its answer's schema again, as rows did, is seen building it.
-    const held = await build({
-      ...esbuildOptions('', join(out, 'held', 'index.mjs')),
-      entryPoints: undefined,
-      stdin: {
-        contents:
-          "import * as routes from './lambdas/api/routes.ts'; import { Video } from './lambdas/api/schemas.ts';" +
-          'export const row = { ...routes.getVideo, answer: Video };',
-        resolveDir: root,
-        loader: 'ts',
-      },
-      absWorkingDir: root,
-      write: false,
-      sourcemap: false,
-      logLevel: 'error',
-    });
-    expect(schemaIdsIn(held.outputFiles[0]!.text).filter((id) => answerOnlyIds.includes(id))).toContain(
-      'Video',
+    const held = await bundleText(
+      "import * as routes from './lambdas/api/routes.ts'; import { Video } from './lambdas/api/schemas.ts';" +
+        'export const row = { ...routes.getVideo, answer: Video };',
     );
+    expect(schemaIdsIn(held).filter((id) => answerOnlyIds.includes(id))).toContain('Video');
   });
 });

@@ -1,3 +1,5 @@
+import type { Keyset } from '#core/pagination.ts';
+
 /**
  * SQL for the repositories: statements written as they run, with every value bound as a parameter.
  *
@@ -63,6 +65,14 @@ export function join(fragments: readonly Sql[], separator: Sql = sql`, `): Sql {
 export function where(conditions: ReadonlyArray<Sql | false | undefined>): Sql {
   const present = conditions.filter((condition): condition is Sql => condition instanceof Sql);
   return present.length ? sql`where ${join(present, sql` and `)}` : sql``;
+}
+
+/**
+ * A keyset page's condition in newest-first order (`order by created_at desc, id desc`): the rows after
+ * `after`, the last row of the previous page (none: from the start).
+ */
+export function olderThan(after: Keyset | undefined): Sql | undefined {
+  return after && sql`(created_at, id) < (${after.createdAt}, ${after.id})`;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;

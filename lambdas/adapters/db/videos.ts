@@ -7,7 +7,7 @@ import { outboxTopics } from '#shared/resources.ts';
 import { recordUploadEvent, recordVideoEvent } from './events.ts';
 import { enqueueOutbox } from './outbox.ts';
 import type { NewVideoRow, RenditionRow, VideoRow } from './schema.ts';
-import { type Db, ident, insertValues, type Sql, setValues, sql, where } from './sql.ts';
+import { type Db, ident, insertValues, olderThan, type Sql, setValues, sql, where } from './sql.ts';
 
 export interface VideoRepositoryOptions {
   /**
@@ -84,7 +84,7 @@ export class PostgresVideoRepository implements VideoRepository, UploadVideos {
         ? [sql`owner_id = ${query.ownerId}`]
         : [sql`visibility = 'public'`, sql`status = 'ready'`]),
       query.status && sql`status = ${query.status}`,
-      after && sql`(created_at, id) < (${after.createdAt}, ${after.id})`,
+      olderThan(after),
       ...also,
     ]);
   }

@@ -15,10 +15,18 @@ import {
   type WebhookRepository,
 } from '#core/webhooks.ts';
 import type { WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.ts';
-import { type Db, insertValues, join, setValues, sql, where } from './sql.ts';
+import { type Db, insertValues, join, olderThan, setValues, sql, where } from './sql.ts';
 
 type EndpointRow = Selectable<WebhookEndpointsTable>;
 type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+/** A delivery made due again (a retry asked for, or an attempt signed too long ago): pending, due now, unclaimed. */
+const dueAgain = {
+  status: 'pending',
+  next_attempt_at: sql`now()`,
+  dispatched_until: null,
+  updated_at: sql`now()`,
+};
 
 /** A dispatched attempt is presumed lost when no result came back this long after it was due. */
 const LEASE_SECONDS = 120;
@@ -57,10 +65,7 @@ export class PostgresWebhooks implements WebhookRepository {
   async list(ownerId: string, after: Keyset | undefined, take: number) {
     const rows = await this.db.all<EndpointRow>(
       sql`select * from webhook_endpoints
-          ${where([
-            sql`owner_id = ${ownerId}`,
-            after && sql`(created_at, id) < (${after.createdAt}, ${after.id})`,
-          ])}
+          ${where([sql`owner_id = ${ownerId}`, olderThan(after)])}
           order by created_at desc, id desc
           limit ${take}`,
     );
@@ -132,10 +137,7 @@ export class PostgresWebhooks implements WebhookRepository {
   async listDeliveries(endpointId: string, after: Keyset | undefined, take: number) {
     const rows = await this.db.all<DeliveryRow>(
       sql`select * from webhook_deliveries
-          ${where([
-            sql`endpoint_id = ${endpointId}`,
-            after && sql`(created_at, id) < (${after.createdAt}, ${after.id})`,
-          ])}
+          ${where([sql`endpoint_id = ${endpointId}`, olderThan(after)])}
           order by created_at desc, id desc
           limit ${take}`,
     );
@@ -152,12 +154,7 @@ export class PostgresWebhooks implements WebhookRepository {
   async retryNow(deliveryId: string) {
     const updated = await this.db.run(
       sql`update webhook_deliveries
-          set ${setValues({
-            status: 'pending',
-            next_attempt_at: sql`now()`,
-            dispatched_until: null,
-            updated_at: sql`now()`,
-          })}
+          set ${setValues(dueAgain)}
           where id = ${deliveryId}`,
     );
     return updated > 0;
@@ -293,12 +290,7 @@ export class PostgresWebhooks implements WebhookRepository {
         if (delivery.status === 'succeeded') return { dispatchNow: false, settled: null };
         await tx.run(
           sql`update webhook_deliveries
-              set ${setValues({
-                status: 'pending',
-                next_attempt_at: sql`now()`,
-                dispatched_until: null,
-                updated_at: sql`now()`,
-              })}
+              set ${setValues(dueAgain)}
               where id = ${delivery.id}`,
         );
         return { dispatchNow: true, settled: null };

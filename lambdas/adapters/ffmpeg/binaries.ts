@@ -31,9 +31,16 @@ async function locateBinaries(): Promise<Binaries> {
   const { ffmpegPath, ffprobePath } = mediaToolsConfig();
   const ffmpeg = await locate('ffmpeg', ffmpegPath, '@ffmpeg-installer/ffmpeg');
   const ffprobe = await locate('ffprobe', ffprobePath, '@ffprobe-installer/ffprobe');
-  const out = await run(ffmpeg, ['-hide_banner', '-version'], { timeoutMs: 10_000 });
+  const timeoutMs = 10_000;
+  const out = await run(ffmpeg, ['-hide_banner', '-version'], { timeoutMs });
   const version = /^ffmpeg version (\S+)/.exec(out.stdout)?.[1];
-  if (out.code !== 0 || !version) throw new MediaToolError(`${ffmpeg} -version failed: ${out.stderr.trim()}`);
+  if (out.code !== 0 || !version) {
+    // Say why: a first run from a cold disk cache on a loaded machine once took longer than the limit.
+    const why = out.timedOut
+      ? `no answer within ${timeoutMs / 1000} s`
+      : out.stderr.trim() || `exit code ${out.code ?? out.signal}, and no version on its output`;
+    throw new MediaToolError(`${ffmpeg} -version failed: ${why}`);
+  }
   return { ffmpeg, ffprobe, version };
 }
 
