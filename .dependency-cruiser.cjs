@@ -76,7 +76,11 @@ module.exports = {
         path: '^lambdas/',
         pathNot: '^lambdas/(adapters/db/(migrate\\.ts|connect\\.ts|migrations/)|events/migrate\\.ts$)',
       },
-      to: { path: 'node_modules/kysely/', dependencyTypesNot: ['type-only'] },
+      // connect.ts (Kysely over the connection) and migrate.ts would bring it in too.
+      to: {
+        path: ['node_modules/kysely/', '^lambdas/adapters/db/(connect|migrate)\\.ts$'],
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'lambdas-stand-alone',

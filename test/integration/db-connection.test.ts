@@ -89,6 +89,17 @@ describe.each(databases)("the repositories' handle on %s", (_name, open) => {
     ]);
   });
 
+  it('fails a transaction whose work caught a failed statement and went on: nothing of it is kept', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run(sql`insert into notes (id, body) values (${5}, ${'lost with the rest'})`);
+        await tx.run(sql`insert into notes (id, body) values (${2}, ${'duplicate'})`).catch(() => undefined);
+        return 'carried on';
+      }),
+    ).rejects.toThrow();
+    expect(await db.first(sql`select id from notes where id = ${5}`)).toBeUndefined();
+  });
+
   it('counts the rows a statement changed, and refuses a transaction inside a transaction', async () => {
     expect(await db.run(sql`update notes set body = body || ${'!'} where id <= ${2}`)).toBe(2);
     expect(await db.run(sql`delete from notes where id = ${42}`)).toBe(0);

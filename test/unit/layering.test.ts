@@ -37,6 +37,7 @@ describe('layering', () => {
       'lambdas-stand-alone: lambdas/api/handler.ts -> local/runtime.ts',
       'public-routes-bundle-no-data-access: lambdas/api/docs.ts -> lambdas/adapters/storage.ts',
       'queries-are-sql: lambdas/adapters/db/repository.ts -> ../../../node_modules/kysely/dist/index.js',
+      'queries-are-sql: lambdas/api/kysely-handle.ts -> lambdas/adapters/db/connect.ts',
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ident, insertValues, join, setValues, sql, where } from '#adapters/db/sql.ts';
+import { ident, insertValues, join, Sql, setValues, sql, where } from '#adapters/db/sql.ts';
 
 describe('the sql template', () => {
   it('binds every value as a parameter, numbered in order, and splices fragments with their own values', () => {
@@ -30,8 +30,8 @@ describe('the sql template', () => {
   });
 
   it('builds a where clause from the conditions that are present', () => {
-    expect(where([sql`a = ${1}`, undefined, false, sql`b < ${2}`]).compile()).toEqual({
-      text: 'where a = $1 and b < $2',
+    expect(where([sql`a = ${1}`, undefined, false, sql`b < ${2} or b is null`]).compile()).toEqual({
+      text: 'where (a = $1) and (b < $2 or b is null)',
       values: [1, 2],
     });
     expect(where([undefined]).compile().text).toBe('');
@@ -59,5 +59,12 @@ describe('the sql template', () => {
   it('is a template tag only: a string passed as its first argument is refused, not run', () => {
     const call = sql as unknown as (text: string[]) => unknown;
     expect(() => call(['select 1'])).toThrow('sql is a template tag');
+  });
+
+  it('makes the only fragments there are: the class cannot be constructed from outside', () => {
+    const forge = Sql as unknown as new (mint: symbol, parts: string[], values: unknown[]) => Sql;
+    expect(() => new forge(Symbol('sql.ts'), ['drop table videos'], [])).toThrow(
+      'SQL is made with the sql tag',
+    );
   });
 });

@@ -11,31 +11,18 @@ import type { Keyset } from '#core/pagination.ts';
  * Why not the query builder (Kysely, which the migrations still use): it is 160 KB of every API
  * function's bundle, 42% of it, and issue 14 holds each to 250 KB (test/unit/bundle-size.test.ts).
  */
-export class Sql {
-  /** `parts.length === values.length + 1`: text, value, text, ..., text. */
-  private constructor(
-    readonly parts: readonly string[],
-    readonly values: readonly unknown[],
-  ) {}
+/** Held by this module only: no code elsewhere can make a fragment but through `sql` (or `ident`). */
+const MINT = Symbol('sql.ts');
 
-  /** The tag's constructor (and `ident`'s); the class's own is private. Repositories write `sql`...``. */
-  static of(strings: readonly string[], values: readonly unknown[]): Sql {
-    const parts = [strings[0]!];
-    const bound: unknown[] = [];
-    values.forEach((value, at) => {
-      if (value instanceof Sql) {
-        parts[parts.length - 1] += value.parts[0]!;
-        value.values.forEach((inner, index) => {
-          bound.push(inner);
-          parts.push(value.parts[index + 1]!);
-        });
-        parts[parts.length - 1] += strings[at + 1]!;
-      } else {
-        bound.push(value);
-        parts.push(strings[at + 1]!);
-      }
-    });
-    return new Sql(parts, bound);
+export class Sql {
+  readonly parts: readonly string[];
+  readonly values: readonly unknown[];
+
+  /** `parts.length === values.length + 1`: text, value, text, ..., text. Made by `fragment` below. */
+  constructor(mint: typeof MINT, parts: readonly string[], values: readonly unknown[]) {
+    if (mint !== MINT) throw new TypeError('SQL is made with the sql tag: write sql`...`');
+    this.parts = parts;
+    this.values = values;
   }
 
   /** The statement as the driver takes it: `$1`, `$2`... and the values in that order. */
@@ -46,9 +33,29 @@ export class Sql {
   }
 }
 
+/** Text and values into a fragment, splicing the fragments among the values. */
+function fragment(strings: readonly string[], values: readonly unknown[]): Sql {
+  const parts = [strings[0]!];
+  const bound: unknown[] = [];
+  values.forEach((value, at) => {
+    if (value instanceof Sql) {
+      parts[parts.length - 1] += value.parts[0]!;
+      value.values.forEach((inner, index) => {
+        bound.push(inner);
+        parts.push(value.parts[index + 1]!);
+      });
+      parts[parts.length - 1] += strings[at + 1]!;
+    } else {
+      bound.push(value);
+      parts.push(strings[at + 1]!);
+    }
+  });
+  return new Sql(MINT, parts, bound);
+}
+
 export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
   if (!Array.isArray(strings.raw)) throw new TypeError('sql is a template tag: write sql`...`');
-  return Sql.of(strings, values);
+  return fragment(strings, values);
 }
 
 /** `fragments` one after another with `separator` between them (empty for none). */
@@ -58,13 +65,21 @@ export function join(fragments: readonly Sql[], separator: Sql = sql`, `): Sql {
     if (at > 0) values.push(separator);
     values.push(fragment);
   });
-  return Sql.of(['', ...values.map(() => '')], values);
+  return fragment(['', ...values.map(() => '')], values);
 }
 
-/** `where a and b ...` for the conditions given (none: no where clause). */
+/**
+ * `where (a) and (b) ...` for the conditions given (none: no where clause). Each is parenthesized, so a
+ * condition with an `or` in it stays one condition.
+ */
 export function where(conditions: ReadonlyArray<Sql | false | undefined>): Sql {
   const present = conditions.filter((condition): condition is Sql => condition instanceof Sql);
-  return present.length ? sql`where ${join(present, sql` and `)}` : sql``;
+  return present.length
+    ? sql`where ${join(
+        present.map((condition) => sql`(${condition})`),
+        sql` and `,
+      )}`
+    : sql``;
 }
 
 /**
@@ -80,7 +95,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** A column or table our code names, quoted; anything but a plain lower-case name is refused. */
 export function ident(name: string): Sql {
   if (!IDENTIFIER.test(name)) throw new TypeError(`not an identifier: ${JSON.stringify(name)}`);
-  return Sql.of([`"${name}"`], []);
+  return fragment([`"${name}"`], []);
 }
 
 /** `(a, b) values ($1, $2)` for an insert of `row`'s defined fields (undefined ones take the default). */
@@ -133,7 +148,20 @@ export function dbOver(
     transaction: (work) => {
       if (!begin)
         return Promise.reject(new Error('already in a transaction: pass the transaction on instead'));
-      return begin((inner) => work(dbOver(inner)));
+      return begin(async (inner) => {
+        // A failed statement aborts the transaction; should the work catch its error and go on, Postgres
+        // would answer the commit with a rollback, not an error. So the work fails, and nothing is kept.
+        let failed: unknown;
+        const watched: Execute = (text, values) =>
+          inner(text, values).catch((error: unknown) => {
+            failed ??= error;
+            throw error;
+          });
+        const result = await work(dbOver(watched));
+        if (failed)
+          throw new Error('the transaction was rolled back: a statement in it failed', { cause: failed });
+        return result;
+      });
     },
   };
 }
