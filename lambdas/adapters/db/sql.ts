@@ -11,7 +11,7 @@ import type { Keyset } from '#core/pagination.ts';
  * Why not the query builder (Kysely, which the migrations still use): it is 160 KB of every API
  * function's bundle, 42% of it, and issue 14 holds each to 250 KB (test/unit/bundle-size.test.ts).
  */
-/** Held by this module only: no code elsewhere can make a fragment but through `sql` (or `ident`). */
+// Held by this module only: no code elsewhere can make a fragment but through `sql` (or `ident`).
 const MINT = Symbol('sql.ts');
 
 export class Sql {
@@ -61,9 +61,9 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
 /** `fragments` one after another with `separator` between them (empty for none). */
 export function join(fragments: readonly Sql[], separator: Sql = sql`, `): Sql {
   const values: Sql[] = [];
-  fragments.forEach((fragment, at) => {
+  fragments.forEach((part, at) => {
     if (at > 0) values.push(separator);
-    values.push(fragment);
+    values.push(part);
   });
   return fragment(['', ...values.map(() => '')], values);
 }
@@ -121,7 +121,10 @@ export interface Db {
   first<Row>(statement: Sql): Promise<Row | undefined>;
   /** How many rows the statement inserted, updated or deleted. */
   run(statement: Sql): Promise<number>;
-  /** `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * `work` in one transaction: committed when it resolves; rolled back, and failed, when it throws or when
+   * one of its statements failed (even if the work caught that error).
+   */
   transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
 }
 
