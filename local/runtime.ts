@@ -5,8 +5,8 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { s3Client } from '#adapters/aws.ts';
-import { closeSharedDb, sharedKysely } from '#adapters/db/connect.ts';
-import { explainDatabaseError } from '#adapters/db/connection.ts';
+import { sharedKysely } from '#adapters/db/connect.ts';
+import { closeSharedConnection, explainDatabaseError } from '#adapters/db/connection.ts';
 import { migrateToLatest } from '#adapters/db/migrate.ts';
 import { putSigningKey } from '#adapters/edge-store.ts';
 import { routeList } from '#api/routes.ts';
@@ -202,7 +202,7 @@ export async function startLocalRuntime(local: LocalConfig): Promise<LocalRuntim
       }),
     );
     // Stops run in reverse: the database closes after the queues, whose in-flight consumers still use it.
-    stops.push(closeSharedDb);
+    stops.push(closeSharedConnection);
     const sqsEndpoint = await queues.start(credentials);
     stops.push(() => queues.stop());
 

@@ -2,7 +2,6 @@ import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import { config, type DatabaseSource } from '#shared/config.ts';
 import {
   type Connection,
-  closeSharedConnection,
   type DbOptions,
   databaseSource,
   openConnection,
@@ -11,8 +10,9 @@ import {
 import type { Database } from './schema.ts';
 
 /**
- * Kysely over a connection. Destroying the handle closes the connection once it has run a query (Kysely
- * does nothing for a handle it never initialized).
+ * Kysely over a connection, for what still builds its SQL with Kysely: the migrations and the tests' own
+ * checks of the tables (the repositories run plain SQL, sql.ts). Destroying the handle closes the
+ * connection once it has run a query (Kysely does nothing for a handle it never initialized).
  */
 function kysely(connection: Connection): Kysely<Database> {
   return new Kysely<Database>({
@@ -30,21 +30,13 @@ export async function createDb(source: DatabaseSource, options: DbOptions = {}):
 /** One handle per connection, so the shared handle can never outlive the shared connection. */
 const handles = new WeakMap<Connection, Kysely<Database>>();
 
-/** The process-wide database handle, over the process-wide connection (connection.ts). */
-export async function sharedDb(source: () => DatabaseSource): Promise<Kysely<Database>> {
-  const connection = await sharedConnection(source);
+/**
+ * Kysely over the process-wide connection (connection.ts), connected from config on first use: the local
+ * runtime applies the migrations with it at start. Closing that connection closes it too.
+ */
+export async function sharedKysely(): Promise<Kysely<Database>> {
+  const connection = await sharedConnection(() => databaseSource(config()));
   let handle = handles.get(connection);
   if (!handle) handles.set(connection, (handle = kysely(connection)));
   return handle;
-}
-
-/** Closes the process-wide connection under the handle (the local runtime on shutdown; Lambda never does). */
-export const closeSharedDb = closeSharedConnection;
-
-/**
- * Kysely over the process-wide connection, for what still builds its SQL with Kysely: the migrations
- * (the local runtime applies them at start) and the tests' own checks of the tables.
- */
-export function sharedKysely(): Promise<Kysely<Database>> {
-  return sharedDb(() => databaseSource(config()));
 }
